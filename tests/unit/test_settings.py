@@ -1,0 +1,131 @@
+import pytest
+
+from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    # Neither the developer's REENGAGE_* variables nor a .env file may leak into these tests.
+    for name in list(__import__("os").environ):
+        if name.startswith("REENGAGE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_follow_the_operating_interface() -> None:
+    s = load_settings()
+    assert s.kafka_bootstrap_servers == "localhost:9092"
+    assert s.kafka_security_protocol == "PLAINTEXT"
+    assert (s.topic_jobs, s.topic_candidates, s.topic_outreach, s.topic_status) == (
+        "ats.jobs",
+        "ats.candidates",
+        "reengage.outreach",
+        "reengage.outreach.status",
+    )
+    assert s.database_url.get_secret_value() == "sqlite:///reengage.db"
+    assert (s.min_inactive_days, s.max_inactive_days, s.cooldown_days) == (180, 450, 21)
+    assert (s.max_outreach, s.reverse_match_window_days) == (100, 30)
+    assert s.event_source == "urn:reengage:worker"
+    assert s.http_port == 8000
+    assert (s.log_level, s.log_format) == ("INFO", "json")
+    assert s.group_for("worker") == "reengage-worker"
+    assert s.group_for("mailer") == "reengage-mailer"
+
+
+def test_consumer_group_setting_overrides_the_command_default(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_CONSUMER_GROUP", "team-a")
+    assert load_settings().group_for("mailer") == "team-a"
+
+
+def test_dotenv_file_is_read(tmp_path) -> None:
+    (tmp_path / ".env").write_text("REENGAGE_MAX_OUTREACH=7\n")
+    assert load_settings().max_outreach == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REENGAGE_DATABASE_URL", "nonsense"),
+        ("REENGAGE_DATABASE_URL", "mysql://user:hunter2@db/reengage"),
+        ("REENGAGE_KAFKA_SECURITY_PROTOCOL", "TLS"),
+        ("REENGAGE_LOG_FORMAT", "xml"),
+        ("REENGAGE_HTTP_PORT", "eighty"),
+        ("REENGAGE_HTTP_PORT", "70000"),
+        ("REENGAGE_MAX_OUTREACH", "-1"),
+        ("REENGAGE_MAIL_RATE_PER_SECOND", "-5"),
+        ("REENGAGE_TOPIC_JOBS", "bad topic"),
+        ("REENGAGE_SMTP_STARTTLS", "perhaps"),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_not_the_value(monkeypatch, variable, value) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+    assert value not in message
+    assert "hunter2" not in message
+
+
+def test_inactive_window_must_be_ordered(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_MIN_INACTIVE_DAYS", "200")
+    monkeypatch.setenv("REENGAGE_MAX_INACTIVE_DAYS", "100")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "REENGAGE_MAX_INACTIVE_DAYS"
+
+
+def test_sasl_needs_a_mechanism(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "REENGAGE_KAFKA_SASL_MECHANISM"
+
+
+def test_secrets_do_not_render(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("REENGAGE_DATABASE_URL", "postgresql://u:hunter2@db/reengage")
+    s = load_settings()
+    assert "hunter2" not in repr(s)
+    assert "hunter2" not in str(s.model_dump())
+    assert s.database.drivername == "postgresql+psycopg"
+
+
+def test_unknown_variables_are_reported_as_likely_typos() -> None:
+    env = {"REENGAGE_DATABSE_URL": "x", "REENGAGE_HTTP_PORT": "1", "PATH": "/bin"}
+    assert unknown_variables(env) == ["REENGAGE_DATABSE_URL"]
+
+
+def test_every_documented_variable_is_a_setting() -> None:
+    documented = [
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+        "KAFKA_SSL_CAFILE",
+        "CONSUMER_GROUP",
+        "TOPIC_JOBS",
+        "TOPIC_CANDIDATES",
+        "TOPIC_OUTREACH",
+        "TOPIC_STATUS",
+        "DATABASE_URL",
+        "MIN_INACTIVE_DAYS",
+        "MAX_INACTIVE_DAYS",
+        "COOLDOWN_DAYS",
+        "MAX_OUTREACH",
+        "REVERSE_MATCH_WINDOW_DAYS",
+        "EVENT_SOURCE",
+        "HTTP_PORT",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USERNAME",
+        "SMTP_PASSWORD",
+        "SMTP_STARTTLS",
+        "MAIL_FROM",
+        "MAIL_RATE_PER_SECOND",
+    ]
+    assert {name.lower() for name in documented} <= set(Settings.model_fields)

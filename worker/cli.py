@@ -1,0 +1,141 @@
+"""The `reengage` console script: parses arguments, loads settings, hands off to a command.
+
+Exit codes are interface (OPERATIONS.md): 0 done, 2 configuration error (one line naming the
+setting), 1 anything unexpected, after logging it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from worker import __version__
+from worker.logs import configure_logging, get_logger
+from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_CONFIG = 2
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandNotAvailableError(Exception):
+    """The command is part of the interface but this build does not provide it yet."""
+
+
+def _not_implemented(name: str) -> Command:
+    def run(_args: argparse.Namespace, _settings: Settings) -> int:
+        raise CommandNotAvailableError(name)
+
+    return run
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reengage",
+        description=(
+            "Re-engage dormant candidates when a job opens: consume ATS events from Kafka, "
+            "match in the database, publish outreach through a transactional outbox. "
+            "Settings come from REENGAGE_* environment variables (see the README)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"reengage {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    worker = commands.add_parser(
+        "worker",
+        help="consume ATS events, store, match, write the outbox (and relay it)",
+        description="Consume ats.jobs, ats.candidates and reengage.outreach.status; store, "
+        "match and write the outbox. Runs the relay in-process unless --no-relay.",
+    )
+    worker.add_argument("--no-relay", action="store_true", help="do not run the outbox relay")
+    worker.set_defaults(run=_not_implemented("worker"))
+
+    relay = commands.add_parser("relay", help="publish outbox rows to reengage.outreach")
+    relay.set_defaults(run=_not_implemented("relay"))
+
+    mailer = commands.add_parser(
+        "mailer", help="reference mailer: consume outreach, send email over SMTP"
+    )
+    mailer.set_defaults(run=_not_implemented("mailer"))
+
+    migrate = commands.add_parser("migrate", help="bring the database schema to the latest version")
+    migrate.set_defaults(run=_not_implemented("migrate"))
+
+    preview = commands.add_parser(
+        "preview", help="dry run: who would be contacted for a stored job, and who not, and why"
+    )
+    preview.add_argument("--tenant", required=True, help="tenant id")
+    preview.add_argument("--job", required=True, help="job id")
+    preview.add_argument("--at", help="reference time, RFC 3339 (default: the job's opened_at)")
+    preview.add_argument("--explain", metavar="CANDIDATE_ID", help="explain one candidate")
+    preview.add_argument("--json", action="store_true", help="machine-readable output")
+    preview.set_defaults(run=_not_implemented("preview"))
+
+    dlq = commands.add_parser("dlq", help="dead-letter tools")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
+    replay = dlq_commands.add_parser(
+        "replay", help="re-publish dead letters to their original topic after a fix"
+    )
+    replay.add_argument("--topic", required=True, help="the dead-letter topic, e.g. ats.jobs.dlq")
+    replay.add_argument("--max", type=int, default=None, help="replay at most N dead letters")
+    replay.add_argument(
+        "--policy",
+        choices=["stop-on-error", "reinsert", "drop-invalid"],
+        default="stop-on-error",
+        help="what to do with a dead letter that is still invalid (default: stop-on-error)",
+    )
+    replay.set_defaults(run=_not_implemented("dlq replay"))
+
+    schemas = commands.add_parser("schemas", help="event contract tools")
+    schema_commands = schemas.add_subparsers(
+        dest="schemas_command", metavar="COMMAND", required=True
+    )
+    export = schema_commands.add_parser(
+        "export", help="write the JSON Schemas and the AsyncAPI document"
+    )
+    export.add_argument(
+        "dir", nargs="?", default="schemas", help="output folder (default: schemas)"
+    )
+    export.set_defaults(run=_not_implemented("schemas export"))
+
+    imports = commands.add_parser(
+        "import-candidates", help="publish ats.candidate.updated events for an ATS CSV export"
+    )
+    imports.add_argument("file", metavar="FILE.csv", help="the CSV export")
+    imports.add_argument("--tenant", required=True, help="tenant id the candidates belong to")
+    imports.set_defaults(run=_not_implemented("import-candidates"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"reengage: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.log_format)
+    log = get_logger("reengage.cli")
+    for name in unknown_variables():
+        log.warning("unknown setting ignored", variable=name)
+    run: Command = args.run
+    try:
+        return run(args, settings)
+    except ConfigurationError as exc:
+        print(f"reengage: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CommandNotAvailableError as exc:
+        print(f"reengage: '{exc}' is not implemented in this version", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception:
+        log.exception("unexpected error", command=args.command)
+        return EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The re-engagement rules (REENGAGEMENT.md) as pure functions: no I/O, no clock."""

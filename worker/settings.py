@@ -1,0 +1,152 @@
+"""Every setting the operating interface names, validated once at start-up.
+
+Values come from `REENGAGE_*` environment variables and a `.env` file. A bad value is
+reported as one line naming the variable, never echoing what was given (it may be a secret).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "REENGAGE_"
+
+# Variables our own tooling reads that are not worker settings; not typos.
+_TOOLING_VARIABLES = frozenset(
+    {"REENGAGE_TEST_DATABASE_URL", "REENGAGE_TESTCONTAINERS", "REENGAGE_KAFKA_CACHE"}
+)
+
+_SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}
+
+
+class ConfigurationError(Exception):
+    """A setting is wrong. `str()` is one line that names the variable and not its value."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    kafka_bootstrap_servers: str = "localhost:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: (
+        Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None
+    ) = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+
+    # None means "the command's own default": reengage-worker, or reengage-mailer for the mailer.
+    consumer_group: str | None = Field(default=None, min_length=1, max_length=249)
+
+    topic_jobs: str = Field(default="ats.jobs", pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    topic_candidates: str = Field(default="ats.candidates", pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    topic_outreach: str = Field(default="reengage.outreach", pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    topic_status: str = Field(
+        default="reengage.outreach.status", pattern=r"^[A-Za-z0-9._-]{1,249}$"
+    )
+
+    database_url: SecretStr = SecretStr("sqlite:///reengage.db")
+
+    min_inactive_days: int = Field(default=180, ge=0, le=3650)
+    max_inactive_days: int = Field(default=450, ge=0, le=3650)
+    cooldown_days: int = Field(default=21, ge=0, le=3650)
+    max_outreach: int = Field(default=100, ge=0, le=10000)
+    reverse_match_window_days: int = Field(default=30, ge=0, le=3650)
+
+    event_source: str = Field(default="urn:reengage:worker", min_length=1, max_length=1024)
+
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "reengage@localhost"
+    mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: SecretStr) -> SecretStr:
+        try:
+            url = make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (expected sqlite:///FILE or postgresql+psycopg://HOST/DB)"
+            ) from None
+        if url.drivername not in _SUPPORTED_DRIVERS:
+            raise ValueError(
+                "unsupported database (expected sqlite:///FILE or postgresql+psycopg://HOST/DB)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _inactive_window_is_ordered(self) -> Settings:
+        if self.max_inactive_days < self.min_inactive_days:
+            raise ValueError("max_inactive_days: must be at least REENGAGE_MIN_INACTIVE_DAYS")
+        if self.kafka_security_protocol.startswith("SASL") and self.kafka_sasl_mechanism is None:
+            raise ValueError("kafka_sasl_mechanism: required with a SASL security protocol")
+        return self
+
+    @property
+    def database(self) -> URL:
+        """The database URL, normalised to the psycopg 3 driver for PostgreSQL."""
+        url = make_url(self.database_url.get_secret_value())
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return url
+
+    def group_for(self, command: str) -> str:
+        return self.consumer_group or f"reengage-{command}"
+
+
+def _variable_of(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings, or raise ConfigurationError naming the first bad one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors(include_input=False, include_url=False)[0]
+        location = [str(part) for part in error["loc"]]
+        message = error["msg"].removeprefix("Value error, ")
+        if not location and ": " in message:
+            # A cross-field check names its field at the start of the message.
+            field, _, message = message.partition(": ")
+            location = [field]
+        field = location[0] if location else "settings"
+        raise ConfigurationError(_variable_of(field), message) from None
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """REENGAGE_* variables that name no setting: most likely typos worth a warning."""
+    known = {_variable_of(name) for name in Settings.model_fields} | _TOOLING_VARIABLES
+    names = (environ if environ is not None else os.environ).keys()
+    return sorted(n for n in names if n.upper().startswith(ENV_PREFIX) and n.upper() not in known)
