@@ -1,0 +1,73 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from worker.errors import FatalError
+from worker.kafka.dead_letters import (
+    DeadLetter,
+    DeadLetterBudget,
+    dead_letter_topic,
+    original_topic,
+    to_outgoing,
+)
+from worker.kafka.records import Record, next_offsets, without_partitions
+
+FAILED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def _record(offset: int, partition: int = 0, topic: str = "ats.jobs") -> Record:
+    return Record(topic, partition, offset, b"acme:J-1", b"\xff not json", (("trace", b"1"),))
+
+
+def test_dead_letter_keeps_key_bytes_and_headers_and_says_why() -> None:
+    letter = DeadLetter(_record(41, partition=2), "invalid_json", "value is not JSON")
+    out = to_outgoing(letter, "reengage-worker", FAILED_AT)
+    assert out.topic == "ats.jobs.dlq"
+    assert out.key == b"acme:J-1"
+    assert out.value == b"\xff not json"
+    headers = dict(out.headers)
+    assert headers["trace"] == b"1"
+    assert headers["dlq.original.topic"] == b"ats.jobs"
+    assert headers["dlq.original.partition"] == b"2"
+    assert headers["dlq.original.offset"] == b"41"
+    assert headers["dlq.error.class"] == b"invalid_json"
+    assert headers["dlq.error.reason"] == b"value is not JSON"
+    assert headers["dlq.consumer.group"] == b"reengage-worker"
+    assert headers["dlq.failed_at"] == b"2026-11-20T09:30:00Z"
+
+
+def test_reason_is_capped_at_1000_chars_and_old_dlq_headers_are_replaced() -> None:
+    record = Record("t", 0, 1, None, b"x", (("dlq.error.reason", b"old"),))
+    out = to_outgoing(DeadLetter(record, "bad_data", "r" * 5000), "g", FAILED_AT)
+    reasons = [v for k, v in out.headers if k == "dlq.error.reason"]
+    assert reasons == [b"r" * 1000]
+
+
+def test_dead_letter_topic_names_round_trip() -> None:
+    assert original_topic(dead_letter_topic("ats.candidates")) == "ats.candidates"
+    with pytest.raises(ValueError, match="not a dead-letter topic"):
+        original_topic("ats.candidates")
+
+
+def test_next_offsets_are_last_plus_one_per_partition() -> None:
+    records = [_record(5), _record(3), _record(9, partition=1), _record(2, topic="x")]
+    assert next_offsets(records) == {("ats.jobs", 0): 6, ("ats.jobs", 1): 10, ("x", 0): 3}
+
+
+def test_records_of_revoked_partitions_are_dropped() -> None:
+    records = [_record(1), _record(2, partition=1)]
+    assert without_partitions(records, {("ats.jobs", 0)}) == [records[1]]
+
+
+def test_budget_halts_only_past_the_ratio_over_a_full_window() -> None:
+    budget = DeadLetterBudget(window=10, max_ratio=0.5)
+    budget.record(total=4, dead_lettered=4)  # window not full yet: no verdict
+    budget.record(total=6, dead_lettered=1)  # 5 of 10: at the limit, not past it
+    budget.record(total=5, dead_lettered=0)  # the window slides: 0 of 10
+    with pytest.raises(FatalError, match="60% of the last 10"):
+        budget.record(total=6, dead_lettered=6)  # 6 of 10
+
+
+def test_budget_of_one_never_halts() -> None:
+    budget = DeadLetterBudget(window=2, max_ratio=1.0)
+    budget.record(total=50, dead_lettered=50)

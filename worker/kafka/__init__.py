@@ -1,0 +1,1 @@
+"""The Kafka seam: client construction, batched consumption, producing, dead letters."""

@@ -1,0 +1,154 @@
+"""Batched consumption with explicit offset commits and rebalance bookkeeping.
+
+The loop that uses this always finishes and commits a batch before it polls again, and
+kafka-python runs rebalance callbacks inside `poll()`. So at a revoke there is no committed-
+but-unprocessed work to save; what can be in hand is a batch whose transaction failed and is
+being retried (database down). Its records for revoked or lost partitions are dropped,
+uncommitted: the partition's next owner will process them, and since our transaction never
+committed, nothing is done twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import NoOffsetForPartitionError
+from kafka.structs import OffsetAndMetadata
+
+from worker.kafka.config import consumer_options
+from worker.kafka.records import Record, next_offsets
+from worker.logs import get_logger
+from worker.runtime.metrics import CONSUMER_LAG
+from worker.settings import Settings
+
+log = get_logger("reengage.consumer")
+
+Position = tuple[str, int]
+
+
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Remembers which partitions went away since the loop last asked."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gone: set[Position] = set()
+        self.assigned: set[Position] = set()
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self._forget(revoked, lost=False)
+
+    def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
+        # Evicted: the group has moved on, so a commit would fail anyway. Commit nothing.
+        self._forget(lost, lost=True)
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        with self._lock:
+            self.assigned = {(tp.topic, tp.partition) for tp in assigned}
+        log.info("partitions assigned", partitions=sorted(self.assigned))
+
+    def _forget(self, partitions: Iterable[TopicPartition], *, lost: bool) -> None:
+        gone = {(tp.topic, tp.partition) for tp in partitions}
+        with self._lock:
+            self._gone |= gone
+            self.assigned -= gone
+        log.info("partitions lost" if lost else "partitions revoked", partitions=sorted(gone))
+
+    def take_gone(self) -> set[Position]:
+        with self._lock:
+            gone, self._gone = self._gone, set()
+        return gone
+
+
+class BatchConsumer:
+    """A subscribed consumer group member handing out batches of `Record`s."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        group_id: str,
+        topics: Sequence[str],
+        max_records: int = 500,
+        **overrides: Any,
+    ) -> None:
+        options = consumer_options(settings, group_id)
+        options.update(max_poll_records=max_records, auto_offset_reset="none", **overrides)
+        self.group_id = group_id
+        self._consumer = KafkaConsumer(**options)
+        self._rebalances = _Rebalances()
+        self._consumer.subscribe(topics=list(topics), listener=self._rebalances)
+
+    @property
+    def assigned(self) -> set[Position]:
+        return set(self._rebalances.assigned)
+
+    def poll(self, timeout_s: float) -> list[Record]:
+        batches = self._poll_from_committed(int(timeout_s * 1000))
+        return [
+            Record(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key,
+                value=r.value,
+                headers=tuple((k, v or b"") for k, v in (r.headers or [])),
+                timestamp_ms=r.timestamp,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
+        try:
+            result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
+        except NoOffsetForPartitionError:
+            # A partition this group never committed: start at its beginning, so a new
+            # deployment processes the whole history. A committed offset that retention has
+            # since deleted is a different error (OffsetOutOfRange) and is left to fail
+            # loudly rather than silently jump.
+            self._start_uncommitted_at_beginning()
+            result = self._consumer.poll(timeout_ms=timeout_ms)
+        return result
+
+    def _start_uncommitted_at_beginning(self) -> None:
+        for tp in self._consumer.assignment():
+            if self._consumer.committed(tp) is None:
+                log.info(
+                    "no committed offset: starting at the beginning",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                )
+                self._consumer.seek_to_beginning(tp)
+
+    def partitions_gone(self) -> set[Position]:
+        """Partitions revoked or lost since the last call; drop in-hand records of these."""
+        return self._rebalances.take_gone()
+
+    def commit(self, records: Sequence[Record]) -> None:
+        offsets = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in next_offsets(records).items()
+        }
+        if offsets:
+            self._consumer.commit(offsets=offsets)
+
+    def pause(self) -> None:
+        self._consumer.pause(*self._consumer.assignment())
+
+    def resume(self) -> None:
+        self._consumer.resume(*self._consumer.paused())
+
+    def update_lag(self) -> None:
+        """Refresh reengage_consumer_lag from the fetcher's high watermarks (no extra I/O)."""
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is None:
+                continue
+            position = self._consumer.position(tp, timeout_ms=0) or end
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

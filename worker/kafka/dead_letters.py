@@ -1,0 +1,94 @@
+"""Dead letters: the original key and bytes on `<topic>.dlq`, with headers saying why.
+
+A record's offset is committed only after its dead letter is acknowledged, so a crash in
+between re-delivers the record and it is dead-lettered again: a dead letter may repeat, a bad
+message is never lost.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from worker.errors import FatalError
+from worker.kafka.producer import Outgoing, Producer
+from worker.kafka.records import Record
+
+DLQ_SUFFIX = ".dlq"
+MAX_REASON_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    record: Record
+    error_class: str
+    # Must carry no personal data: say which field failed, never its value.
+    reason: str
+
+
+def dead_letter_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def original_topic(dlq_topic: str) -> str:
+    if not dlq_topic.endswith(DLQ_SUFFIX):
+        raise ValueError(f"{dlq_topic!r} is not a dead-letter topic (no {DLQ_SUFFIX} suffix)")
+    return dlq_topic.removesuffix(DLQ_SUFFIX)
+
+
+def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgoing:
+    record = letter.record
+    dlq_headers = (
+        ("dlq.original.topic", record.topic.encode()),
+        ("dlq.original.partition", str(record.partition).encode()),
+        ("dlq.original.offset", str(record.offset).encode()),
+        ("dlq.error.class", letter.error_class.encode()),
+        ("dlq.error.reason", letter.reason[:MAX_REASON_CHARS].encode()),
+        ("dlq.consumer.group", group_id.encode()),
+        ("dlq.failed_at", failed_at.isoformat().replace("+00:00", "Z").encode()),
+    )
+    # The record's own headers travel along (minus stale dlq.* ones from an earlier failure),
+    # so a replay restores the message exactly.
+    kept = tuple((k, v) for k, v in record.headers if not k.startswith("dlq."))
+    return Outgoing(dead_letter_topic(record.topic), record.key, record.value, kept + dlq_headers)
+
+
+class DeadLetterQueue:
+    def __init__(self, producer: Producer, group_id: str) -> None:
+        self._producer = producer
+        self._group_id = group_id
+
+    def publish(self, letters: Sequence[DeadLetter], failed_at: datetime) -> None:
+        """Returns once the broker acknowledged every dead letter; raises otherwise."""
+        if letters:
+            self._producer.send_all([to_outgoing(d, self._group_id, failed_at) for d in letters])
+
+
+class DeadLetterRatioExceededError(FatalError):
+    """Too much of what arrives is invalid: something upstream is systematically wrong."""
+
+
+class DeadLetterBudget:
+    """Halts consumption when the dead-lettered share of the last `window` records passes
+    `max_ratio`, rather than draining a whole topic into its DLQ (cf. arroyo's DlqLimit)."""
+
+    def __init__(self, window: int, max_ratio: float) -> None:
+        self._outcomes: deque[bool] = deque(maxlen=window)
+        self._max_ratio = max_ratio
+
+    def record(self, total: int, dead_lettered: int) -> None:
+        self._outcomes.extend([True] * dead_lettered + [False] * (total - dead_lettered))
+        self._check()
+
+    def _check(self) -> None:
+        window = self._outcomes.maxlen or 0
+        if self._max_ratio >= 1.0 or len(self._outcomes) < window:
+            return
+        ratio = sum(self._outcomes) / len(self._outcomes)
+        if ratio > self._max_ratio:
+            raise DeadLetterRatioExceededError(
+                f"{ratio:.0%} of the last {len(self._outcomes)} records were dead-lettered "
+                f"(limit {self._max_ratio:.0%}); halting"
+            )
