@@ -1,0 +1,76 @@
+"""Retrying transient failures in place: exponential backoff with jitter, bounded in time.
+
+While a loop waits between attempts it must keep talking to the broker (poll with its
+partitions paused), or the group would evict it and hand its partitions to someone else.
+The `idle` callback does that; it replaces tenacity's sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from kafka.errors import BrokerNotAvailableError, KafkaError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from worker.errors import FatalError, TransientError
+from worker.logs import get_logger
+
+log = get_logger("reengage.retry")
+
+T = TypeVar("T")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying: the database or the broker is briefly unavailable."""
+    if isinstance(error, FatalError):
+        return False
+    if isinstance(error, TransientError | OperationalError | PoolTimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated)
+    if isinstance(error, KafkaError):
+        return bool(error.retriable) or isinstance(error, BrokerNotAvailableError)
+    return isinstance(error, ConnectionError | TimeoutError)
+
+
+def retry_transient(
+    attempt: Callable[[], T],
+    *,
+    budget_s: float,
+    idle: Callable[[float], None] = time.sleep,
+    what: str = "operation",
+    initial_s: float = 0.5,
+    max_wait_s: float = 10.0,
+) -> T:
+    """Run `attempt` until it succeeds, a non-transient error occurs, or `budget_s` is spent
+    (then the last transient error is raised)."""
+
+    def _log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "transient failure, retrying",
+            what=what,
+            attempt=state.attempt_number,
+            error_class=type(error).__name__,
+            wait_s=round(state.upcoming_sleep, 2),
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential_jitter(initial=initial_s, max=max_wait_s),
+        stop=stop_after_delay(budget_s),
+        sleep=idle,
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return retrying(attempt)

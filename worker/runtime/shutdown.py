@@ -1,0 +1,39 @@
+"""SIGTERM/SIGINT handling: the signal only sets a flag; loops finish their batch, commit,
+then close (closing first would lose the commit). A second signal stops waiting."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+
+class Shutdown:
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self.signals_seen = 0
+
+    @property
+    def requested(self) -> bool:
+        return self._requested.is_set()
+
+    def request(self) -> None:
+        self._requested.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking at once on shutdown. True if shutdown was requested."""
+        return self._requested.wait(seconds)
+
+    def install(self) -> Shutdown:
+        """Route SIGTERM and SIGINT here (main thread only, as Python requires)."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signals_seen += 1
+        if self.signals_seen > 1:
+            # The operator insists: abandon the batch; nothing was committed for it, so the
+            # next run redoes it.
+            raise KeyboardInterrupt
+        self._requested.set()
