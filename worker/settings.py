@@ -19,7 +19,12 @@ ENV_PREFIX = "REENGAGE_"
 
 # Variables our own tooling reads that are not worker settings; not typos.
 _TOOLING_VARIABLES = frozenset(
-    {"REENGAGE_TEST_DATABASE_URL", "REENGAGE_TESTCONTAINERS", "REENGAGE_KAFKA_CACHE"}
+    {
+        "REENGAGE_TEST_DATABASE_URL",
+        "REENGAGE_TEST_KAFKA_BOOTSTRAP",
+        "REENGAGE_TESTCONTAINERS",
+        "REENGAGE_KAFKA_CACHE",
+    }
 )
 
 _SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}

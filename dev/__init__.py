@@ -1,0 +1,1 @@
+"""Developer tooling: local Kafka and PostgreSQL servers for `make run`, tests and benches."""
