@@ -1,0 +1,159 @@
+"""The reason carried by an outreach request: what matched, and one sentence for the candidate.
+
+Built from one candidate and one job only (never the pool), so it cannot name another candidate
+or carry another tenant's data. Deterministic: no clock, no locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from worker.rules.eligibility import inactive_days
+from worker.rules.model import Application, Candidate, Job
+from worker.rules.normalise import norm, norm_set
+
+# Named in English whatever the process locale is (calendar.month_name follows the locale).
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+# A sentence naming more credentials than this names the first ones and counts the rest.
+MAX_NAMED_CREDENTIALS = 4
+_NAMED_WHEN_SHORTENED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousApplication:
+    job_id: str
+    job_title: str
+    applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """`reason` of `reengage.outreach.requested` (EVENTS.md)."""
+
+    matched_credentials: tuple[str, ...]
+    matched_preferred_credentials: tuple[str, ...]
+    last_activity_at: datetime
+    inactive_days: int
+    previous_application: PreviousApplication | None
+    summary: str
+
+
+def build_reason(candidate: Candidate, job: Job, at: datetime) -> Reason:
+    """The reason for requesting `candidate` for `job` at `at` (an eligible candidate).
+
+    Credentials are given in the job's spelling and order, each normalised credential once.
+    """
+    if candidate.tenant_id != job.tenant_id:
+        raise ValueError("a reason never mixes tenants")
+    if candidate.last_activity_at is None:
+        raise ValueError("an eligible candidate has a last activity")
+    have = norm_set(candidate.credentials)
+    required = _matched_in_job_spelling(job.required_credentials, have)
+    preferred = _matched_in_job_spelling(job.preferred_credentials, have)
+    previous = previous_application(candidate.applications, at)
+    return Reason(
+        matched_credentials=required,
+        matched_preferred_credentials=preferred,
+        last_activity_at=candidate.last_activity_at,
+        inactive_days=inactive_days(at, candidate.last_activity_at),
+        previous_application=previous,
+        summary=summary_sentence(job.title, required, preferred, previous),
+    )
+
+
+def _matched_in_job_spelling(
+    job_credentials: Iterable[str], have: frozenset[str]
+) -> tuple[str, ...]:
+    matched: list[str] = []
+    seen: set[str] = set()
+    for credential in job_credentials:
+        key = norm(credential)
+        if key in have and key not in seen:
+            seen.add(key)
+            matched.append(credential.strip())
+    return tuple(matched)
+
+
+def previous_application(
+    applications: Iterable[Application], at: datetime
+) -> PreviousApplication | None:
+    """The most recent application made at or before T (later ones are not "previous"):
+    latest `applied_at`, then the greatest job id and title: never the list order."""
+    past = [a for a in applications if a.applied_at <= at]
+    if not past:
+        return None
+    latest = max(
+        past, key=lambda a: (a.applied_at, a.job_id.encode("utf-8"), a.job_title.encode("utf-8"))
+    )
+    return PreviousApplication(latest.job_id, latest.job_title, latest.applied_at)
+
+
+def summary_sentence(
+    job_title: str,
+    required: Sequence[str],
+    preferred: Sequence[str],
+    previous: PreviousApplication | None,
+) -> str:
+    """One plain sentence, e.g. "You applied for Data Analyst in March 2025; this new Senior
+    Data Analyst role asks for SQL and Tableau, which are on your profile."
+
+    It names the required credentials when the job has any, else the preferred ones matched,
+    to stay one short sentence; both full lists travel in the reason's other fields.
+    """
+    title = job_title.strip()
+    if previous is None:
+        opening = f"This new {title} role"
+    else:
+        opening = (
+            f"You applied for {previous.job_title.strip()} in {month_year(previous.applied_at)};"
+            f" this new {title} role"
+        )
+    if required:
+        return f"{opening} asks for {_credentials_clause(required)}"
+    if preferred:
+        return f"{opening} prefers {_credentials_clause(preferred)}"
+    return f"{opening} may interest you, given your profile."
+
+
+def _credentials_clause(credentials: Sequence[str]) -> str:
+    verb = "is" if len(credentials) == 1 else "are"
+    return f"{join_credentials(credentials)}, which {verb} on your profile."
+
+
+def join_credentials(credentials: Sequence[str]) -> str:
+    """Joins with commas and a final "and", no Oxford comma: "A, B and C".
+
+    Beyond MAX_NAMED_CREDENTIALS items it names the first three: "A, B, C and 5 more".
+    """
+    items = list(credentials)
+    if not items:
+        return ""
+    if len(items) > MAX_NAMED_CREDENTIALS:
+        hidden = len(items) - _NAMED_WHEN_SHORTENED
+        items = [*items[:_NAMED_WHEN_SHORTENED], f"{hidden} more"]
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def month_year(moment: datetime) -> str:
+    """E.g. "March 2025". In UTC, so the text does not depend on the offset a database hands
+    back; a naive value is taken as UTC, which is how the store keeps time."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f"{_MONTHS[utc.month - 1]} {utc.year}"
