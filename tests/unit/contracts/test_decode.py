@@ -1,0 +1,454 @@
+"""Decoding at the edge: what is accepted, how it is read, and how bad input is reported."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tests.unit.contracts.strategies import SECRET, as_json, json_values, secret_values
+from tests.unit.contracts.support import EXAMPLES
+from worker.contracts.catalogue import ALL_TYPES
+from worker.contracts.decode import (
+    MAX_MESSAGE_BYTES,
+    MAX_REASON_CHARS,
+    Decoded,
+    Invalid,
+    Skipped,
+    decode,
+)
+from worker.contracts.envelope import CandidateUpdatedEvent, JobOpenedEvent
+
+
+def _example(event_type: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((EXAMPLES / f"{event_type}.json").read_bytes())
+    return document
+
+
+def _with(event_type: str, **data: Any) -> bytes:
+    event = _example(event_type)
+    event["data"].update(data)
+    return as_json(event)
+
+
+def _decoded(raw: bytes) -> Any:
+    result = decode(raw, ALL_TYPES)
+    assert isinstance(result, Decoded), result
+    return result.event
+
+
+def _invalid(raw: bytes | None) -> Invalid:
+    result = decode(raw, ALL_TYPES)
+    assert isinstance(result, Invalid), result
+    return result
+
+
+# --- what never gets past the edge --------------------------------------------------------
+
+
+def test_a_tombstone_is_not_json() -> None:
+    assert _invalid(None).error_class == "not_json"
+
+
+def test_size_is_checked_before_anything_else() -> None:
+    event = as_json(_example("ats.job.closed"))
+    padding = MAX_MESSAGE_BYTES - len(event)
+    at_limit = event[:-1] + b" " * padding + b"}"
+    assert len(at_limit) == MAX_MESSAGE_BYTES
+    assert isinstance(decode(at_limit, ALL_TYPES), Decoded)
+
+    over = at_limit + b" "
+    assert _invalid(over).error_class == "too_large"
+    assert _invalid(b"\xff" * (MAX_MESSAGE_BYTES + 1)).error_class == "too_large"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"   ",
+        b"{",
+        b"\xff\xfe{}",
+        b'{"specversion": "1.0", "id": "\xc3\x28"}',
+        b"\xef\xbb\xbf{}",  # a byte order mark is not JSON
+        b"[" * 100_000,
+        b'{"a":' * 50_000,
+        b'{"type": "ats.job.closed"} trailing',
+    ],
+    ids=lambda raw: repr(raw[:20]),
+)
+def test_what_is_not_json(raw: bytes) -> None:
+    assert _invalid(raw).error_class == "not_json"
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"ats.job.closed"', b"42", b"null", b"true"])
+def test_a_message_is_one_json_object(raw: bytes) -> None:
+    assert _invalid(raw) == Invalid("bad_envelope", "the message is not a JSON object")
+
+
+@pytest.mark.parametrize(
+    ("change", "attribute"),
+    [
+        ({"specversion": None}, "specversion"),
+        ({"specversion": "1.0.1"}, "specversion"),
+        ({"id": ""}, "id"),
+        ({"id": 17}, "id"),
+        ({"source": None}, "source"),
+        ({"time": "2026-11-20T09:30:00"}, "time"),
+        ({"subject": ""}, "subject"),
+    ],
+)
+def test_a_bad_attribute_is_named(change: dict[str, Any], attribute: str) -> None:
+    event = _example("ats.job.opened") | change
+    invalid = _invalid(as_json(event))
+    assert invalid.error_class == "bad_envelope"
+    assert invalid.reason.startswith(f"{attribute}: ")
+
+
+def test_a_missing_type_is_a_bad_envelope() -> None:
+    event = _example("ats.job.opened")
+    del event["type"]
+    assert _invalid(as_json(event)) == Invalid("bad_envelope", "type: Field required")
+
+
+@pytest.mark.parametrize("value", ["", 7, None, ["ats.job.opened"]])
+def test_a_type_that_is_not_a_name_is_a_bad_envelope(value: Any) -> None:
+    event = _example("ats.job.opened") | {"type": value}
+    assert _invalid(as_json(event)).error_class == "bad_envelope"
+
+
+def test_the_envelope_is_reported_before_the_data() -> None:
+    event = _example("ats.job.opened")
+    del event["id"]
+    event["data"]["title"] = ""
+    assert _invalid(as_json(event)) == Invalid("bad_envelope", "id: Field required")
+
+
+def test_bad_data_names_every_path() -> None:
+    raw = _with(
+        "ats.candidate.updated",
+        credentials=["SQL", ""],
+        applications=[{"job_id": "J-1", "job_title": "Analyst", "applied_at": "yesterday"}],
+    )
+    invalid = _invalid(raw)
+    assert invalid.error_class == "bad_data"
+    assert invalid.reason == (
+        "data.credentials[1]: String should have at least 1 character; "
+        "data.applications[0].applied_at: Input should be an RFC 3339 timestamp with an "
+        "offset (Z or +hh:mm)"
+    )
+
+
+def test_a_reason_is_bounded() -> None:
+    raw = _with("ats.candidate.updated", credentials=[""] * 200)
+    invalid = _invalid(raw)
+    assert invalid.error_class == "bad_data"
+    assert len(invalid.reason) == MAX_REASON_CHARS
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    event_type=st.sampled_from(sorted(ALL_TYPES)),
+    replacements=st.dictionaries(st.sampled_from(range(40)), secret_values, min_size=1),
+    envelope=st.dictionaries(
+        st.sampled_from(["id", "source", "time", "subject", "specversion"]), secret_values
+    ),
+)
+def test_a_reason_never_quotes_the_input(
+    event_type: str, replacements: dict[int, Any], envelope: dict[str, Any]
+) -> None:
+    event = _example(event_type) | envelope
+    _replace_leaves(event["data"], replacements)
+    result = decode(as_json(event), ALL_TYPES)
+    if isinstance(result, Invalid):
+        assert SECRET not in result.reason
+        assert "example.com" not in result.reason
+
+
+def _replace_leaves(
+    node: Any, replacements: dict[int, Any], counter: list[int] | None = None
+) -> None:
+    """Replace the n-th scalar (depth first) for each n in `replacements`."""
+    counter = counter if counter is not None else [0]
+    items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+    for key, value in items:
+        if isinstance(value, dict | list) and value:
+            _replace_leaves(value, replacements, counter)
+            continue
+        if counter[0] in replacements:
+            node[key] = copy.deepcopy(replacements[counter[0]])
+        counter[0] += 1
+
+
+# --- never raises -------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    assert isinstance(decode(raw, ALL_TYPES), Decoded | Invalid | Skipped)
+
+
+@settings(max_examples=300)
+@given(json_values)
+def test_arbitrary_json_never_raises(value: Any) -> None:
+    assert isinstance(decode(as_json(value), ALL_TYPES), Invalid | Skipped)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    event_type=st.sampled_from(sorted(ALL_TYPES)),
+    handled=st.sets(st.sampled_from(sorted(ALL_TYPES))).map(frozenset),
+    key=st.sampled_from(["specversion", "id", "source", "type", "time", "data", "extra"]),
+    value=json_values,
+    data_value=json_values,
+)
+def test_arbitrary_values_in_real_events_never_raise(
+    event_type: str, handled: frozenset[str], key: str, value: Any, data_value: Any
+) -> None:
+    event = _example(event_type)
+    event[key] = value
+    if isinstance(event.get("data"), dict) and event["data"]:
+        first_field = next(iter(event["data"]))
+        event["data"][first_field] = data_value
+    result = decode(as_json(event), handled)
+    assert isinstance(result, Decoded | Invalid | Skipped)
+    if isinstance(result, Decoded):
+        assert result.event.type in handled
+
+
+def _rank(number: bytes) -> bytes:
+    return _with("reengage.outreach.requested", rank=0).replace(b'"rank": 0', b'"rank": ' + number)
+
+
+@pytest.mark.parametrize("number", [b"1e999", b"-1e999", b"-" + b"9" * 400, b"NaN", b"-Infinity"])
+def test_huge_or_special_numbers_are_bad_data(number: bytes) -> None:
+    # NaN and Infinity are not JSON; the parser reads them, validation rejects them.
+    assert _invalid(_rank(number)).reason.startswith("data.rank: ")
+
+
+def test_a_number_beyond_the_parser_is_not_json() -> None:
+    assert _invalid(_rank(b"1" * 5000)).error_class == "not_json"
+
+
+# --- skipping -----------------------------------------------------------------------------
+
+
+def test_a_type_added_later_is_skipped() -> None:
+    event = {"specversion": "1.0", "id": "1", "source": "urn:ats:x", "type": "ats.job.paused"}
+    assert decode(as_json(event), ALL_TYPES) == Skipped("ats.job.paused")
+
+
+def test_a_known_type_the_consumer_does_not_handle_is_skipped_valid_or_not() -> None:
+    handled = frozenset({"reengage.outreach.failed", "reengage.outreach.sent"})
+    skipped = as_json(_example("reengage.outreach.skipped"))
+    assert decode(skipped, handled) == Skipped("reengage.outreach.skipped")
+    broken = _with("reengage.outreach.skipped", reason="bored")
+    assert decode(broken, handled) == Skipped("reengage.outreach.skipped")
+
+
+def test_a_skipped_type_name_is_bounded() -> None:
+    result = decode(as_json({"type": "x" * 5000}), ALL_TYPES)
+    assert isinstance(result, Skipped)
+    assert len(result.event_type) == 256
+
+
+def test_handled_types_must_be_types_of_the_contract() -> None:
+    with pytest.raises(ValueError, match=r"ats\.job\.reopened"):
+        decode(b"{}", frozenset({"ats.job.opened", "ats.job.reopened"}))
+
+
+# --- how accepted input is read -----------------------------------------------------------
+
+
+def test_unknown_attributes_and_fields_are_ignored() -> None:
+    event = _example("ats.job.closed") | {"traceparent": "00-abc", "partitionkey": "k"}
+    event["data"]["reopen_reason"] = {"nested": [1, 2]}
+    decoded = _decoded(as_json(event))
+    assert decoded == _decoded(as_json(_example("ats.job.closed")))
+    assert "traceparent" not in decoded.model_dump()
+
+
+def test_strings_are_trimmed_and_credentials_keep_their_spelling() -> None:
+    raw = _with(
+        "ats.job.opened",
+        title="\t Senior Data Analyst \n",
+        required_credentials=["  ＳＱＬ ", "Power\u3000BI\u3000"],
+        job_id=" J-1042 ",
+    )
+    data = _decoded(raw).data
+    assert data.title == "Senior Data Analyst"
+    assert data.required_credentials == ("ＳＱＬ", "Power\u3000BI")
+    assert data.job_id == "J-1042"
+
+
+def test_limits_apply_after_trimming() -> None:
+    assert _decoded(_with("ats.job.opened", title=" " * 50 + "T" * 300 + " " * 50))
+    assert _invalid(_with("ats.job.opened", title="T" * 301)).error_class == "bad_data"
+    assert _invalid(_with("ats.job.opened", title="  \u3000 ")).error_class == "bad_data"
+
+
+def test_a_blank_optional_string_means_absent() -> None:
+    raw = _with("ats.candidate.updated", email="  ", first_name="", location="\t")
+    data = _decoded(raw).data
+    assert (data.email, data.first_name, data.location) == (None, None, None)
+    opened = _decoded(_with("ats.job.opened", apply_url=" ", location="")).data
+    assert (opened.apply_url, opened.location) == (None, None)
+
+
+def test_null_or_missing_optional_arrays_are_empty() -> None:
+    event = _example("ats.candidate.updated")
+    del event["data"]["applications"]
+    event["data"]["credentials"] = None
+    data = _decoded(as_json(event)).data
+    assert (data.credentials, data.applications) == ((), ())
+    job = _decoded(_with("ats.job.opened", preferred_credentials=None)).data
+    assert job.preferred_credentials == ()
+
+
+def test_required_credentials_are_never_assumed_empty() -> None:
+    invalid = _invalid(_with("ats.job.opened", required_credentials=None))
+    assert invalid.reason == "data.required_credentials: Input should be a valid array"
+
+
+def test_defaults_fill_what_is_left_out() -> None:
+    event = _example("ats.candidate.updated")
+    event["data"] = {
+        "tenant_id": "acme",
+        "candidate_id": "C-1",
+        "updated_at": "2026-11-20T09:30:00Z",
+    }
+    data = _decoded(as_json(event)).data
+    assert (data.do_not_contact, data.email_status, data.email) == (False, "unknown", None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("do_not_contact", "true"),
+        ("do_not_contact", 1),
+        ("do_not_contact", None),
+        ("email_status", None),
+        ("email_status", "Valid"),
+        ("candidate_id", 1234),
+        ("credentials", "SQL"),
+        ("credentials", [5]),
+    ],
+)
+def test_types_are_not_coerced(field: str, value: Any) -> None:
+    invalid = _invalid(_with("ats.candidate.updated", **{field: value}))
+    assert invalid.reason.startswith(f"data.{field}")
+
+
+@pytest.mark.parametrize("value", ["30", 30.0, 30.5, True])
+def test_integers_are_json_integers(value: Any) -> None:
+    invalid = _invalid(_with("ats.job.opened", policy={"min_inactive_days": value}))
+    assert invalid.reason.startswith("data.policy.min_inactive_days: ")
+
+
+def test_a_syntactically_invalid_email_is_stored_as_given() -> None:
+    data = _decoded(_with("ats.candidate.updated", email=" jane at example dot com ")).data
+    assert data.email == "jane at example dot com"
+
+
+def test_policy_window_must_be_ordered_only_when_both_bounds_are_given() -> None:
+    ordered = {"min_inactive_days": 30, "max_inactive_days": 30}
+    assert _decoded(_with("ats.job.opened", policy=ordered)).data.policy.max_inactive_days == 30
+    assert _decoded(_with("ats.job.opened", policy={"max_inactive_days": 10}))
+    reversed_window = {"min_inactive_days": 31, "max_inactive_days": 30}
+    assert _invalid(_with("ats.job.opened", policy=reversed_window)).reason == (
+        "data.policy: max_inactive_days must be at least min_inactive_days"
+    )
+
+
+def test_tenant_id_pattern() -> None:
+    assert _decoded(_with("ats.job.closed", tenant_id="a")).data.tenant_id == "a"
+    assert _decoded(_with("ats.job.closed", tenant_id="A" + "b._-" * 15 + "xyz"))
+    for bad in ["", "-acme", "acme corp", "acme/eu", "é", "a" * 65]:
+        assert _invalid(_with("ats.job.closed", tenant_id=bad)).reason.startswith("data.tenant_id")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20T09:30:00Z", datetime(2026, 11, 20, 9, 30, tzinfo=UTC)),
+        ("2026-11-20t09:30:00z", datetime(2026, 11, 20, 9, 30, tzinfo=UTC)),
+        ("2026-11-20T10:30:00+01:00", datetime(2026, 11, 20, 9, 30, tzinfo=UTC)),
+        ("2026-11-20T09:30:00.5-00:00", datetime(2026, 11, 20, 9, 30, 0, 500000, tzinfo=UTC)),
+        ("2026-11-20T09:30:00.123456789Z", datetime(2026, 11, 20, 9, 30, 0, 123456, tzinfo=UTC)),
+        ("0001-01-02T23:59:00+23:59", datetime(1, 1, 2, tzinfo=UTC)),
+        ("9999-12-30T23:59:59.999999Z", datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_with_an_offset(text: str, expected: datetime) -> None:
+    closed_at = _decoded(_with("ats.job.closed", closed_at=text)).data.closed_at
+    assert closed_at == expected
+    assert closed_at.utcoffset() is not None
+
+
+def test_a_timestamp_keeps_its_offset_when_read() -> None:
+    closed_at = _decoded(_with("ats.job.closed", closed_at="2026-11-20T10:30:00+01:00")).data
+    assert closed_at.closed_at.utcoffset() == timezone(timedelta(hours=1)).utcoffset(None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-20T09:30:00",
+        "2026-11-20T09:30Z",
+        "2026-11-20 09:30:00Z",
+        "2026-11-20",
+        "2026-11-20T09:30:00+0100",
+        "2026-11-20T09:30:00+24:00",
+        "2026-11-20T24:00:00Z",
+        "2026-11-20T23:59:60Z",
+        "2026-02-29T09:30:00Z",
+        "2026-11-20T09:30:00.1234567890Z",
+        "0000-01-01T00:00:00Z",
+        "0001-01-01T23:59:59Z",
+        "0001-01-02T00:30:00+01:00",
+        "9999-12-31T00:00:00Z",
+        "9999-12-30T23:30:00-01:00",
+        "+2026-11-20T09:30:00Z",
+        "٢٠٢٦-11-20T09:30:00Z",
+        "",
+    ],
+)
+def test_what_is_not_a_timestamp(text: str) -> None:
+    assert _invalid(_with("ats.job.closed", closed_at=text)).reason.startswith("data.closed_at: ")
+
+
+def test_the_result_types_are_frozen() -> None:
+    decoded = decode(as_json(_example("ats.job.closed")), ALL_TYPES)
+    assert isinstance(decoded, Decoded)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.event = decoded.event  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        decoded.event.data.tenant_id = "globex"  # type: ignore[misc]
+
+
+def test_the_event_class_follows_the_type() -> None:
+    assert isinstance(_decoded(as_json(_example("ats.job.opened"))), JobOpenedEvent)
+    assert isinstance(_decoded(as_json(_example("ats.candidate.updated"))), CandidateUpdatedEvent)
+
+
+def test_personal_data_in_bad_fields_stays_out_of_the_reason() -> None:
+    raw = _with(
+        "ats.candidate.updated",
+        email=f"{SECRET}jane.doe@example.com" * 20,
+        first_name=f"{SECRET}Jane" * 60,
+        credentials=[f"{SECRET}" * 30],
+        applications=[{"job_id": SECRET, "job_title": SECRET, "applied_at": SECRET}],
+    )
+    invalid = _invalid(raw)
+    assert invalid.reason.startswith("data.email: String should have at most 254 characters; ")
+    assert "data.applications[0].applied_at" in invalid.reason
+    assert SECRET not in invalid.reason
+    assert "jane" not in invalid.reason.lower()

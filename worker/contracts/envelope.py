@@ -1,0 +1,109 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) and one event class per type.
+
+A message value is one JSON object: the context attributes at the top level, the type's
+payload in `data`. Unknown extension attributes are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
+from worker.contracts.base import ContractModel
+from worker.contracts.fields import Timestamp
+from worker.contracts.outreach import OutreachCancelled, OutreachRequested
+from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
+
+DATA_CONTENT_TYPE = "application/json"
+# The Kafka `content-type` header of a structured-mode CloudEvent (recommended, not required).
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+
+
+class CloudEvent(ContractModel):
+    """Context attributes common to every type. `type` and `data` are narrowed per type below
+    (declared here so that they keep their place in the encoded object)."""
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents version; must be 1.0.")
+    id: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="Identifies the event together with source: a redelivered or republished "
+        "event with the same (source, id) has no further effect."
+    )
+    source: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
+        description="Who published the event, e.g. urn:ats:acme-prod."
+    )
+    type: str
+    time: Timestamp | None = Field(
+        default=None, description="When the event happened (RFC 3339 with an offset)."
+    )
+    datacontenttype: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        default=None,
+        description="application/json when given; data is always a JSON object (not checked).",
+    )
+    subject: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        default=None, description="What the event is about, e.g. candidate/C-1."
+    )
+    data: ContractModel
+
+
+class JobOpenedEvent(CloudEvent):
+    type: Literal["ats.job.opened"]
+    data: JobOpened
+
+
+class JobClosedEvent(CloudEvent):
+    type: Literal["ats.job.closed"]
+    data: JobClosed
+
+
+class CandidateUpdatedEvent(CloudEvent):
+    type: Literal["ats.candidate.updated"]
+    data: CandidateUpdated
+
+
+class CandidateErasedEvent(CloudEvent):
+    type: Literal["ats.candidate.erased"]
+    data: CandidateErased
+
+
+class OutreachRequestedEvent(CloudEvent):
+    type: Literal["reengage.outreach.requested"]
+    data: OutreachRequested
+
+
+class OutreachCancelledEvent(CloudEvent):
+    type: Literal["reengage.outreach.cancelled"]
+    data: OutreachCancelled
+
+
+class OutreachSentEvent(CloudEvent):
+    type: Literal["reengage.outreach.sent"]
+    data: OutreachSent
+
+
+class OutreachSkippedEvent(CloudEvent):
+    type: Literal["reengage.outreach.skipped"]
+    data: OutreachSkipped
+
+
+class OutreachFailedEvent(CloudEvent):
+    type: Literal["reengage.outreach.failed"]
+    data: OutreachFailed
+
+
+AnyEvent = (
+    JobOpenedEvent
+    | JobClosedEvent
+    | CandidateUpdatedEvent
+    | CandidateErasedEvent
+    | OutreachRequestedEvent
+    | OutreachCancelledEvent
+    | OutreachSentEvent
+    | OutreachSkippedEvent
+    | OutreachFailedEvent
+)
+"""Any event of the contract."""
+
+Event = Annotated[AnyEvent, Field(discriminator="type")]
+"""Any event of the contract, as validated: told apart by `type` in one pass."""

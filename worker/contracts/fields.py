@@ -1,0 +1,227 @@
+"""Field types shared by every event: trimmed strings, ids, timestamps, URLs.
+
+Each type carries its validation, run inside pydantic-core (Rust) wherever possible because
+the decoder is on the hot path, and the JSON Schema we publish for it, written by hand so that
+a document valid against the schema is always accepted by the models. Mostly they agree
+exactly; the few rules a JSON Schema cannot state (trimming before the limits, above all) are
+listed in schemas/README.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictBool, StrictInt
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+# The characters pydantic-core's trimming removes (Rust's `char::is_whitespace`, the Unicode
+# White_Space property), spelled out so that JSON Schema engines in every language agree:
+# `\s` means different things in ECMA-262, Python `re` and Rust.
+_WHITESPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{_WHITESPACE}]"
+
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+OUTREACH_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+# An http(s) URL with a host and no whitespace or control characters. The empty string passes
+# because an optional field given as "" means "not given".
+HTTP_URL_PATTERN = r"^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#]+(?:[/?#][^\x00-\x20\x7f]*)?)?$"
+
+# RFC 3339 date-time with a mandatory offset, seconds required, at most nanosecond digits,
+# years 0001-9999 (what a datetime holds).
+_YEAR = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+# The instant must also have a UTC form the pattern accepts back (the encoder writes UTC):
+# 0001-01-01T00:30:00+01:00 has none. So the first and last day of the range are left out.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_EXCLUSIVE = datetime(9999, 12, 31, tzinfo=UTC)
+TIMESTAMP_PATTERN = (
+    f"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt]"
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+TIMESTAMP_ERROR = "timestamp_invalid"
+_TIMESTAMP_MESSAGE = "Input should be an RFC 3339 timestamp with an offset (Z or +hh:mm)"
+
+
+def format_timestamp(value: datetime) -> str:
+    """The one canonical text form: UTC, `Z`, microseconds only when there are any."""
+    utc = value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
+
+
+# Branch labels of the "value or null" unions below. The decoder drops the errors of the
+# fallback branches from its reasons, so a reader sees the error of the value branch only.
+VALUE_BRANCH = "~value"
+_BLANK_BRANCH = "~blank"
+_NULL_BRANCH = "~null"
+FALLBACK_BRANCHES = frozenset({_BLANK_BRANCH, _NULL_BRANCH})
+
+
+def _or_fallback(
+    value: core_schema.CoreSchema, *, blank_to_none: bool, null_means: object
+) -> core_schema.CoreSchema:
+    """`value`, or null (read as `null_means`), or for strings a blank string (read as None).
+
+    Built from pydantic-core schemas only: a Python validator here would make pydantic-core
+    turn the whole JSON value into Python objects first, doubling the cost of decoding.
+    """
+
+    # with_default(on_error="default") over a validator that always fails: a constant.
+    def constant(result: object) -> core_schema.CoreSchema:
+        never = core_schema.int_schema(strict=True)
+        return core_schema.with_default_schema(never, default=result, on_error="default")
+
+    choices: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]] = [
+        (value, VALUE_BRANCH)
+    ]
+    if blank_to_none:
+        blank = core_schema.str_schema(strip_whitespace=True, max_length=0)
+        choices.append((core_schema.chain_schema([blank, constant(None)]), _BLANK_BRANCH))
+    choices.append(
+        (core_schema.chain_schema([core_schema.none_schema(), constant(null_means)]), _NULL_BRANCH)
+    )
+    return core_schema.union_schema(choices, mode="left_to_right")
+
+
+@dataclass(frozen=True, slots=True)
+class _TimestampType:
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Shape checked by the pattern, then parsed by pydantic-core's datetime parser, all in
+        # Rust: a Python validator per timestamp costs more than parsing the JSON. The parsing
+        # step is lax on purpose: it receives the checked string, not JSON.
+        from_text = core_schema.chain_schema(
+            [
+                core_schema.str_schema(pattern=TIMESTAMP_PATTERN),
+                core_schema.datetime_schema(
+                    tz_constraint="aware", strict=False, ge=EARLIEST, lt=LATEST_EXCLUSIVE
+                ),
+            ]
+        )
+        # Python callers (the builders, tests) may pass an aware datetime instead.
+        from_datetime = core_schema.chain_schema(
+            [
+                core_schema.is_instance_schema(datetime),
+                core_schema.datetime_schema(
+                    tz_constraint="aware", ge=EARLIEST, lt=LATEST_EXCLUSIVE
+                ),
+            ]
+        )
+        return core_schema.custom_error_schema(
+            core_schema.union_schema([from_text, from_datetime], mode="left_to_right"),
+            custom_error_type=TIMESTAMP_ERROR,
+            custom_error_message=_TIMESTAMP_MESSAGE,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                format_timestamp, when_used="json"
+            ),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
+
+
+@dataclass(frozen=True, slots=True)
+class Trimmed:
+    """A string trimmed of surrounding whitespace, with limits on what is left."""
+
+    max_length: int
+    min_length: int = 1
+    pattern: str | None = None
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.str_schema(
+            strip_whitespace=True,
+            min_length=self.min_length,
+            max_length=self.max_length,
+            pattern=self.pattern,
+        )
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return self.json_schema()
+
+    def json_schema(self) -> JsonSchemaValue:
+        schema: JsonSchemaValue = {"type": "string", "maxLength": self.max_length}
+        if self.min_length:
+            schema["minLength"] = self.min_length
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        elif self.min_length:
+            # minLength counts whitespace; this makes "   " invalid here as in the models.
+            schema["pattern"] = NOT_BLANK_PATTERN
+        return schema
+
+
+@dataclass(frozen=True, slots=True)
+class OptionalTrimmed:
+    """A trimmed string or null; a string that is empty after trimming is taken as null."""
+
+    max_length: int
+    pattern: str | None = None
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        text = core_schema.str_schema(
+            strip_whitespace=True, min_length=1, max_length=self.max_length, pattern=self.pattern
+        )
+        return _or_fallback(text, blank_to_none=True, null_means=None)
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        text = Trimmed(self.max_length, min_length=0, pattern=self.pattern).json_schema()
+        return {"anyOf": [text, {"type": "null"}]}
+
+
+@dataclass(frozen=True, slots=True)
+class NullMeansEmpty:
+    """An optional array: omitted and null both mean empty."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return _or_fallback(handler(source), blank_to_none=False, null_means=())
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        assert schema["type"] == "union"
+        array, _label = schema["choices"][0]  # the value branch, see _or_fallback
+        return {"anyOf": [handler(array), {"type": "null"}]}
+
+
+Timestamp = Annotated[datetime, _TimestampType()]
+"""Aware datetime; on the wire RFC 3339 with an offset, written back as UTC with `Z`."""
+
+TenantId = Annotated[str, Trimmed(64, pattern=TENANT_ID_PATTERN)]
+EntityId = Annotated[str, Trimmed(128)]
+OutreachId = Annotated[
+    str,
+    Field(
+        pattern=OUTREACH_ID_PATTERN,
+        json_schema_extra={"format": "uuid"},
+        description="UUIDv5 in namespace c7d2887b-df6a-55c3-8e79-53aa763e879f of the name "
+        "'{tenant_id}/{job_id}/{candidate_id}', lowercase. Stable across restarts and replays.",
+    ),
+]
+Credential = Annotated[str, Trimmed(100)]
+Title = Annotated[str, Trimmed(300)]
+OptionalName = Annotated[str | None, OptionalTrimmed(200)]
+OptionalLocation = Annotated[str | None, OptionalTrimmed(200)]
+OptionalEmail = Annotated[str | None, OptionalTrimmed(254)]
+Email = Annotated[str, Trimmed(254)]
+# No `format: uri`: validators that check it reject "" (read here as "no URL") and IRIs.
+OptionalHttpUrl = Annotated[str | None, OptionalTrimmed(2048, pattern=HTTP_URL_PATTERN)]
+
+Count = Annotated[StrictInt, Field(ge=0)]
+Flag = StrictBool
