@@ -1,0 +1,243 @@
+"""Candidate snapshots, stale protection, erasure and suppression, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+
+from tests.integration.store.builders import DAY, TENANT, T, snapshot
+from worker.rules.model import Application, EmailStatus
+from worker.store.candidates import (
+    UPSERT_CHUNK,
+    UpsertOutcome,
+    erase_candidate,
+    load_candidates,
+    stream_candidates,
+    suppress_email,
+    upsert_candidates,
+)
+from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
+
+APPLIED, STALE, ERASED = UpsertOutcome.APPLIED, UpsertOutcome.STALE, UpsertOutcome.ERASED
+
+
+def _credentials(engine: Engine, candidate_id: str = "c-1") -> list[str]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(CandidateCredentialRow.credential)
+                .where(CandidateCredentialRow.candidate_id == candidate_id)
+                .order_by(CandidateCredentialRow.credential)
+            ).scalars()
+        )
+
+
+def test_snapshot_round_trips_with_original_spelling(engine: Engine) -> None:
+    applied_at = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
+    given = snapshot(
+        credentials=("  ＰＹＴＨＯＮ ", "SQL", "sql"),
+        consent_expires_at=T + 365 * DAY,
+        location="Lyon",
+        applications=(Application("old-1", "Data Analyst", applied_at, "rejected"),),
+    )
+    with engine.begin() as connection:
+        assert upsert_candidates(connection, [given]) == [APPLIED]
+        stored = load_candidates(connection, TENANT, ["c-1", "nobody"])
+    candidate = stored["c-1"]
+    assert list(stored) == ["c-1"]
+    assert candidate.credentials == ("  ＰＹＴＨＯＮ ", "SQL", "sql")
+    assert candidate.applications == given.applications
+    assert candidate.consent_expires_at == given.consent_expires_at
+    assert candidate.last_activity_at == given.last_activity_at
+    assert candidate.email_syntax_valid is True
+    assert candidate.email_suppressed is False
+    # Matching uses the normalised, distinct set.
+    assert _credentials(engine) == ["python", "sql"]
+
+
+def test_older_and_equal_snapshots_are_stale(engine: Engine) -> None:
+    with engine.begin() as connection:
+        assert upsert_candidates(connection, [snapshot(updated_at=T)]) == [APPLIED]
+        outcomes = upsert_candidates(
+            connection,
+            [
+                snapshot(updated_at=T - DAY, email="old@example.com"),
+                snapshot(updated_at=T, email="same-time@example.com"),
+            ],
+        )
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert outcomes == [STALE, STALE]
+    assert stored.email == "c-1@example.com"
+
+
+def test_newer_snapshot_replaces_everything_including_credentials(engine: Engine) -> None:
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T)])
+        outcome = upsert_candidates(
+            connection,
+            [snapshot(updated_at=T + DAY, credentials=("Rust",), do_not_contact=True)],
+        )
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert outcome == [APPLIED]
+    assert stored.credentials == ("Rust",)
+    assert stored.do_not_contact is True
+    assert _credentials(engine) == ["rust"]
+
+
+def test_snapshots_of_one_candidate_in_one_batch_apply_in_order(engine: Engine) -> None:
+    batch = [
+        snapshot(updated_at=T, credentials=("a",)),
+        snapshot("c-2", updated_at=T),
+        snapshot(updated_at=T + DAY, credentials=("b",)),
+        snapshot(updated_at=T - DAY, credentials=("stale",)),
+        snapshot(updated_at=T + 2 * DAY, credentials=("c",)),
+    ]
+    with engine.begin() as connection:
+        outcomes = upsert_candidates(connection, batch)
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert outcomes == [APPLIED, APPLIED, APPLIED, STALE, APPLIED]
+    assert stored.credentials == ("c",)
+    assert _credentials(engine) == ["c"]
+
+
+def test_batches_larger_than_one_statement(engine: Engine) -> None:
+    count = UPSERT_CHUNK * 2 + 7
+    batch = [snapshot(f"c-{n:05}", credentials=(f"skill-{n % 3}",)) for n in range(count)]
+    with engine.begin() as connection:
+        assert upsert_candidates(connection, batch) == [APPLIED] * count
+        again = upsert_candidates(connection, batch)
+        streamed = [c.candidate_id for c in stream_candidates(connection, TENANT)]
+    assert again == [STALE] * count
+    assert streamed == [s.candidate_id for s in batch]
+
+
+def test_email_syntax_is_checked_on_ingest(engine: Engine) -> None:
+    emails = {
+        "ok": "jane.doe@example.com",
+        "unicode-ok": "josé@example.com",
+        "no-at": "jane.example.com",
+        "space": "jane doe@example.com",
+        "none": None,
+    }
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(key, email=email) for key, email in emails.items()])
+        stored = load_candidates(connection, TENANT, emails)
+    validity = {key: stored[key].email_syntax_valid for key in emails}
+    assert validity == {
+        "ok": True,
+        "unicode-ok": True,
+        "no-at": False,
+        "space": False,
+        "none": False,
+    }
+    assert stored["space"].email == "jane doe@example.com"  # stored as given
+
+
+def test_suppression_sticks_to_the_address(engine: Engine) -> None:
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T)])
+        assert suppress_email(connection, TENANT, "c-1") is True
+        assert suppress_email(connection, TENANT, "nobody") is False
+        upsert_candidates(connection, [snapshot(updated_at=T + DAY, last_name="Byron")])
+        same_address = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+        upsert_candidates(connection, [snapshot(updated_at=T + 2 * DAY, email="new@example.com")])
+        new_address = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert same_address.email_suppressed is True
+    assert same_address.last_name == "Byron"
+    assert new_address.email_suppressed is False
+
+
+def test_contactable_column_follows_rules_3_and_4(engine: Engine) -> None:
+    with engine.begin() as connection:
+        upsert_candidates(
+            connection,
+            [
+                snapshot("ok"),
+                snapshot("dnc", do_not_contact=True),
+                snapshot("bounced", email_status=EmailStatus.BOUNCED),
+                snapshot("bad-syntax", email="nope"),
+                snapshot("suppressed"),
+            ],
+        )
+        suppress_email(connection, TENANT, "suppressed")
+        rows = dict(
+            connection.execute(select(CandidateRow.candidate_id, CandidateRow.contactable)).all()
+        )
+    assert {key: bool(value) for key, value in rows.items()} == {
+        "ok": True,
+        "dnc": False,
+        "bounced": False,
+        "bad-syntax": False,
+        "suppressed": False,
+    }
+
+
+def test_erasure_scrubs_personal_data_and_leaves_a_tombstone(engine: Engine) -> None:
+    erased_at = T + DAY
+    key = f"{TENANT}:c-1"
+    with engine.begin() as connection:
+        upsert_candidates(
+            connection,
+            [snapshot(updated_at=T, applications=(Application("j", "Analyst", T - DAY),))],
+        )
+        connection.execute(
+            insert(OutboxRow),
+            [
+                _outbox_row(key, "reengage.outreach.requested", published=True),
+                _outbox_row(key, "reengage.outreach.requested", published=False),
+                _outbox_row(key, "reengage.outreach.cancelled", published=False),
+                _outbox_row(f"{TENANT}:c-2", "reengage.outreach.requested", published=False),
+            ],
+        )
+        erase_candidate(connection, TENANT, "c-1", erased_at)
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+        outbox = connection.execute(
+            select(OutboxRow.key, OutboxRow.payload, OutboxRow.published_at).order_by(OutboxRow.id)
+        ).all()
+        late = upsert_candidates(
+            connection,
+            [snapshot(updated_at=erased_at - DAY), snapshot(updated_at=erased_at)],
+        )
+        erased_row = connection.execute(select(CandidateRow.erased_at)).scalar_one()
+    assert (stored.email, stored.first_name, stored.last_name) == (None, None, None)
+    assert stored.credentials == ()
+    assert stored.applications == ()
+    assert _credentials(engine) == []
+    assert erased_row == erased_at
+    assert late == [ERASED, ERASED]
+    remaining = [(k, json.loads(p)["type"], published is not None) for k, p, published in outbox]
+    assert remaining == [
+        (key, "reengage.outreach.requested", True),  # already out: nothing to delete
+        (key, "reengage.outreach.cancelled", False),
+        (f"{TENANT}:c-2", "reengage.outreach.requested", False),
+    ]
+
+
+def test_a_snapshot_after_the_erasure_brings_the_candidate_back(engine: Engine) -> None:
+    with engine.begin() as connection:
+        erase_candidate(connection, TENANT, "c-1", T)  # unknown so far: tombstone only
+        outcome = upsert_candidates(connection, [snapshot(updated_at=T + DAY)])
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert outcome == [APPLIED]
+    assert stored.email == "c-1@example.com"
+
+
+def test_the_latest_erasure_wins(engine: Engine) -> None:
+    with engine.begin() as connection:
+        erase_candidate(connection, TENANT, "c-1", T + 5 * DAY)
+        erase_candidate(connection, TENANT, "c-1", T)
+        outcome = upsert_candidates(connection, [snapshot(updated_at=T + 3 * DAY)])
+    assert outcome == [ERASED]
+
+
+def _outbox_row(key: str, kind: str, *, published: bool) -> dict[str, object]:
+    return {
+        "topic": "reengage.outreach",
+        "key": key,
+        "headers": {},
+        "payload": json.dumps({"type": kind, "data": {"candidate": {"email": "x@example.com"}}}),
+        "created_at": T,
+        "published_at": T if published else None,
+    }

@@ -1,0 +1,1 @@
+"""One module per `reengage` command: argument handling and wiring, no business logic."""

@@ -1,0 +1,393 @@
+"""Candidates: snapshots in, erasure, and the candidate values the rules read back out.
+
+Stale protection is in the statement itself: `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+candidates.updated_at < excluded.updated_at`, so two workers applying snapshots of one
+candidate in any interleaving keep the newest, with no read-then-write window. The same
+WHERE honours the erasure tombstone (`erased_at`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, case, delete, false, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from worker.rules.model import Application, Candidate, EmailStatus
+from worker.rules.normalise import norm_set
+from worker.store.columns import from_micros, to_micros
+from worker.store.dialect import upsert
+from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
+
+# Rows per INSERT statement: well under SQLite's 32766 bound parameters at 17 columns a row.
+UPSERT_CHUNK = 500
+_REQUESTED_TYPE = "reengage.outreach.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSnapshot:
+    """`ats.candidate.updated` data: the candidate as the ATS sees it, not a patch."""
+
+    tenant_id: str
+    candidate_id: str
+    updated_at: datetime
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    credentials: tuple[str, ...] = ()
+    location: str | None = None
+    last_activity_at: datetime | None = None
+    do_not_contact: bool = False
+    email_status: EmailStatus = EmailStatus.UNKNOWN
+    consent_expires_at: datetime | None = None
+    applications: tuple[Application, ...] = ()
+
+
+class UpsertOutcome(StrEnum):
+    APPLIED = "applied"
+    STALE = "stale"  # the store holds this snapshot or a newer one
+    ERASED = "erased"  # the candidate was erased at or after this snapshot's updated_at
+
+
+def email_syntax_valid(email: str | None) -> bool:
+    """Rule 4's syntax check, done once on ingest: email-validator's rules, no DNS."""
+    if email is None:
+        return False
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def upsert_candidates(
+    connection: Connection, snapshots: Sequence[CandidateSnapshot]
+) -> list[UpsertOutcome]:
+    """Apply snapshots in order; the outcome of each, in the same order.
+
+    Several snapshots of one candidate in a batch are applied one after the other (as rounds
+    of at most one snapshot per candidate), exactly as if they had come in separate batches.
+    """
+    outcomes: list[UpsertOutcome | None] = [None] * len(snapshots)
+    for round_ in _rounds(snapshots):
+        for start in range(0, len(round_), UPSERT_CHUNK):
+            chunk = round_[start : start + UPSERT_CHUNK]
+            applied = _upsert_chunk(connection, [snapshots[i] for i in chunk])
+            for index in chunk:
+                snapshot = snapshots[index]
+                if (snapshot.tenant_id, snapshot.candidate_id) in applied:
+                    outcomes[index] = UpsertOutcome.APPLIED
+            refused = [snapshots[i] for i in chunk if outcomes[i] is None]
+            erased = _erased_keys(connection, refused)
+            for index in chunk:
+                if outcomes[index] is None:
+                    snapshot = snapshots[index]
+                    key = (snapshot.tenant_id, snapshot.candidate_id)
+                    outcomes[index] = UpsertOutcome.ERASED if key in erased else UpsertOutcome.STALE
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _rounds(snapshots: Sequence[CandidateSnapshot]) -> list[list[int]]:
+    """Indexes grouped so that no round holds one candidate twice (PostgreSQL refuses to
+    update a row twice in one statement), keeping each candidate's snapshots in order."""
+    rounds: list[list[int]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, snapshot in enumerate(snapshots):
+        key = (snapshot.tenant_id, snapshot.candidate_id)
+        round_number = seen.get(key, -1) + 1
+        seen[key] = round_number
+        if round_number == len(rounds):
+            rounds.append([])
+        rounds[round_number].append(index)
+    return rounds
+
+
+def _row(snapshot: CandidateSnapshot) -> dict[str, Any]:
+    return {
+        "tenant_id": snapshot.tenant_id,
+        "candidate_id": snapshot.candidate_id,
+        "email": snapshot.email,
+        "email_syntax_valid": email_syntax_valid(snapshot.email),
+        "email_status": snapshot.email_status.value,
+        "email_suppressed": False,
+        "do_not_contact": snapshot.do_not_contact,
+        "consent_expires_at": snapshot.consent_expires_at,
+        "last_activity_at": snapshot.last_activity_at,
+        "first_name": snapshot.first_name,
+        "last_name": snapshot.last_name,
+        "location": snapshot.location,
+        "credentials": list(snapshot.credentials),
+        "applications": [_application_json(a) for a in snapshot.applications],
+        "updated_at": snapshot.updated_at,
+        "erased_at": None,
+    }
+
+
+def _upsert_chunk(
+    connection: Connection, snapshots: Sequence[CandidateSnapshot]
+) -> set[tuple[str, str]]:
+    # One statement, many parameter sets: SQLAlchemy's "insertmanyvalues" sends it as multi-row
+    # INSERTs from a cached compilation. Building a `.values([...])` of 500 rows instead costs
+    # a fresh compile of ~8,000 bind parameters per chunk, which dominated ingest time.
+    insert = upsert(connection, CandidateRow)
+    new = insert.excluded
+    snapshot_columns = (
+        "email",
+        "email_syntax_valid",
+        "email_status",
+        "do_not_contact",
+        "consent_expires_at",
+        "last_activity_at",
+        "first_name",
+        "last_name",
+        "location",
+        "credentials",
+        "applications",
+        "updated_at",
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[CandidateRow.tenant_id, CandidateRow.candidate_id],
+        set_={
+            **{name: new[name] for name in snapshot_columns},
+            # The mailer's bounce report is about an address: a new address starts clean.
+            "email_suppressed": case(
+                (CandidateRow.email == new.email, CandidateRow.email_suppressed), else_=false()
+            ),
+        },
+        where=and_(
+            CandidateRow.updated_at < new.updated_at,
+            or_(CandidateRow.erased_at.is_(None), CandidateRow.erased_at < new.updated_at),
+        ),
+    ).returning(CandidateRow.tenant_id, CandidateRow.candidate_id)
+    rows = [_row(s) for s in snapshots]
+    applied = {(row.tenant_id, row.candidate_id) for row in connection.execute(statement, rows)}
+    by_key = {(s.tenant_id, s.candidate_id): s for s in snapshots}
+    _replace_credentials(connection, [by_key[key] for key in sorted(applied)])
+    return applied
+
+
+def _replace_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:
+    if not snapshots:
+        return
+    by_tenant: dict[str, list[str]] = {}
+    for snapshot in snapshots:
+        by_tenant.setdefault(snapshot.tenant_id, []).append(snapshot.candidate_id)
+    for tenant_id, candidate_ids in by_tenant.items():
+        connection.execute(
+            delete(CandidateCredentialRow).where(
+                CandidateCredentialRow.tenant_id == tenant_id,
+                CandidateCredentialRow.candidate_id.in_(candidate_ids),
+            )
+        )
+    rows = [
+        {"tenant_id": s.tenant_id, "candidate_id": s.candidate_id, "credential": credential}
+        for s in snapshots
+        for credential in sorted(norm_set(s.credentials))
+    ]
+    if rows:
+        connection.execute(insert(CandidateCredentialRow), rows)
+
+
+def _erased_keys(
+    connection: Connection, snapshots: Sequence[CandidateSnapshot]
+) -> set[tuple[str, str]]:
+    """Of these refused snapshots, the ones a tombstone refused (updated_at <= erased_at)."""
+    erased: set[tuple[str, str]] = set()
+    by_tenant: dict[str, dict[str, CandidateSnapshot]] = {}
+    for snapshot in snapshots:
+        by_tenant.setdefault(snapshot.tenant_id, {})[snapshot.candidate_id] = snapshot
+    for tenant_id, wanted in by_tenant.items():
+        rows = connection.execute(
+            select(CandidateRow.candidate_id, CandidateRow.erased_at).where(
+                CandidateRow.tenant_id == tenant_id,
+                CandidateRow.candidate_id.in_(list(wanted)),
+                CandidateRow.erased_at.is_not(None),
+            )
+        )
+        for candidate_id, erased_at in rows:
+            if erased_at is not None and wanted[candidate_id].updated_at <= erased_at:
+                erased.add((tenant_id, candidate_id))
+    return erased
+
+
+def erase_candidate(
+    connection: Connection, tenant_id: str, candidate_id: str, erased_at: datetime
+) -> None:
+    """Delete the candidate's personal data and leave a tombstone.
+
+    Erasure always scrubs, whatever the stored snapshot's age: an erasure request is not
+    something to second-guess. The tombstone (`erased_at`, the latest one) makes any snapshot
+    with `updated_at <= erased_at` stale. Unpublished outreach requests for the candidate are
+    deleted from the outbox (they carry the address and names); the caller cancels the pending
+    outreach itself, which publishes a cancellation without personal data.
+    """
+    insert = upsert(connection, CandidateRow).values(
+        tenant_id=tenant_id,
+        candidate_id=candidate_id,
+        email=None,
+        email_syntax_valid=False,
+        email_status=EmailStatus.UNKNOWN.value,
+        email_suppressed=False,
+        do_not_contact=False,
+        credentials=[],
+        applications=[],
+        updated_at=erased_at,
+        erased_at=erased_at,
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[CandidateRow.tenant_id, CandidateRow.candidate_id],
+        set_={
+            "email": None,
+            "email_syntax_valid": False,
+            "first_name": None,
+            "last_name": None,
+            "location": None,
+            "credentials": [],
+            "applications": [],
+            "erased_at": case(
+                (
+                    or_(
+                        CandidateRow.erased_at.is_(None),
+                        CandidateRow.erased_at < insert.excluded.erased_at,
+                    ),
+                    insert.excluded.erased_at,
+                ),
+                else_=CandidateRow.erased_at,
+            ),
+        },
+    )
+    connection.execute(statement)
+    connection.execute(
+        delete(CandidateCredentialRow).where(
+            CandidateCredentialRow.tenant_id == tenant_id,
+            CandidateCredentialRow.candidate_id == candidate_id,
+        )
+    )
+    _delete_unpublished_requests(connection, tenant_id, candidate_id)
+
+
+def _delete_unpublished_requests(connection: Connection, tenant_id: str, candidate_id: str) -> None:
+    # Outbox rows carry the recommended key `{tenant_id}:{candidate_id}` (tenant ids hold no
+    # colon, so the key is unambiguous).
+    rows = connection.execute(
+        select(OutboxRow.id, OutboxRow.payload).where(
+            OutboxRow.key == f"{tenant_id}:{candidate_id}", OutboxRow.published_at.is_(None)
+        )
+    ).all()
+    doomed = [row.id for row in rows if _event_type(row.payload) == _REQUESTED_TYPE]
+    if doomed:
+        connection.execute(delete(OutboxRow).where(OutboxRow.id.in_(doomed)))
+
+
+def _event_type(payload: str) -> str | None:
+    try:
+        envelope = json.loads(payload)
+    except ValueError:
+        return None
+    kind = envelope.get("type") if isinstance(envelope, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) -> bool:
+    """The mailer reported the candidate's address bounced or rejected: never use it again
+    (until a snapshot brings a different address). False if the candidate is unknown."""
+    result = connection.execute(
+        update(CandidateRow)
+        .where(CandidateRow.tenant_id == tenant_id, CandidateRow.candidate_id == candidate_id)
+        .values(email_suppressed=True)
+    )
+    return result.rowcount > 0
+
+
+def load_candidates(
+    connection: Connection, tenant_id: str, candidate_ids: Iterable[str]
+) -> dict[str, Candidate]:
+    """The named candidates of one tenant, as the rules see them (missing ones left out)."""
+    wanted = sorted(set(candidate_ids))
+    found: dict[str, Candidate] = {}
+    for start in range(0, len(wanted), UPSERT_CHUNK):
+        rows = connection.execute(
+            _candidate_select().where(
+                CandidateRow.tenant_id == tenant_id,
+                CandidateRow.candidate_id.in_(wanted[start : start + UPSERT_CHUNK]),
+            )
+        )
+        for row in rows:
+            candidate = _candidate(row._mapping)
+            found[candidate.candidate_id] = candidate
+    return found
+
+
+def stream_candidates(connection: Connection, tenant_id: str) -> Iterator[Candidate]:
+    """Every candidate of the tenant, in id order, fetched in batches (for `preview`'s
+    per-rule counts, which need each candidate once and keep none)."""
+    statement = (
+        _candidate_select()
+        .where(CandidateRow.tenant_id == tenant_id)
+        .order_by(CandidateRow.candidate_id)
+        .execution_options(yield_per=1000)
+    )
+    for row in connection.execute(statement):
+        yield _candidate(row._mapping)
+
+
+def _candidate_select() -> Any:
+    return select(
+        CandidateRow.tenant_id,
+        CandidateRow.candidate_id,
+        CandidateRow.email,
+        CandidateRow.email_syntax_valid,
+        CandidateRow.email_status,
+        CandidateRow.email_suppressed,
+        CandidateRow.do_not_contact,
+        CandidateRow.consent_expires_at,
+        CandidateRow.last_activity_at,
+        CandidateRow.credentials,
+        CandidateRow.updated_at,
+        CandidateRow.first_name,
+        CandidateRow.last_name,
+        CandidateRow.applications,
+    )
+
+
+def _candidate(row: Any) -> Candidate:
+    return Candidate(
+        tenant_id=row["tenant_id"],
+        candidate_id=row["candidate_id"],
+        email=row["email"],
+        email_syntax_valid=bool(row["email_syntax_valid"]),
+        email_status=EmailStatus(row["email_status"]),
+        email_suppressed=bool(row["email_suppressed"]),
+        do_not_contact=bool(row["do_not_contact"]),
+        consent_expires_at=row["consent_expires_at"],
+        last_activity_at=row["last_activity_at"],
+        credentials=tuple(row["credentials"]),
+        updated_at=row["updated_at"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        applications=tuple(_application(a) for a in row["applications"]),
+    )
+
+
+def _application_json(application: Application) -> dict[str, Any]:
+    return {
+        "job_id": application.job_id,
+        "job_title": application.job_title,
+        "applied_at": to_micros(application.applied_at),
+        "status": application.status,
+    }
+
+
+def _application(data: dict[str, Any]) -> Application:
+    return Application(
+        job_id=data["job_id"],
+        job_title=data["job_title"],
+        applied_at=from_micros(int(data["applied_at"])),
+        status=data.get("status"),
+    )

@@ -1,0 +1,19 @@
+"""The few statements whose spelling differs between PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+
+def upsert(connection: Connection, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT ... ON CONFLICT` for the connection's database (same API on both)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
+def is_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"

@@ -1,0 +1,100 @@
+"""Engines for the two supported databases, configured for the worker's access pattern.
+
+SQLite (the embedded default): WAL so readers never block the writer, foreign keys on, a busy
+timeout so concurrent processes wait instead of failing, and `BEGIN IMMEDIATE` for every
+transaction that may write. A deferred transaction that reads and then writes can fail with
+SQLITE_BUSY the moment another process committed in between (in WAL mode the busy timeout does
+not apply to that upgrade); taking the write lock up front makes writers queue instead, which
+is also what makes the matcher's claims atomic on SQLite.
+
+PostgreSQL (production): psycopg 3, READ COMMITTED (the matcher takes row locks where it must),
+and custom plans only (see `_plan_per_execution`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Execution option for a connection that only reads: on SQLite it begins a deferred
+# transaction, which does not queue behind (or block) the writer.
+READ_ONLY = "reengage_read_only"
+
+# PostgreSQL serialization failure and deadlock: the transaction was rolled back and may simply
+# be run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def normalise_url(url: str | URL) -> URL:
+    """postgresql:// means psycopg 3 here (SQLAlchemy would pick psycopg2 for it)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_store_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for the store. Extra keyword arguments go to `sqlalchemy.create_engine`."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **options)
+    options.setdefault("pool_pre_ping", True)
+    engine = create_engine(parsed, **options)
+    event.listen(engine, "connect", _plan_per_execution)
+    return engine
+
+
+def _plan_per_execution(dbapi_connection: Any, _record: Any) -> None:
+    """Plan every matching query for its actual values. psycopg prepares a statement after a
+    few executions, and PostgreSQL may then switch to a generic plan that cannot know how
+    rare a job's credentials are; the matcher's plan choice depends on exactly that."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
+
+
+def _sqlite_engine(url: URL, **options: Any) -> Engine:
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own implicit
+        # BEGIN would be DEFERRED and placed after the first SELECT).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for a deadlock, a serialization failure or an exhausted SQLite busy timeout: run the
+    whole transaction again.
+
+    Deadlocks are possible by design (a batch locks candidate and job rows in the order its
+    events arrive); PostgreSQL detects them and aborts one transaction, which this names.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if isinstance(error.orig, sqlite3.OperationalError):
+        # The busy timeout ran out: another process held the write lock that long.
+        return "locked" in str(error.orig) or "busy" in str(error.orig)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate in _RETRYABLE_SQLSTATES

@@ -1,0 +1,1 @@
+"""Alembic migrations for the store (see worker/store/versioning.py)."""

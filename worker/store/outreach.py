@@ -1,0 +1,171 @@
+"""Outreach rows: their ids, the mailer's status reports, and which ones to cancel.
+
+Cancelling is a conditional update (`status = 'requested'` in the WHERE), so an outreach the
+mailer already reported sent is never reported cancelled, whatever runs concurrently. A
+cancelled outreach stays: it still counts for rules 8, 9 and the cap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from worker.rules.cancellation import CancellationReason
+from worker.rules.model import PastOutreach
+from worker.store.schema import OutreachRow, OutreachStatus
+
+OUTREACH_NAMESPACE = uuid.UUID("c7d2887b-df6a-55c3-8e79-53aa763e879f")
+_CHUNK = 500
+
+
+def outreach_id(tenant_id: str, job_id: str, candidate_id: str) -> str:
+    """The contract's stable id: UUIDv5 of "{tenant_id}/{job_id}/{candidate_id}"."""
+    return str(uuid.uuid5(OUTREACH_NAMESPACE, f"{tenant_id}/{job_id}/{candidate_id}"))
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachRef:
+    """Which outreach: enough to publish `reengage.outreach.cancelled`."""
+
+    outreach_id: str
+    tenant_id: str
+    job_id: str
+    candidate_id: str
+
+
+def cancel_pending(
+    connection: Connection,
+    tenant_id: str,
+    reason: CancellationReason,
+    cancelled_at: datetime,
+    *,
+    job_id: str | None = None,
+    candidate_id: str | None = None,
+) -> list[OutreachRef]:
+    """Cancel the outreach requested and not yet reported sent, for a job or a candidate (or
+    the pair); return what was cancelled, ordered by candidate then job."""
+    if job_id is None and candidate_id is None:
+        raise ValueError("cancel_pending needs a job_id or a candidate_id")
+    statement = (
+        update(OutreachRow)
+        .where(
+            OutreachRow.tenant_id == tenant_id,
+            OutreachRow.status == OutreachStatus.REQUESTED.value,
+        )
+        .values(
+            status=OutreachStatus.CANCELLED.value,
+            status_at=cancelled_at,
+            cancel_reason=reason.value,
+        )
+        .returning(
+            OutreachRow.outreach_id,
+            OutreachRow.tenant_id,
+            OutreachRow.job_id,
+            OutreachRow.candidate_id,
+        )
+    )
+    if job_id is not None:
+        statement = statement.where(OutreachRow.job_id == job_id)
+    if candidate_id is not None:
+        statement = statement.where(OutreachRow.candidate_id == candidate_id)
+    refs = [OutreachRef(*row) for row in connection.execute(statement)]
+    return sorted(refs, key=lambda r: (r.candidate_id.encode(), r.job_id.encode()))
+
+
+def candidates_with_pending(
+    connection: Connection, tenant_id: str, candidate_ids: Iterable[str]
+) -> set[str]:
+    """Of these candidates, those with outreach `cancel_pending` would cancel (requested, not
+    yet reported sent): one query for a batch instead of one update per candidate."""
+    wanted = sorted(set(candidate_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        rows = connection.execute(
+            select(OutreachRow.candidate_id)
+            .distinct()
+            .where(
+                OutreachRow.tenant_id == tenant_id,
+                OutreachRow.status == OutreachStatus.REQUESTED.value,
+                OutreachRow.candidate_id.in_(wanted[start : start + _CHUNK]),
+            )
+        )
+        found.update(rows.scalars())
+    return found
+
+
+def pending(
+    connection: Connection,
+    tenant_id: str,
+    *,
+    job_id: str | None = None,
+    candidate_id: str | None = None,
+) -> list[OutreachRef]:
+    """Outreach requested and not yet reported sent (what `cancel_pending` would cancel)."""
+    statement = select(
+        OutreachRow.outreach_id,
+        OutreachRow.tenant_id,
+        OutreachRow.job_id,
+        OutreachRow.candidate_id,
+    ).where(
+        OutreachRow.tenant_id == tenant_id,
+        OutreachRow.status == OutreachStatus.REQUESTED.value,
+    )
+    if job_id is not None:
+        statement = statement.where(OutreachRow.job_id == job_id)
+    if candidate_id is not None:
+        statement = statement.where(OutreachRow.candidate_id == candidate_id)
+    statement = statement.order_by(OutreachRow.candidate_id, OutreachRow.job_id)
+    return [OutreachRef(*row) for row in connection.execute(statement)]
+
+
+def mark_sent(connection: Connection, outreach_id_: str, sent_at: datetime) -> bool:
+    """The mailer sent it: it can no longer be cancelled. (A send that raced a cancellation
+    still happened, so `sent` overrides `cancelled`.) False for an unknown outreach."""
+    result = connection.execute(
+        update(OutreachRow)
+        .where(
+            OutreachRow.outreach_id == outreach_id_,
+            OutreachRow.status != OutreachStatus.SENT.value,
+        )
+        .values(status=OutreachStatus.SENT.value, status_at=sent_at)
+    )
+    return result.rowcount > 0
+
+
+def mark_failed(connection: Connection, outreach_id_: str, failed_at: datetime) -> bool:
+    """The mailer gave up on it. Only a still-requested outreach changes."""
+    result = connection.execute(
+        update(OutreachRow)
+        .where(
+            OutreachRow.outreach_id == outreach_id_,
+            OutreachRow.status == OutreachStatus.REQUESTED.value,
+        )
+        .values(status=OutreachStatus.FAILED.value, status_at=failed_at)
+    )
+    return result.rowcount > 0
+
+
+def past_outreach(
+    connection: Connection, tenant_id: str, candidate_ids: Iterable[str] | None = None
+) -> list[PastOutreach]:
+    """The tenant's outreach (every status), optionally for some candidates only: what the
+    reference rules take as `past_outreach`."""
+    base = select(
+        OutreachRow.tenant_id,
+        OutreachRow.job_id,
+        OutreachRow.candidate_id,
+        OutreachRow.requested_at,
+    ).where(OutreachRow.tenant_id == tenant_id)
+    if candidate_ids is None:
+        return [PastOutreach(*row) for row in connection.execute(base)]
+    wanted: Sequence[str] = sorted(set(candidate_ids))
+    found: list[PastOutreach] = []
+    for start in range(0, len(wanted), _CHUNK):
+        statement = base.where(OutreachRow.candidate_id.in_(wanted[start : start + _CHUNK]))
+        found.extend(PastOutreach(*row) for row in connection.execute(statement))
+    return found
