@@ -85,6 +85,8 @@ def configure_logging(
     root.setLevel(level.upper())
     # kafka-python is chatty at INFO about every connection; keep its warnings.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
+    # Alembic announces its dialect on every schema check; only migrations are news.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from worker.rules.model import Policy
+
 ENV_PREFIX = "REENGAGE_"
 
 # Variables our own tooling reads that are not worker settings; not typos.
@@ -24,6 +26,7 @@ _TOOLING_VARIABLES = frozenset(
         "REENGAGE_TEST_KAFKA_BOOTSTRAP",
         "REENGAGE_TESTCONTAINERS",
         "REENGAGE_KAFKA_CACHE",
+        "REENGAGE_TEST_CRASH_AT",
     }
 )
 
@@ -57,6 +60,9 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
+    # How long the group waits for a silent member before moving its partitions (Kafka's own
+    # default); lower it to fail over faster after a crash.
+    kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000, le=1_800_000)
 
     # None means "the command's own default": reengage-worker, or reengage-mailer for the mailer.
     consumer_group: str | None = Field(default=None, min_length=1, max_length=249)
@@ -82,6 +88,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
+    # Runtime tuning (not in the operating interface's table; documented in the README).
+    batch_max_records: int = Field(default=500, ge=1, le=100_000)
+    dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_window: int = Field(default=1000, ge=1, le=1_000_000)
+    retry_budget_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    startup_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
+    relay_sweep_seconds: float = Field(default=1.0, gt=0, le=3_600)
+
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
@@ -89,6 +103,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "reengage@localhost"
     mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
+    # Mailer: the link when a job has no apply_url, and the unsubscribe link (placeholders
+    # {tenant_id}, {candidate_id}, {outreach_id}); see worker/mailer/README.md.
+    mail_job_board_url: str | None = Field(
+        default=None, pattern=r"^https?://[!-~]+$", max_length=2048
+    )
+    mail_unsubscribe_url: str | None = Field(
+        default=None, pattern=r"^(https?|mailto):[!-~]+$", max_length=200
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -125,6 +147,17 @@ class Settings(BaseSettings):
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         return url
+
+    @property
+    def policy(self) -> Policy:
+        """The deployment's matching policy; a job's own `policy` overrides parts of it."""
+        return Policy(
+            min_inactive_days=self.min_inactive_days,
+            max_inactive_days=self.max_inactive_days,
+            cooldown_days=self.cooldown_days,
+            max_outreach=self.max_outreach,
+            reverse_match_window_days=self.reverse_match_window_days,
+        )
 
     def group_for(self, command: str) -> str:
         return self.consumer_group or f"reengage-{command}"

@@ -32,6 +32,8 @@ def producer_options(settings: Settings) -> dict[str, Any]:
         "enable_idempotence": True,
         "max_in_flight_requests_per_connection": 5,
         "linger_ms": 5,
+        # Dead letters carry the original bytes, which may exceed the 1 MiB default.
+        "max_request_size": 16 * 1024 * 1024,
         "compression_type": None,
     }
 
@@ -46,7 +48,7 @@ def consumer_options(settings: Settings, group_id: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "max_poll_records": 500,
         "max_poll_interval_ms": 300_000,
-        "session_timeout_ms": 45_000,
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": 3_000,
         "isolation_level": "read_committed",
     }

@@ -135,6 +135,14 @@ class BatchConsumer:
         if offsets:
             self._consumer.commit(offsets=offsets)
 
+    def rewind(self, records: Sequence[Record]) -> None:
+        """Give records back: the next poll returns them again (from each partition's first)."""
+        firsts: dict[Position, int] = {}
+        for record in records:
+            firsts[record.position] = min(firsts.get(record.position, record.offset), record.offset)
+        for (topic, partition), offset in firsts.items():
+            self._consumer.seek(TopicPartition(topic, partition), offset)
+
     def pause(self) -> None:
         self._consumer.pause(*self._consumer.assignment())
 
@@ -150,5 +158,7 @@ class BatchConsumer:
             position = self._consumer.position(tp, timeout_ms=0) or end
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
 
-    def close(self) -> None:
-        self._consumer.close(autocommit=False)
+    def close(self, timeout_s: float = 3.0) -> None:
+        """Bounded: kafka-python would otherwise wait up to request_timeout_ms (5 min) for a
+        group join in progress, which would break the 10-second shutdown promise."""
+        self._consumer.close(autocommit=False, timeout_ms=int(timeout_s * 1000))

@@ -1,0 +1,216 @@
+"""Crashes, restarts, poison and signals: nothing lost, nothing requested twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.integration.worker.harness import (
+    Consumed,
+    Topics,
+    base_env,
+    count_rows,
+    http_port_of,
+    metric,
+    publish,
+    read_until,
+    running,
+    wait_for,
+)
+from tests.integration.worker.pools import T, as_job, job_opened, make_pool
+from worker.contracts.encode import ats_event
+from worker.rules.eligibility import effective_policy
+from worker.rules.model import Policy
+from worker.rules.reference import reference_match
+
+pytestmark = pytest.mark.kafka
+
+
+def _expected_ids(pool_seed: int, size: int, cap: int) -> set[str]:
+    from worker.contracts.encode import outreach_id
+
+    pool = make_pool(seed=pool_seed, size=size)
+    job = as_job(job_opened(max_outreach=cap))
+    decisions = reference_match(job, T, effective_policy(job, Policy()), pool.as_rules_see_it(), [])
+    return {outreach_id("acme", "J-1", d.candidate_id) for d in decisions}
+
+
+def _ingest_pool(
+    bootstrap: str, url: str, topics: Topics, env: dict[str, str], log: Path, size: int
+) -> None:
+    publish(bootstrap, topics.candidates, make_pool(seed=11, size=size).messages())
+    with running(["worker"], env, log) as worker:
+        wait_for(lambda: count_rows(url, "candidates") == size, f"{size} candidates stored")
+        assert worker.stop() == 0, worker.output()
+
+
+def _by_id(records: list[Consumed]) -> dict[str, list[bytes]]:
+    copies: dict[str, list[bytes]] = defaultdict(list)
+    for record in records:
+        assert record.value is not None
+        copies[json.loads(record.value)["id"]].append(record.value)
+    return copies
+
+
+def test_crash_between_database_commit_and_offset_commit(
+    kafka_bootstrap: str, migrated: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    expected = _expected_ids(11, 150, cap=10)
+    env = base_env(kafka_bootstrap, migrated, topics, group_id)
+    _ingest_pool(kafka_bootstrap, migrated, topics, env, tmp_path / "w1.log", 150)
+
+    publish(
+        kafka_bootstrap,
+        topics.jobs,
+        [ats_event(job_opened(max_outreach=10), event_id="job-1", source="urn:ats:test")],
+    )
+    crashing = {**env, "REENGAGE_TEST_CRASH_AT": "worker-after-db-commit"}
+    with running(["worker"], crashing, tmp_path / "w2.log") as worker:
+        assert worker.wait(60) == -signal.SIGKILL, worker.output()
+    # The job's effects are committed, its offset is not.
+    assert count_rows(migrated, "outreach") == len(expected)
+
+    with running(["worker"], env, tmp_path / "w3.log") as worker:
+        port = http_port_of(worker)
+        wait_for(
+            lambda: metric(port, "reengage_events_total", outcome="duplicate") >= 1,
+            "the redelivered job event to be seen as a duplicate",
+        )
+        outreach = read_until(
+            kafka_bootstrap,
+            topics.outreach,
+            lambda r: len(_by_id(r)) >= len(expected),
+            settle_s=1.0,
+        )
+        assert metric(port, "reengage_outreach_requested_total") == 0
+        assert worker.stop() == 0, worker.output()
+
+    copies = _by_id(outreach)
+    assert set(copies) == expected
+    assert all(len(set(bodies)) == 1 for bodies in copies.values())
+    assert count_rows(migrated, "outreach") == len(expected)
+
+
+def test_relay_crash_after_publish_republishes_identical_events(
+    kafka_bootstrap: str, migrated: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    expected = _expected_ids(11, 150, cap=10)
+    env = base_env(kafka_bootstrap, migrated, topics, group_id)
+    _ingest_pool(kafka_bootstrap, migrated, topics, env, tmp_path / "w1.log", 150)
+
+    publish(
+        kafka_bootstrap,
+        topics.jobs,
+        [ats_event(job_opened(max_outreach=10), event_id="job-1", source="urn:ats:test")],
+    )
+    crashing = {**env, "REENGAGE_TEST_CRASH_AT": "relay-after-publish"}
+    with running(["worker"], crashing, tmp_path / "w2.log") as worker:
+        assert worker.wait(60) == -signal.SIGKILL, worker.output()
+    first = _by_id(
+        read_until(kafka_bootstrap, topics.outreach, lambda r: len(_by_id(r)) >= len(expected))
+    )
+    assert set(first) == expected  # published, then killed before the rows were marked
+
+    with running(["worker"], env, tmp_path / "w3.log") as worker:
+        again = read_until(
+            kafka_bootstrap,
+            topics.outreach,
+            lambda r: all(len(v) == 2 for v in _by_id(r).values()),
+            timeout_s=60,
+        )
+        assert worker.stop() == 0, worker.output()
+    copies = _by_id(again)
+    assert set(copies) == expected
+    for bodies in copies.values():
+        assert len(bodies) == 2 and bodies[0] == bodies[1]  # same id, byte-identical body
+
+
+def test_poison_messages_are_dead_lettered_and_the_next_good_one_processed(
+    kafka_bootstrap: str, sqlite_url: str, make_topic, group_id: str, tmp_path: Path
+) -> None:
+    from worker.store.versioning import migrate
+
+    migrate(sqlite_url)
+    big = {"max.message.bytes": str(4 * 1024 * 1024)}
+    candidates = make_topic(1, configs=big)
+    make_topic(1, name=candidates + ".dlq", configs=big)
+    topics = Topics(
+        jobs=make_topic(1), candidates=candidates, outreach=make_topic(1), status=make_topic(1)
+    )
+    good = make_pool(seed=3, size=1).messages()[0]
+    wrong_types = json.loads(good.value)
+    wrong_types["data"]["do_not_contact"] = "yes"
+    missing = json.loads(good.value)
+    del missing["data"]["updated_at"]
+    poison = [
+        (b"k1", b"not json at all {"),
+        (b"k2", json.dumps(wrong_types).encode()),
+        (b"k3", json.dumps(missing).encode()),
+        (b"k4", b'{"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'),
+    ]
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=8 * 1024 * 1024)
+    for key, value in poison:
+        producer.send(candidates, key=key, value=value, headers=[("trace", b"t-" + key)])
+    producer.send(candidates, key=good.key, value=good.value)
+    producer.flush(30)
+    producer.close()
+
+    env = base_env(kafka_bootstrap, sqlite_url, topics, group_id)
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        wait_for(lambda: count_rows(sqlite_url, "candidates") == 1, "the good candidate stored")
+        dead = read_until(kafka_bootstrap, candidates + ".dlq", lambda r: len(r) >= 4, settle_s=0.5)
+        assert worker.stop() == 0, worker.output()
+
+    assert [(d.key, d.value) for d in dead] == poison
+    classes = []
+    for letter, offset in zip(dead, range(4), strict=True):
+        headers = dict(letter.headers)
+        assert headers["trace"] == b"t-" + letter.key
+        assert headers["dlq.original.topic"] == candidates.encode()
+        assert headers["dlq.original.partition"] == b"0"
+        assert headers["dlq.original.offset"] == str(offset).encode()
+        assert headers["dlq.consumer.group"] == group_id.encode()
+        assert headers["dlq.failed_at"]
+        reason = headers["dlq.error.reason"].decode()
+        assert 0 < len(reason) <= 1000 and "example.com" not in reason
+        classes.append(headers["dlq.error.class"])
+    assert classes == [b"not_json", b"bad_data", b"bad_data", b"too_large"]
+
+
+def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
+    kafka_bootstrap: str, migrated: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    size = 3000
+    publish(kafka_bootstrap, topics.candidates, make_pool(seed=5, size=size).messages())
+    env = {
+        **base_env(kafka_bootstrap, migrated, topics, group_id),
+        "REENGAGE_BATCH_MAX_RECORDS": "200",
+    }
+    with running(["worker"], env, tmp_path / "w1.log") as worker:
+        wait_for(lambda: count_rows(migrated, "candidates") > 0, "the first batch stored")
+        worker.signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert worker.wait(10) == 0, worker.output()
+        assert time.monotonic() - started < 10
+    stored_before = count_rows(migrated, "processed_events")
+    assert stored_before < size  # it stopped mid-stream, not at the end
+
+    with running(["worker"], env, tmp_path / "w2.log") as worker:
+        port = http_port_of(worker)
+        wait_for(lambda: count_rows(migrated, "processed_events") == size, "every event processed")
+        wait_for(
+            lambda: (
+                metric(port, "reengage_events_total", outcome="processed") == size - stored_before
+            ),
+            "metrics",
+        )
+        assert metric(port, "reengage_events_total", outcome="duplicate") == 0
+        assert worker.stop() == 0, worker.output()
+    assert count_rows(migrated, "candidates") == size

@@ -1,0 +1,152 @@
+"""Scale-out and a database outage, on PostgreSQL (production's database)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from dev import local_postgres
+from tests.integration.worker.harness import (
+    Topics,
+    base_env,
+    count_rows,
+    http_port_of,
+    metric,
+    publish,
+    read_until,
+    running,
+    wait_for,
+)
+from tests.integration.worker.pools import SKILLS, T, job_opened, make_pool
+from worker.contracts.encode import ats_event
+from worker.store.engine import create_store_engine
+from worker.store.versioning import migrate
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldown(
+    kafka_bootstrap: str, pg_database_url: str, make_topic, group_id: str, tmp_path: Path
+) -> None:
+    url = pg_database_url
+    migrate(url)
+    topics = Topics(
+        jobs=make_topic(2), candidates=make_topic(6), outreach=make_topic(3), status=make_topic(1)
+    )
+    env = {**base_env(kafka_bootstrap, url, topics, group_id), "REENGAGE_BATCH_MAX_RECORDS": "100"}
+    pool = make_pool(seed=21, size=1500)
+    # A second wave at T: every candidate gains every skill, so reverse matching (at T, for
+    # jobs opened at T) meets candidates the jobs' own matches already claimed.
+    wave = [
+        u.model_copy(update={"credentials": tuple(SKILLS), "updated_at": T})
+        for u in pool.updates[::3]
+    ]
+    jobs = [job_opened(job_id=f"J-{n}", required=(SKILLS[n],), max_outreach=40) for n in range(4)]
+    total = len(pool.updates) + len(wave) + len(jobs)
+
+    with (
+        running(["worker"], env, tmp_path / "w1.log") as w1,
+        running(["worker"], env, tmp_path / "w2.log") as w2,
+    ):
+        publish(kafka_bootstrap, topics.candidates, pool.messages())
+        wait_for(lambda: count_rows(url, "processed_events") >= 500, "the first events processed")
+        with running(["worker"], env, tmp_path / "w3.log") as w3:
+            publish(
+                kafka_bootstrap,
+                topics.jobs,
+                [ats_event(j, event_id=f"open-{j.job_id}", source="urn:ats:test") for j in jobs],
+            )
+            publish(
+                kafka_bootstrap,
+                topics.candidates,
+                [
+                    ats_event(u, event_id=f"wave-{u.candidate_id}", source="urn:ats:test")
+                    for u in wave
+                ],
+            )
+            wait_for(
+                lambda: count_rows(url, "processed_events") == total,
+                "every event processed",
+                timeout_s=120,
+            )
+            ports = [http_port_of(w) for w in (w1, w2, w3)]
+            wait_for(
+                lambda: count_rows(url, "outbox WHERE published_at IS NULL") == 0, "outbox drained"
+            )
+            processed = sum(metric(p, "reengage_events_total", outcome="processed") for p in ports)
+            stale = sum(metric(p, "reengage_events_total", outcome="stale") for p in ports)
+            assert w3.stop() == 0, w3.output()
+        assert w1.stop() == 0, w1.output()
+        assert w2.stop() == 0, w2.output()
+
+    # Each event applied exactly once across the three (re-deliveries count as duplicates).
+    assert processed + stale == total
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT job_id, candidate_id, requested_at, rank FROM outreach")
+            ).all()
+    finally:
+        engine.dispose()
+    per_job = Counter(r.job_id for r in rows)
+    assert per_job and all(n <= 40 for n in per_job.values())
+    for job_id in per_job:
+        assert sorted(r.rank for r in rows if r.job_id == job_id) == list(
+            range(1, per_job[job_id] + 1)
+        )
+    per_candidate = Counter(r.candidate_id for r in rows)
+    assert max(per_candidate.values()) == 1  # everything at T: a second one would be in cooldown
+
+    published = read_until(
+        kafka_bootstrap,
+        topics.outreach,
+        lambda r: len({json.loads(x.value)["id"] for x in r}) >= len(rows),
+        settle_s=1.0,
+    )
+    assert len({json.loads(r.value)["id"] for r in published}) == len(rows)
+
+
+def test_database_outage_of_20_s_the_worker_stays_in_the_group_and_loses_nothing(
+    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    try:
+        server = local_postgres.start()
+    except local_postgres.PostgresUnavailableError as exc:
+        pytest.skip(str(exc))
+    try:
+        url = server.url
+        migrate(url)
+        env = base_env(kafka_bootstrap, url, topics, group_id)
+        pool = make_pool(seed=8, size=1200)
+        first, second = pool.messages()[:600], pool.messages()[600:]
+        with running(["worker"], env, tmp_path / "w.log") as worker:
+            publish(kafka_bootstrap, topics.candidates, first)
+            wait_for(lambda: count_rows(url, "processed_events") == 600, "the first half processed")
+            assigned_before = worker.output().count("partitions assigned")
+            server.halt()
+            publish(kafka_bootstrap, topics.candidates, second)
+            time.sleep(20)
+            assert worker.popen.poll() is None, worker.output()
+            server.resume()
+            wait_for(
+                lambda: count_rows(url, "processed_events") == 1200,
+                "the second half processed",
+                timeout_s=120,
+            )
+            port = http_port_of(worker)
+            assert metric(port, "reengage_events_total", outcome="processed") == 1200
+            log = worker.output()
+            assert worker.stop() == 0, log
+        assert "transient failure, retrying" in log
+        # No rebalance happened: the member kept its partitions through the outage.
+        assert log.count("partitions assigned") == assigned_before
+        assert "partitions lost" not in log
+        assert count_rows(url, "candidates") == 1200
+    finally:
+        server.stop()

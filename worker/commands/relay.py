@@ -1,0 +1,45 @@
+"""`reengage relay`: publish the outbox from a process of its own (when scaling workers)."""
+
+from __future__ import annotations
+
+import argparse
+
+from worker.kafka.producer import Producer
+from worker.logs import get_logger
+from worker.outbox.relay import OutboxRelay
+from worker.runtime.http import HttpServer
+from worker.runtime.shutdown import Shutdown
+from worker.runtime.startup import check_database, connect_or_fail
+from worker.settings import Settings
+from worker.store.engine import create_store_engine
+
+log = get_logger("reengage.relay")
+
+
+def run(_args: argparse.Namespace, settings: Settings) -> int:
+    shutdown = Shutdown().install()
+    engine = create_store_engine(settings.database)
+    try:
+        check_database(engine, settings.startup_timeout_seconds)
+        producer = connect_or_fail(
+            lambda: Producer(settings),
+            variable="REENGAGE_KAFKA_BOOTSTRAP_SERVERS",
+            what="cannot reach Kafka",
+            timeout_s=settings.startup_timeout_seconds,
+        )
+        relay = OutboxRelay(
+            engine,
+            producer,
+            sweep_interval_s=settings.relay_sweep_seconds,
+            retry_budget_s=settings.retry_budget_seconds,
+        )
+        http = HttpServer(settings.http_port, readiness=[]).start()
+        log.info("relay started", http_port=http.port)
+        try:
+            relay.run(shutdown)
+        finally:
+            producer.close()
+            http.close()
+        return 1 if relay.failure is not None else 0
+    finally:
+        engine.dispose()

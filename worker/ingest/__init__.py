@@ -1,0 +1,1 @@
+"""The worker's data path: decoded events in, store effects and outbox rows out."""

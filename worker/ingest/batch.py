@@ -1,0 +1,131 @@
+"""Applying one consumed batch in one transaction: effects, processed markers, outbox rows.
+
+The caller commits the transaction, then the offsets. A crash in between re-delivers the
+batch; its events are then found in `processed_events` and have no further effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Connection
+
+from worker.contracts.envelope import (
+    AnyEvent,
+    CandidateErasedEvent,
+    CandidateUpdatedEvent,
+    JobClosedEvent,
+    JobOpenedEvent,
+    OutreachFailedEvent,
+    OutreachSentEvent,
+)
+from worker.ingest import candidates, jobs, status
+from worker.ingest.context import Effects, HandlerContext, IngestConfig
+from worker.ingest.dedupe import EventKey, already_processed, mark_processed
+from worker.kafka.records import Record
+from worker.runtime.metrics import Outcome
+
+# The types the worker consumes: on ats.jobs, ats.candidates and reengage.outreach.status.
+HANDLED_TYPES = frozenset(
+    {
+        "ats.job.opened",
+        "ats.job.closed",
+        "ats.candidate.updated",
+        "ats.candidate.erased",
+        "reengage.outreach.sent",
+        "reengage.outreach.skipped",
+        "reengage.outreach.failed",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    record: Record
+    event: AnyEvent
+
+    @property
+    def key(self) -> EventKey:
+        return (self.event.source, self.event.id)
+
+
+@dataclass(slots=True)
+class BatchReport:
+    outcomes: list[str] = field(default_factory=list)  # one per Incoming, in order
+    effects: Effects = field(default_factory=Effects)
+
+
+def apply_batch(
+    connection: Connection, batch: Sequence[Incoming], config: IngestConfig
+) -> BatchReport:
+    ctx = HandlerContext(connection, config, written_at=datetime.now(UTC))
+    done = already_processed(connection, (item.key for item in batch))
+    outcomes: list[str | None] = [None] * len(batch)
+    fresh: list[int] = []
+    for index, item in enumerate(batch):
+        if item.key in done:
+            outcomes[index] = Outcome.DUPLICATE
+        else:
+            done.add(item.key)  # a repeat inside this batch is a duplicate too
+            fresh.append(index)
+
+    position = 0
+    while position < len(fresh):
+        item = batch[fresh[position]]
+        if isinstance(item.event, CandidateUpdatedEvent):
+            end = position
+            while end < len(fresh) and isinstance(batch[fresh[end]].event, CandidateUpdatedEvent):
+                end += 1
+            _candidate_updates(ctx, batch, fresh[position:end], outcomes)
+            position = end
+            continue
+        outcomes[fresh[position]] = _apply_one(ctx, item)
+        position += 1
+
+    mark_processed(connection, [batch[i].key for i in fresh], ctx.written_at)
+    return BatchReport([o or Outcome.PROCESSED for o in outcomes], ctx.effects)
+
+
+def _candidate_updates(
+    ctx: HandlerContext, batch: Sequence[Incoming], indexes: list[int], outcomes: list[str | None]
+) -> None:
+    updates = []
+    for index in indexes:
+        event = batch[index].event
+        assert isinstance(event, CandidateUpdatedEvent)
+        updates.append((index, event.data))
+    cursor = 0
+    for run in candidates.split_into_runs([data for _, data in updates]):
+        applied = candidates.candidates_updated(ctx, run)
+        for was_applied in applied:
+            index = updates[cursor][0]
+            outcomes[index] = Outcome.PROCESSED if was_applied else Outcome.STALE
+            cursor += 1
+
+
+def _apply_one(ctx: HandlerContext, item: Incoming) -> str:
+    event = item.event
+    match event:
+        case JobOpenedEvent():
+            return Outcome.PROCESSED if jobs.job_opened(ctx, event.data) else Outcome.STALE
+        case JobClosedEvent():
+            jobs.job_closed(ctx, event.data)
+        case CandidateErasedEvent():
+            candidates.candidate_erased(ctx, event.data)
+        case OutreachSentEvent():
+            status.outreach_sent(ctx, event.data)
+        case OutreachFailedEvent():
+            status.outreach_failed(ctx, event.data, _event_time(item))
+        case _:
+            # reengage.outreach.skipped: nothing to change; the outreach stays as it is.
+            pass
+    return Outcome.PROCESSED
+
+
+def _event_time(item: Incoming) -> datetime:
+    """The envelope's `time`, else the record's broker timestamp: both replay identically."""
+    if item.event.time is not None:
+        return item.event.time
+    return datetime.fromtimestamp(max(item.record.timestamp_ms, 0) / 1000, tz=UTC)

@@ -1,0 +1,174 @@
+"""`ats.candidate.updated` (store, cancel, reverse-match) and `ats.candidate.erased`.
+
+Snapshots are stored in runs (one multi-row upsert), then each applied snapshot is handled
+in arrival order. A run never holds one candidate twice, so the state read back after the
+upsert is that snapshot's own, and the outcome is the same as one event at a time: batch
+boundaries never change a decision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from worker.contracts.ats import CandidateErased, CandidateUpdated
+from worker.ingest.context import HandlerContext
+from worker.ingest.outreach_messages import requested_message
+from worker.ingest.translate import snapshot_of
+from worker.rules.cancellation import CancellationReason, cancellation_reason
+from worker.rules.eligibility import effective_policy, first_failing_rule
+from worker.rules.model import Candidate, Job
+from worker.runtime.metrics import MATCH_SECONDS
+from worker.store.candidates import (
+    UpsertOutcome,
+    erase_candidate,
+    load_candidates,
+    upsert_candidates,
+)
+from worker.store.jobs import jobs_opened_between
+from worker.store.matcher import Trigger, match_job
+from worker.store.outreach import cancel_pending, candidates_with_pending
+
+_DAY = timedelta(days=1)
+
+
+def split_into_runs(updates: Sequence[CandidateUpdated]) -> list[list[CandidateUpdated]]:
+    """Consecutive updates grouped so that no group names one candidate twice."""
+    runs: list[list[CandidateUpdated]] = []
+    seen: set[tuple[str, str]] = set()
+    for update in updates:
+        key = (update.tenant_id, update.candidate_id)
+        if not runs or key in seen:
+            runs.append([])
+            seen = set()
+        runs[-1].append(update)
+        seen.add(key)
+    return runs
+
+
+def candidates_updated(ctx: HandlerContext, run: Sequence[CandidateUpdated]) -> list[bool]:
+    """Store a run of snapshots; per snapshot, True if applied, False if stale or erased."""
+    outcomes = upsert_candidates(ctx.connection, [snapshot_of(u) for u in run])
+    applied = [u for u, o in zip(run, outcomes, strict=True) if o is UpsertOutcome.APPLIED]
+    stored: dict[tuple[str, str], Candidate] = {}
+    for tenant_id in sorted({u.tenant_id for u in applied}):
+        ids = [u.candidate_id for u in applied if u.tenant_id == tenant_id]
+        for candidate in load_candidates(ctx.connection, tenant_id, ids).values():
+            stored[(tenant_id, candidate.candidate_id)] = candidate
+    jobs = _RecentJobs(ctx, applied)
+    pending = _with_pending_outreach(ctx, applied, stored)
+    for update in applied:
+        candidate = stored[(update.tenant_id, update.candidate_id)]
+        _after_update(ctx, candidate, update.updated_at, jobs, pending)
+    return [o is UpsertOutcome.APPLIED for o in outcomes]
+
+
+def _with_pending_outreach(
+    ctx: HandlerContext,
+    applied: Sequence[CandidateUpdated],
+    stored: dict[tuple[str, str], Candidate],
+) -> set[tuple[str, str]]:
+    """The run's candidates that now call for a cancellation and have something to cancel.
+
+    Asked once per run, after the upsert: the upsert holds these candidates' row locks (and
+    on SQLite the write lock) until commit, and every claim takes the same lock, so no
+    outreach can appear for them between this query and the cancellation below. Usually few
+    have any pending outreach, and each of those costs one update instead of every
+    uncontactable candidate costing one.
+    """
+    uncontactable: dict[str, list[str]] = {}
+    for update in applied:
+        candidate = stored[(update.tenant_id, update.candidate_id)]
+        if cancellation_reason(candidate, update.updated_at) is not None:
+            uncontactable.setdefault(update.tenant_id, []).append(update.candidate_id)
+    return {
+        (tenant_id, candidate_id)
+        for tenant_id, candidate_ids in sorted(uncontactable.items())
+        for candidate_id in candidates_with_pending(ctx.connection, tenant_id, candidate_ids)
+    }
+
+
+def _after_update(
+    ctx: HandlerContext,
+    candidate: Candidate,
+    at: datetime,
+    jobs: _RecentJobs,
+    pending: set[tuple[str, str]],
+) -> None:
+    reason = cancellation_reason(candidate, at)
+    if reason is not None:
+        if (candidate.tenant_id, candidate.candidate_id) in pending:
+            refs = cancel_pending(
+                ctx.connection, candidate.tenant_id, reason, at, candidate_id=candidate.candidate_id
+            )
+            ctx.cancel(refs, reason, at)
+        return
+    _reverse_match(ctx, candidate, at, jobs.for_candidate(candidate.tenant_id, at))
+
+
+def _reverse_match(
+    ctx: HandlerContext, candidate: Candidate, at: datetime, jobs: Sequence[Job]
+) -> None:
+    """Oldest job first, same rules at T = the snapshot's updated_at. The pure rules screen
+    out jobs the candidate cannot pass whatever the outreach history says (no query); the
+    database then decides, and claims, for the rest."""
+    started = time.perf_counter()
+    defaults = ctx.config.policy
+    for job in jobs:
+        if first_failing_rule(candidate, job, at, effective_policy(job, defaults), ()):
+            continue
+        requested = match_job(
+            ctx.connection,
+            candidate.tenant_id,
+            job.job_id,
+            defaults,
+            at=at,
+            trigger=Trigger.CANDIDATE_UPDATED,
+            only_candidate=candidate.candidate_id,
+        )
+        ctx.publish(
+            [
+                requested_message(
+                    r,
+                    candidate,
+                    job,
+                    topic=ctx.config.outreach_topic,
+                    source=ctx.config.event_source,
+                )
+                for r in requested
+            ]
+        )
+        ctx.effects.requested += len(requested)
+    MATCH_SECONDS.observe(time.perf_counter() - started)
+
+
+class _RecentJobs:
+    """The open jobs a run's snapshots may be reverse-matched against: one query per tenant
+    per run, filtered per snapshot to [T - window, T]."""
+
+    def __init__(self, ctx: HandlerContext, updates: Sequence[CandidateUpdated]) -> None:
+        window = ctx.config.policy.reverse_match_window_days * _DAY
+        self._jobs: dict[str, list[Job]] = {}
+        self._window = window
+        for tenant_id in sorted({u.tenant_id for u in updates}):
+            times = [u.updated_at for u in updates if u.tenant_id == tenant_id]
+            self._jobs[tenant_id] = jobs_opened_between(
+                ctx.connection, tenant_id, min(times) - window, max(times)
+            )
+
+    def for_candidate(self, tenant_id: str, at: datetime) -> list[Job]:
+        start = at - self._window
+        return [j for j in self._jobs.get(tenant_id, []) if start <= j.opened_at <= at]
+
+
+def candidate_erased(ctx: HandlerContext, data: CandidateErased) -> None:
+    erase_candidate(ctx.connection, data.tenant_id, data.candidate_id, data.erased_at)
+    refs = cancel_pending(
+        ctx.connection,
+        data.tenant_id,
+        CancellationReason.ERASED,
+        data.erased_at,
+        candidate_id=data.candidate_id,
+    )
+    ctx.cancel(refs, CancellationReason.ERASED, data.erased_at)

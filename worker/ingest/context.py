@@ -1,0 +1,60 @@
+"""What every handler needs besides the connection: policy, topics, and a place for effects."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from worker.ingest.outreach_messages import cancelled_message
+from worker.outbox.writer import OutboxMessage, append
+from worker.rules.cancellation import CancellationReason
+from worker.rules.model import Policy
+from worker.store.outreach import OutreachRef
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    policy: Policy
+    outreach_topic: str
+    event_source: str
+
+
+@dataclass(slots=True)
+class Effects:
+    """Counts of what one batch did, for metrics and logs."""
+
+    requested: int = 0
+    cancelled: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class HandlerContext:
+    connection: Connection
+    config: IngestConfig
+    # Outbox rows' created_at: bookkeeping for the backlog-age gauge, not a decision input.
+    written_at: datetime
+    effects: Effects = field(default_factory=Effects)
+
+    def publish(self, messages: Sequence[OutboxMessage]) -> None:
+        """Appended at once, not at the end of the batch: a later erasure in the same batch
+        must find (and delete) the personal data these rows carry."""
+        append(self.connection, messages, self.written_at)
+
+    def cancel(self, refs: Sequence[OutreachRef], reason: CancellationReason, at: datetime) -> None:
+        self.publish(
+            [
+                cancelled_message(
+                    ref,
+                    reason,
+                    at,
+                    topic=self.config.outreach_topic,
+                    source=self.config.event_source,
+                )
+                for ref in refs
+            ]
+        )
+        self.effects.cancelled[reason.value] += len(refs)

@@ -1,0 +1,56 @@
+"""`ats.job.opened` (store, match, request) and `ats.job.closed` (store, cancel unsent)."""
+
+from __future__ import annotations
+
+import time
+
+from worker.contracts.ats import JobClosed, JobOpened
+from worker.ingest.context import HandlerContext
+from worker.ingest.outreach_messages import requested_message
+from worker.ingest.translate import job_of
+from worker.rules.cancellation import CancellationReason
+from worker.runtime.metrics import MATCH_SECONDS
+from worker.store.candidates import load_candidates
+from worker.store.jobs import close_job, upsert_job
+from worker.store.matcher import match_job
+from worker.store.outreach import cancel_pending
+
+
+def job_opened(ctx: HandlerContext, data: JobOpened) -> bool:
+    """False when the open is older than the stored one (stale)."""
+    job = job_of(data)
+    if not upsert_job(ctx.connection, job):
+        return False
+    started = time.perf_counter()
+    requested = match_job(ctx.connection, job.tenant_id, job.job_id, ctx.config.policy)
+    if requested:
+        candidates = load_candidates(
+            ctx.connection, job.tenant_id, (r.candidate_id for r in requested)
+        )
+        ctx.publish(
+            [
+                requested_message(
+                    r,
+                    candidates[r.candidate_id],
+                    job,
+                    topic=ctx.config.outreach_topic,
+                    source=ctx.config.event_source,
+                )
+                for r in requested
+            ]
+        )
+        ctx.effects.requested += len(requested)
+    MATCH_SECONDS.observe(time.perf_counter() - started)
+    return True
+
+
+def job_closed(ctx: HandlerContext, data: JobClosed) -> None:
+    close_job(ctx.connection, data.tenant_id, data.job_id, data.closed_at)
+    refs = cancel_pending(
+        ctx.connection,
+        data.tenant_id,
+        CancellationReason.JOB_CLOSED,
+        data.closed_at,
+        job_id=data.job_id,
+    )
+    ctx.cancel(refs, CancellationReason.JOB_CLOSED, data.closed_at)

@@ -1,0 +1,220 @@
+"""The consume loop: poll a batch, decode at the edge, dead-letter the invalid, apply the rest
+in one transaction, commit the transaction, then commit the offsets.
+
+Transient failures (database or broker down) are retried in place with the partitions paused
+and the consumer still polling, so the group keeps this member. Nothing is committed until the
+batch's effects are; the process exits non-zero only once the retry budget is spent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from kafka.errors import CommitFailedError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from worker.contracts.decode import Decoded, Invalid, Skipped, decode
+from worker.errors import ReengageError, TransientError
+from worker.ingest.batch import HANDLED_TYPES, BatchReport, Incoming, apply_batch
+from worker.ingest.context import IngestConfig
+from worker.kafka.consumer import BatchConsumer
+from worker.kafka.dead_letters import DeadLetter, DeadLetterBudget, DeadLetterQueue
+from worker.kafka.records import Record, without_partitions
+from worker.logs import get_logger
+from worker.runtime.faults import crash_point
+from worker.runtime.metrics import (
+    BATCH_SECONDS,
+    EVENTS,
+    OUTREACH_CANCELLED,
+    OUTREACH_REQUESTED,
+    Outcome,
+)
+from worker.runtime.retry import retry_transient
+from worker.runtime.shutdown import Shutdown
+from worker.store.engine import is_retryable
+
+log = get_logger("reengage.worker")
+
+_POLL_TIMEOUT_S = 0.5
+_T = TypeVar("_T")
+
+
+class ShutdownDuringRetryError(ReengageError):
+    """Asked to stop while waiting to retry: abandon the (uncommitted) batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Sorted:
+    incoming: list[Incoming]
+    dead: list[DeadLetter]
+    skipped: list[tuple[Record, str]]
+
+
+def sort_records(records: Sequence[Record]) -> _Sorted:
+    incoming: list[Incoming] = []
+    dead: list[DeadLetter] = []
+    skipped: list[tuple[Record, str]] = []
+    for record in records:
+        result = decode(record.value, HANDLED_TYPES)
+        match result:
+            case Decoded(event=event):
+                incoming.append(Incoming(record, event))
+            case Invalid(error_class=error_class, reason=reason):
+                dead.append(DeadLetter(record, error_class, reason))
+            case Skipped(event_type=event_type):
+                skipped.append((record, event_type))
+    return _Sorted(incoming, dead, skipped)
+
+
+class IngestLoop:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        consumer: BatchConsumer,
+        dead_letters: DeadLetterQueue,
+        budget: DeadLetterBudget,
+        config: IngestConfig,
+        shutdown: Shutdown,
+        retry_budget_s: float,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._consumer = consumer
+        self._dead_letters = dead_letters
+        self._budget = budget
+        self._config = config
+        self._shutdown = shutdown
+        self._retry_budget_s = retry_budget_s
+        self._after_commit = after_commit
+        self._in_hand: list[Record] = []
+
+    def run(self) -> None:
+        """Until shutdown is requested; the batch in hand is always finished first."""
+        while not self._shutdown.requested:
+            records = self._consumer.poll(_POLL_TIMEOUT_S)
+            self._consumer.partitions_gone()  # nothing in hand: nothing to drop
+            if records:
+                try:
+                    self.process(records)
+                except ShutdownDuringRetryError:
+                    log.info("shutdown while retrying: batch left uncommitted for the next run")
+                    return
+            else:
+                self._consumer.update_lag()
+
+    def process(self, records: Sequence[Record]) -> None:
+        started = time.perf_counter()
+        self._in_hand = list(records)
+        sorted_ = sort_records(self._in_hand)
+        if sorted_.dead:
+            failed_at = datetime.now(UTC)
+            self._retry(lambda: self._dead_letters.publish(self._owned(sorted_.dead), failed_at))
+        report = self._retry(lambda: self._apply(self._owned_incoming(sorted_.incoming)))
+        crash_point("worker-after-db-commit")
+        self._commit_offsets()
+        self._count(sorted_, report)
+        self._budget.record(len(records), len(sorted_.dead))
+        self._after_commit()
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _apply(self, incoming: Sequence[Incoming]) -> BatchReport:
+        if not incoming:
+            return BatchReport()
+        try:
+            with self._engine.begin() as connection:
+                return apply_batch(connection, incoming, self._config)
+        except IntegrityError as exc:
+            # Another consumer committed the same event or claim first (a rebalance overlap):
+            # run the batch again and it will see that work as done.
+            raise TransientError("a concurrent consumer applied part of this batch") from exc
+        except Exception as exc:
+            if is_retryable(exc):
+                raise TransientError(
+                    "the database asked for the transaction to be retried"
+                ) from exc
+            raise
+
+    def _commit_offsets(self) -> None:
+        self._drop_gone_partitions()
+        try:
+            self._consumer.commit(self._in_hand)
+        except CommitFailedError:
+            # The group rebalanced while the batch was applied: the partition's next owner
+            # re-delivers these events and the processed markers make them no-ops.
+            log.warning("offset commit refused after a rebalance; events will be redelivered")
+        self._in_hand = []
+
+    def _retry(self, attempt: Callable[[], _T]) -> _T:
+        return retry_transient(
+            attempt, budget_s=self._retry_budget_s, idle=self._idle, what="apply batch"
+        )
+
+    def _idle(self, seconds: float) -> None:
+        """Wait between attempts while staying in the group: poll with everything paused."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._shutdown.requested:
+                raise ShutdownDuringRetryError
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._consumer.pause()
+            stray = self._consumer.poll(min(remaining, _POLL_TIMEOUT_S))
+            if stray:
+                # Newly assigned partitions are not paused yet: give their records back.
+                self._consumer.rewind(stray)
+            self._drop_gone_partitions()
+        self._consumer.resume()
+
+    def _drop_gone_partitions(self) -> None:
+        gone = self._consumer.partitions_gone()
+        if gone:
+            self._in_hand = without_partitions(self._in_hand, gone)
+
+    def _owned(self, dead: list[DeadLetter]) -> list[DeadLetter]:
+        owned = {(r.topic, r.partition, r.offset) for r in self._in_hand}
+        return [d for d in dead if (d.record.topic, d.record.partition, d.record.offset) in owned]
+
+    def _owned_incoming(self, incoming: list[Incoming]) -> list[Incoming]:
+        owned = {(r.topic, r.partition, r.offset) for r in self._in_hand}
+        return [
+            i for i in incoming if (i.record.topic, i.record.partition, i.record.offset) in owned
+        ]
+
+    def _count(self, sorted_: _Sorted, report: BatchReport) -> None:
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for item, outcome in zip(sorted_.incoming, report.outcomes, strict=False):
+            counts[(item.record.topic, item.event.type, outcome)] += 1
+        for letter in sorted_.dead:
+            counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
+        for record, event_type in sorted_.skipped:
+            counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
+        for (topic, event_type, outcome), n in counts.items():
+            EVENTS.labels(topic, event_type, outcome).inc(n)
+        OUTREACH_REQUESTED.inc(report.effects.requested)
+        for reason, n in report.effects.cancelled.items():
+            OUTREACH_CANCELLED.labels(reason).inc(n)
+        if report.effects.requested or report.effects.cancelled or sorted_.dead:
+            log.info(
+                "batch applied",
+                records=len(sorted_.incoming) + len(sorted_.dead) + len(sorted_.skipped),
+                requested=report.effects.requested,
+                cancelled=sum(report.effects.cancelled.values()),
+                dead_lettered=len(sorted_.dead),
+            )
+        for letter in sorted_.dead:
+            log.warning(
+                "dead-lettered",
+                topic=letter.record.topic,
+                partition=letter.record.partition,
+                offset=letter.record.offset,
+                error_class=letter.error_class,
+                reason=letter.reason,
+            )

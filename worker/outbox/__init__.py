@@ -1,0 +1,1 @@
+"""The transactional outbox: rows written with the decision, published by the relay."""

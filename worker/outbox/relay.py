@@ -1,0 +1,154 @@
+"""The relay: publishes outbox rows in id order and stamps them once the broker acknowledged.
+
+At-least-once by construction: a crash after the broker's acknowledgement and before the
+stamp republishes the same rows, byte for byte (the payload is stored, not rebuilt), so the
+repeat carries the same CloudEvents id and body and consumers deduplicate on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, func, select, update
+
+from worker.kafka.producer import Outgoing, Producer
+from worker.logs import get_logger
+from worker.outbox.leadership import RelayLeadership
+from worker.runtime.faults import crash_point
+from worker.runtime.metrics import OUTBOX_OLDEST_SECONDS, OUTBOX_PENDING
+from worker.runtime.retry import retry_transient
+from worker.runtime.shutdown import Shutdown
+from worker.store.engine import READ_ONLY
+from worker.store.schema import OutboxRow
+
+log = get_logger("reengage.relay")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    id: int
+    message: Outgoing
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        producer: Producer,
+        *,
+        batch_size: int = 500,
+        sweep_interval_s: float = 1.0,
+        retry_budget_s: float = 300.0,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._batch_size = batch_size
+        self._sweep_interval_s = sweep_interval_s
+        self._retry_budget_s = retry_budget_s
+        self._wake = threading.Event()
+        self._leadership = RelayLeadership(engine)
+        self.failure: BaseException | None = None
+
+    def wake(self) -> None:
+        """Called by the worker right after it commits outbox rows."""
+        self._wake.set()
+
+    def publish_pending(self) -> int:
+        """Publish everything unpublished now, oldest first. Returns how many were published."""
+        published = 0
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return published
+            self._producer.send_all([p.message for p in batch])
+            crash_point("relay-after-publish")
+            self._mark_published([p.id for p in batch])
+            published += len(batch)
+
+    def _next_batch(self) -> list[_Pending]:
+        statement = (
+            select(
+                OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.headers, OutboxRow.payload
+            )
+            .where(OutboxRow.published_at.is_(None))
+            .order_by(OutboxRow.id)
+            .limit(self._batch_size)
+        )
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            rows = connection.execute(statement).all()
+        return [
+            _Pending(
+                row.id,
+                Outgoing(
+                    topic=row.topic,
+                    key=row.key.encode() if row.key is not None else None,
+                    value=row.payload.encode(),
+                    headers=tuple((k, v.encode()) for k, v in sorted(row.headers.items())),
+                ),
+            )
+            for row in rows
+        ]
+
+    def _mark_published(self, ids: Sequence[int]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    def refresh_gauges(self) -> None:
+        statement = select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.published_at.is_(None)
+        )
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            count, oldest = connection.execute(statement).one()
+        OUTBOX_PENDING.set(count)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_SECONDS.set(max(0.0, age))
+
+    def run(self, shutdown: Shutdown) -> None:
+        """Relay until shutdown: publish on every wake-up and at least every sweep interval.
+        Only the relay holding leadership publishes; the others stand by."""
+
+        def idle(seconds: float) -> None:
+            shutdown.wait(seconds)
+
+        try:
+            while not shutdown.requested:
+                if self._leadership.try_acquire():
+                    retry_transient(
+                        self._cycle, budget_s=self._retry_budget_s, idle=idle, what="outbox relay"
+                    )
+                self._wake.wait(self._sweep_interval_s)
+                self._wake.clear()
+        except BaseException as exc:
+            # In-process relay: make the whole process stop (non-zero) rather than keep
+            # consuming while nothing is published.
+            self.failure = exc
+            log.exception("outbox relay stopped")
+            shutdown.request()
+        finally:
+            self._leadership.release()
+
+    def _cycle(self) -> None:
+        started = time.monotonic()
+        count = self.publish_pending()
+        self.refresh_gauges()
+        if count:
+            log.info(
+                "outbox published",
+                messages=count,
+                seconds=round(time.monotonic() - started, 3),
+            )
+
+    def start_in_thread(self, shutdown: Shutdown) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.run, args=(shutdown,), name="reengage-relay", daemon=True
+        )
+        thread.start()
+        return thread
