@@ -1,0 +1,80 @@
+"""`reengage preview` on a stored pool: the dry run agrees with the reference rules, writes
+nothing, and explains one candidate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.integration.worker.pools import T, as_job, job_opened, make_pool
+from worker.commands.preview import build_report
+from worker.ingest.translate import snapshot_of
+from worker.rules.eligibility import Exclusion, effective_policy
+from worker.rules.model import Policy
+from worker.rules.reference import exclusion_counts, reference_match
+from worker.store.candidates import upsert_candidates
+from worker.store.engine import create_store_engine
+from worker.store.jobs import upsert_job
+from worker.store.versioning import migrate
+
+
+def _stored(url: str) -> None:
+    migrate(url)
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as connection:
+            upsert_candidates(
+                connection, [snapshot_of(u) for u in make_pool(seed=4, size=200).updates]
+            )
+            upsert_job(connection, as_job(job_opened(max_outreach=5)))
+    finally:
+        engine.dispose()
+
+
+def test_preview_matches_the_reference_and_writes_nothing(database_url: str) -> None:
+    _stored(database_url)
+    pool = make_pool(seed=4, size=200).as_rules_see_it()
+    job = as_job(job_opened(max_outreach=5))
+    policy = effective_policy(job, Policy())
+    engine = create_store_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            report = build_report(connection, job, T, Policy(), explain_candidate="C-0001")
+            outreach_rows = connection.exec_driver_sql("SELECT count(*) FROM outreach").scalar_one()
+    finally:
+        engine.dispose()
+    expected = reference_match(job, T, policy, pool, [])
+    assert [r.decision for r in report.requested] == expected
+    assert dict(report.exclusions) == exclusion_counts(job, T, policy, pool, [])
+    assert report.exclusions[Exclusion.CAP_REACHED] > 0
+    assert report.explained is not None and report.explained.outcome is not None
+    assert outreach_rows == 0
+
+
+def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -> None:
+    _stored(sqlite_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
+    env["REENGAGE_DATABASE_URL"] = sqlite_url
+
+    def preview(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "worker.cli", "preview", "--tenant", "acme", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    shown = preview("--job", "J-1", "--json", "--explain", "C-0002")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert len(document["would_request"]) == 5
+    assert document["explain"]["candidate_id"] == "C-0002"
+    assert "@example.com" not in shown.stdout.replace("***@example.com", "")
+    table = preview("--job", "J-1")
+    assert table.returncode == 0 and "Senior Data Analyst" in table.stdout
+    missing = preview("--job", "nope")
+    assert missing.returncode == 2 and "nope" in missing.stderr
