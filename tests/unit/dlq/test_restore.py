@@ -1,0 +1,33 @@
+from tests.unit.dlq.letters import OWN_HEADERS, dead_letter, job_opened
+from worker.dlq.restore import REPLAYED_FROM_HEADER, destination, original_message
+from worker.kafka.records import Record
+
+
+def test_the_original_message_comes_back_byte_for_byte_with_its_own_headers() -> None:
+    key, value = job_opened()
+    letter = dead_letter(key, value, dlq_partition=1, dlq_offset=41)
+
+    message = original_message(letter)
+
+    assert message.topic == "ats.jobs"
+    assert message.key == key
+    assert message.value == value
+    assert message.headers == (*OWN_HEADERS, (REPLAYED_FROM_HEADER, b"ats.jobs.dlq:1:41"))
+
+
+def test_every_dlq_header_is_removed_including_one_from_an_earlier_replay() -> None:
+    letter = dead_letter(b"k", b"v", headers=(("dlq.replayed.from", b"x:0:1"), ("a", b"1")))
+    headers = original_message(letter).headers
+    assert [k for k, _ in headers] == ["a", REPLAYED_FROM_HEADER]
+
+
+def test_tombstones_and_null_keys_stay_null() -> None:
+    message = original_message(dead_letter(None, None))
+    assert (message.key, message.value) == (None, None)
+
+
+def test_the_header_names_the_destination_and_the_topic_name_is_the_fallback() -> None:
+    named = Record("renamed.dlq", 0, 0, None, b"v", (("dlq.original.topic", b"ats.jobs"),))
+    unnamed = Record("ats.candidates.dlq", 0, 0, None, b"v", ())
+    assert destination(named) == "ats.jobs"
+    assert destination(unnamed) == "ats.candidates"

@@ -1,0 +1,178 @@
+"""The replay loop: read dead letters, re-publish them to their original topic, commit.
+
+Nothing is lost: a batch's re-published messages are acknowledged by the broker before the
+dead-letter offsets are committed. A crash in between replays those dead letters again on
+the next run; the copies carry the same CloudEvents id, so the worker's deduplication makes
+the repeat harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from worker.dlq.backlog import Backlog
+from worker.dlq.offsets import measure
+from worker.dlq.policy import Decision, Drop, Policy, Replay, Stop, plan
+from worker.dlq.report import Ending, ReplayReport
+from worker.dlq.restore import destination, original_message
+from worker.dlq.topics import types_by_topic
+from worker.kafka.consumer import BatchConsumer
+from worker.kafka.producer import Producer
+from worker.logs import get_logger
+from worker.runtime.shutdown import Shutdown
+from worker.settings import Settings
+
+log = get_logger("reengage.dlq")
+
+BATCH_SIZE = 500
+POLL_TIMEOUT_S = 1.0
+# A safety net, not the normal ending: when dead letters before the end offsets never arrive
+# (read_committed hides aborted ones), stop after this many empty polls in a row.
+MAX_IDLE_POLLS = 30
+
+
+def replay_group(settings: Settings) -> str:
+    """`reengage-dlq-replay`, or `{REENGAGE_CONSUMER_GROUP}-dlq-replay`. Never the worker's own
+    group: joining it with another subscription would rebalance the running workers."""
+    if settings.consumer_group:
+        return f"{settings.consumer_group}-dlq-replay"
+    return "reengage-dlq-replay"
+
+
+def replay(
+    settings: Settings,
+    dlq_topic: str,
+    policy: Policy,
+    limit: int | None,
+    shutdown: Shutdown,
+) -> ReplayReport:
+    """Replay up to `limit` dead letters of `dlq_topic` (all of them when None) from the replay
+    group's committed position up to the end offsets seen now."""
+    group = replay_group(settings)
+    backlog = Backlog(measure(settings, group, dlq_topic))
+    report = ReplayReport(dlq_topic)
+    log.info(
+        "dead-letter replay starting",
+        topic=dlq_topic,
+        group=group,
+        policy=str(policy),
+        pending=backlog.pending,
+        max=limit,
+    )
+    if not backlog.caught_up():
+        consumer = BatchConsumer(
+            settings,
+            group,
+            [dlq_topic],
+            max_records=min(BATCH_SIZE, limit or BATCH_SIZE),
+            allow_auto_create_topics=False,
+        )
+        producer = Producer(settings)
+        try:
+            loop = _Loop(
+                consumer=consumer,
+                producer=producer,
+                backlog=backlog,
+                types=types_by_topic(settings),
+                policy=policy,
+                report=report,
+            )
+            report.ending = loop.run(limit, shutdown)
+        finally:
+            producer.close()
+            consumer.close()
+    report.left = backlog.pending
+    log.info(
+        "dead-letter replay finished",
+        topic=dlq_topic,
+        replayed=report.replayed,
+        reinserted_invalid=report.reinserted_invalid,
+        dropped=report.dropped,
+        left=report.left,
+        ending=report.ending,
+    )
+    return report
+
+
+class _Loop:
+    def __init__(
+        self,
+        *,
+        consumer: BatchConsumer,
+        producer: Producer,
+        backlog: Backlog,
+        types: Mapping[str, frozenset[str]],
+        policy: Policy,
+        report: ReplayReport,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._backlog = backlog
+        self._types = types
+        self._policy = policy
+        self._report = report
+
+    def run(self, limit: int | None, shutdown: Shutdown) -> Ending:
+        idle_polls = 0
+        while not shutdown.requested:
+            remaining = None if limit is None else limit - self._report.handled
+            if remaining == 0:
+                return "max"
+            records = self._consumer.poll(POLL_TIMEOUT_S)
+            due = [r for r in records if self._backlog.due(r)]
+            for beyond in (r for r in records if not self._backlog.due(r)):
+                self._backlog.advance(beyond)
+            decisions = plan(due, self._policy, self._types, remaining)
+            self._apply(decisions)
+            if self._report.stopped_at is not None:
+                return "stopped"
+            idle_polls = 0 if records else idle_polls + 1
+            if self._caught_up():
+                return "caught_up"
+            if idle_polls >= MAX_IDLE_POLLS:
+                log.warning("no dead letters arrived; stopping", topic=self._report.topic)
+                return "idle"
+        return "interrupted"
+
+    def _caught_up(self) -> bool:
+        # Only the partitions this member holds: a concurrent replay in the same group
+        # replays the others.
+        assigned = self._consumer.assigned
+        return self._backlog.caught_up() or (
+            bool(assigned) and self._backlog.caught_up(p for _, p in assigned)
+        )
+
+    def _apply(self, decisions: Sequence[Decision]) -> None:
+        replays = [d for d in decisions if isinstance(d, Replay)]
+        handled = [d.record for d in decisions if not isinstance(d, Stop)]
+        if replays:
+            self._producer.send_all([original_message(d.record) for d in replays])
+        # Only after the broker acknowledged every copy.
+        self._consumer.commit(handled)
+        for record in handled:
+            self._backlog.advance(record)
+        self._report.count(decisions)
+        for decision in decisions:
+            _log_decision(decision)
+
+
+def _log_decision(decision: Decision) -> None:
+    record = decision.record
+    problem = decision.still_invalid
+    fields: dict[str, object] = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }
+    if problem is not None:
+        fields.update(error_class=problem.error_class, reason=problem.reason)
+    if isinstance(decision, Replay):
+        fields["to_topic"] = destination(record)
+        if problem is None:
+            log.info("dead letter replayed", **fields)
+        else:
+            log.warning("dead letter still invalid, reinserted", **fields)
+    elif isinstance(decision, Drop):
+        log.warning("dead letter still invalid, dropped", **fields)
+    else:
+        log.error("dead letter still invalid, replay stopped", **fields)

@@ -1,0 +1,47 @@
+"""A dead letter turned back into the message that failed: the inverse of `to_outgoing`.
+
+The key and value bytes are unchanged; the record's own headers come back in their order,
+without the `dlq.*` ones that described the failure, plus one header naming the dead letter
+the copy was replayed from. Should the copy fail again, `to_outgoing` drops that header with
+the other `dlq.*` ones and writes fresh ones for the new failure.
+"""
+
+from __future__ import annotations
+
+from worker.kafka.dead_letters import original_topic
+from worker.kafka.producer import Outgoing
+from worker.kafka.records import Record
+
+DLQ_HEADER_PREFIX = "dlq."
+ORIGINAL_TOPIC_HEADER = "dlq.original.topic"
+# `{dlq topic}:{partition}:{offset}`; topic names cannot contain ':'.
+REPLAYED_FROM_HEADER = "dlq.replayed.from"
+
+
+def header(record: Record, name: str) -> bytes | None:
+    """The last value of a header, as Kafka clients read repeated headers."""
+    values = [value for key, value in record.headers if key == name]
+    return values[-1] if values else None
+
+
+def destination(record: Record) -> str:
+    """The topic the dead letter came from: its `dlq.original.topic` header, or the
+    dead-letter topic's name without `.dlq` when a producer left the header out."""
+    named = header(record, ORIGINAL_TOPIC_HEADER)
+    if named:
+        return named.decode("utf-8", errors="replace")
+    return original_topic(record.topic)
+
+
+def replayed_from(record: Record) -> bytes:
+    return f"{record.topic}:{record.partition}:{record.offset}".encode()
+
+
+def original_message(record: Record) -> Outgoing:
+    kept = tuple((k, v) for k, v in record.headers if not k.startswith(DLQ_HEADER_PREFIX))
+    return Outgoing(
+        destination(record),
+        record.key,
+        record.value,
+        (*kept, (REPLAYED_FROM_HEADER, replayed_from(record))),
+    )
