@@ -1,0 +1,106 @@
+"""SIGKILL at the two points of the SMTP conversation that matter, made exact by holding the
+server's reply there (no hook in the mailer):
+
+- before the end of data (RCPT pending): nothing was handed over, the ledger says `pending`;
+  the restarted mailer sends it, and the server has it once;
+- after the server accepted, before the mailer heard 250: the ledger says `sending`; the
+  restarted mailer does not send again and reports `failed` (delivery unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.integration.mailer.harness import (
+    MailerEnv,
+    MailerProcess,
+    outreach,
+    publish,
+    requested,
+    statuses,
+    wait_for,
+)
+from tests.integration.mailer.smtp_server import smtp_server
+from worker.mailer import ledger
+from worker.mailer.ledger import UNKNOWN_DELIVERY, MailState
+
+pytestmark = pytest.mark.kafka
+
+
+def _state(engine: Engine, outreach_id: str) -> MailState | None:
+    with engine.connect() as connection:
+        entry = ledger.get(connection, outreach_id)
+    return None if entry is None else entry.state
+
+
+def test_killed_before_the_end_of_data_the_email_is_sent_after_restart(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+    ledger_engine: Engine,
+) -> None:
+    data = outreach(1)
+    with smtp_server() as server:
+        env = mailer_env(server.port)
+        publish(env.bootstrap, env.outreach_topic, [requested(data)])
+        server.hold_replies("rcpt")
+        first = start_mailer(env)
+        assert server.wait_until_holding(), first.output()
+        first.kill()
+        assert _state(ledger_engine, data.outreach_id) is MailState.PENDING
+        server.release()
+
+        second = start_mailer(env)
+        wait_for(
+            lambda: data.outreach_id in statuses(env.bootstrap, env.status_topic),
+            "the status",
+            context=second.output,
+        )
+        assert second.terminate() == 0, second.output()
+
+    assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}
+    (event,) = statuses(env.bootstrap, env.status_topic)[data.outreach_id]
+    assert event.type == "reengage.outreach.sent"
+    assert _state(ledger_engine, data.outreach_id) is MailState.SENT
+
+
+def test_killed_after_the_server_accepted_the_email_is_not_sent_again(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+    ledger_engine: Engine,
+) -> None:
+    data, after = outreach(1), outreach(2)
+    with smtp_server() as server:
+        env = mailer_env(server.port)
+        publish(env.bootstrap, env.outreach_topic, [requested(data)])
+        server.hold_replies("data")
+        first = start_mailer(env)
+        assert server.wait_until_holding(), first.output()
+        first.kill()
+        assert _state(ledger_engine, data.outreach_id) is MailState.SENDING
+        server.release()
+
+        second = start_mailer(env)
+        publish(env.bootstrap, env.outreach_topic, [requested(after)])
+        wait_for(
+            lambda: (
+                {data.outreach_id, after.outreach_id}
+                <= set(statuses(env.bootstrap, env.status_topic))
+            ),
+            "both statuses",
+            context=second.output,
+        )
+        assert second.terminate() == 0, second.output()
+
+    assert server.message_ids() == {
+        f"<{data.outreach_id}@acme.example>": 1,
+        f"<{after.outreach_id}@acme.example>": 1,
+    }
+    reported = statuses(env.bootstrap, env.status_topic)
+    (event,) = reported[data.outreach_id]
+    assert event.type == "reengage.outreach.failed"
+    assert event.data.reason == "retries_exhausted"  # type: ignore[union-attr]
+    assert event.data.detail == UNKNOWN_DELIVERY  # type: ignore[union-attr]
+    assert [e.type for e in reported[after.outreach_id]] == ["reengage.outreach.sent"]

@@ -1,0 +1,77 @@
+"""What the SMTP server answers decides what the mailer reports: 4xx is retried and sent once,
+5xx (at RCPT or at the end of data) and unusable addresses are `failed`/`rejected`, with a
+detail that quotes the server but not the address."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.mailer.harness import (
+    MailerEnv,
+    MailerProcess,
+    outreach,
+    publish,
+    requested,
+    statuses,
+    wait_for,
+)
+from tests.integration.mailer.smtp_server import smtp_server
+
+pytestmark = pytest.mark.kafka
+
+
+def _script(stage: str, recipient: str, attempt: int) -> str | None:
+    if stage == "data" and recipient.startswith("busy") and attempt == 1:
+        return "451 4.3.0 Mailbox busy, try again later"
+    if stage == "data" and recipient.startswith("spam"):
+        return "550 5.7.1 Message rejected as spam"
+    if stage == "rcpt" and recipient.startswith("nobody"):
+        return f"550 5.1.1 <{recipient}>: Recipient address rejected"
+    return None
+
+
+def test_replies_decide_the_outcome(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+) -> None:
+    busy = outreach(1, email="busy@example.com")
+    spam = outreach(2, email="spam@example.com")
+    nobody = outreach(3, email="nobody@example.com")
+    malformed = outreach(4, email="not an address@@example.com")
+    fine = outreach(5, email="fine@example.com")
+    everything = [busy, spam, nobody, malformed, fine]
+
+    with smtp_server(_script) as server:
+        env = mailer_env(server.port)
+        publish(env.bootstrap, env.outreach_topic, [requested(d) for d in everything])
+        mailer = start_mailer(env)
+        wait_for(
+            lambda: (
+                set(statuses(env.bootstrap, env.status_topic))
+                >= {d.outreach_id for d in everything}
+            ),
+            "a status for every outreach",
+            context=mailer.output,
+        )
+        assert mailer.terminate() == 0, mailer.output()
+
+    accepted = sorted(r.recipients[0] for r in server.accepted)
+    assert accepted == ["busy@example.com", "fine@example.com"]
+    assert server.handler.attempts["busy@example.com"] == 2  # 451, then 250
+    assert server.handler.attempts["spam@example.com"] == 1  # 5xx is not retried
+
+    reported = statuses(env.bootstrap, env.status_topic)
+    assert [e.type for e in reported[busy.outreach_id]] == ["reengage.outreach.sent"]
+    assert [e.type for e in reported[fine.outreach_id]] == ["reengage.outreach.sent"]
+    for data, detail in [
+        (spam, "550 5.7.1 Message rejected as spam (at end of data)"),
+        (nobody, "550 5.1.1 [address]: Recipient address rejected (at rcpt)"),
+        (malformed, "the recipient address is not a valid address"),
+    ]:
+        (event,) = reported[data.outreach_id]
+        assert event.type == "reengage.outreach.failed"
+        assert event.data.reason == "rejected"  # type: ignore[union-attr]
+        assert event.data.detail == detail  # type: ignore[union-attr]
+        assert "@" not in event.data.detail  # type: ignore[union-attr]

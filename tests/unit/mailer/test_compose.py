@@ -1,0 +1,239 @@
+"""The message: content, headers, and what hostile or unusual names cannot do to it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from worker.contracts.examples import example_messages
+from worker.contracts.outreach import OutreachRequested
+from worker.mailer.compose import Sender, UnusableAddressError, compose
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+SENDER = Sender(
+    address="talent@acme.example",
+    display_name="Acme Talent",
+    domain="acme.example",
+    job_board_url="https://jobs.acme.example/",
+    unsubscribe_url="https://jobs.acme.example/u?t={tenant_id}&c={candidate_id}&o={outreach_id}",
+)
+EXPECTED_HEADERS = {
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+}
+
+
+def _request() -> OutreachRequested:
+    event = example_messages()["reengage.outreach.requested"].event
+    assert isinstance(event.data, OutreachRequested)
+    return event.data
+
+
+def _with(request: OutreachRequested, **candidate: object) -> OutreachRequested:
+    # model_copy does not validate: values the contract would refuse reach compose too.
+    return request.model_copy(update={"candidate": request.candidate.model_copy(update=candidate)})
+
+
+def _parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message.defects == []
+    return message
+
+
+def _bodies(message: EmailMessage) -> tuple[str, str]:
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content().replace("\r\n", "\n"), html.get_content()
+
+
+def test_the_message_says_who_why_what_and_how_to_stop() -> None:
+    request = _request()
+    composed = compose(request, SENDER, NOW)
+    message = _parse(composed.as_bytes())
+
+    assert set(message.keys()) == EXPECTED_HEADERS
+    assert message["From"] == "Acme Talent <talent@acme.example>"
+    assert message["To"] == "Jane Doe <jane.doe@example.com>"
+    assert message["Subject"] == "Senior Data Analyst: a role that fits your experience"
+    assert message["Message-ID"] == f"<{request.outreach_id}@acme.example>"
+    assert message["Date"] == "Fri, 20 Nov 2026 10:00:00 +0000"
+    assert message["List-Unsubscribe"] == (
+        f"<https://jobs.acme.example/u?t=acme&c=C-77&o={request.outreach_id}>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    assert (composed.envelope_from, composed.envelope_to) == (
+        "talent@acme.example",
+        "jane.doe@example.com",
+    )
+
+    text, html = _bodies(message)
+    assert text.startswith("Hello Jane,\n\n" + request.reason.summary + "\n")
+    assert "What matched on your profile: SQL and Tableau" in text
+    assert "(and, a plus for this role, Python)" in text
+    assert "Your last application with us: Data Analyst, March 2025" in text
+    assert "See the role and apply: https://careers.acme.example/jobs/J-1042" in text
+    assert (
+        f"unsubscribe here: https://jobs.acme.example/u?t=acme&c=C-77&o={request.outreach_id}"
+        in text
+    )
+    assert '<a href="https://careers.acme.example/jobs/J-1042">' in html
+    assert f"&amp;o={request.outreach_id}" in html
+    assert "<p>Hello Jane,</p>" in html
+
+
+def test_the_same_outreach_gives_the_same_message_bytes_but_for_the_date() -> None:
+    request = _request()
+    first = compose(request, SENDER, NOW).as_bytes()
+    again = compose(request, SENDER, datetime(2027, 1, 1, tzinfo=UTC)).as_bytes()
+    strip_date = re.compile(rb"^Date: .*\r\n", re.MULTILINE)
+    assert strip_date.sub(b"", first) == strip_date.sub(b"", again)
+
+
+def test_without_apply_url_it_links_the_job_board_and_without_that_invites_a_reply() -> None:
+    request = _request()
+    no_url = request.model_copy(update={"job": request.job.model_copy(update={"apply_url": None})})
+    text, _ = _bodies(_parse(compose(no_url, SENDER, NOW).as_bytes()))
+    assert "on our job board: https://jobs.acme.example/" in text
+
+    bare = Sender("talent@acme.example", "", "acme.example", None, None)
+    message = _parse(compose(no_url, bare, NOW).as_bytes())
+    text, _ = _bodies(message)
+    assert "Interested? Reply to this email" in text
+    assert "reply with the word “unsubscribe”" in text
+    # Without an HTTPS link there is no one-click unsubscribe (RFC 8058), only the mailto.
+    assert message["List-Unsubscribe"] == (
+        f"<mailto:talent@acme.example?subject=unsubscribe%20{request.outreach_id}>"
+    )
+    assert "List-Unsubscribe-Post" not in message
+    assert message["From"] == "talent@acme.example"
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("Jane\r\nBcc: attacker@evil.example", "Doe"),
+        ("Jane\nSubject: free money", "Doe\r\n\r\n<html>injected body"),
+        ("Jane\x00\x0b\x0c\u2028\u2029", "Doe\x85"),
+        ("=?utf-8?q?Bcc=3A_x=40evil=2Eexample?=", "Doe"),
+        ("=?utf-8?q?=0D=0ABcc:_x@evil.example?=", '"=?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?="'),
+        ('"Jane" <attacker@evil.example>, x', "Doe"),
+    ],
+)
+def test_line_breaks_in_names_inject_nothing(first: str, last: str) -> None:
+    request = _with(_request(), first_name=first, last_name=last)
+    data = compose(request, SENDER, NOW).as_bytes()
+    message = _parse(data)
+
+    assert set(message.keys()) == EXPECTED_HEADERS
+    assert len(message.get_all("To") or []) == 1
+    assert message["To"].addresses[0].addr_spec == "jane.doe@example.com"
+    assert len(message["To"].addresses) == 1
+    assert "Bcc" not in message
+    header_block = data.split(b"\r\n\r\n", 1)[0]
+    for line in header_block.split(b"\r\n"):
+        assert re.match(rb"^([A-Za-z-]+: |[ \t])", line), line  # a header or a continuation
+    text, _ = _bodies(message)
+    assert "\x00" not in text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Zoë", "Renée-Østergård", "李小龍", "Jane 👩🏽‍💻🚀", "ﬁ\u200dﬂ", "A" * 500, "Ä😀" * 250],
+)
+def test_non_ascii_and_very_long_names_make_valid_7bit_messages(name: str) -> None:
+    request = _with(_request(), first_name=name, last_name=name)
+    data = compose(request, SENDER, NOW).as_bytes()
+    data.decode("ascii")  # 7-bit clean: encoded words and quoted-printable
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998  # RFC 5322's hard limit
+    message = _parse(data)
+
+    # Compared without whitespace: Python's parser keeps the folding space between the
+    # encoded words of a long name, which RFC 2047 readers drop.
+    display = "".join(message["To"].addresses[0].display_name.split())
+    assert display.startswith("".join(name.split())[:20])
+    assert len(display) <= 100
+    text, html = _bodies(message)
+    assert text.startswith("Hello " + name[:20])
+    assert name[:20] in html
+
+
+def test_html_in_names_and_titles_is_escaped() -> None:
+    request = _with(_request(), first_name="<script>alert(1)</script>")
+    request = request.model_copy(
+        update={"job": request.job.model_copy(update={"title": 'Analyst <img src=x onerror="y">'})}
+    )
+    _, html = _bodies(_parse(compose(request, SENDER, NOW).as_bytes()))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html
+
+
+def test_a_long_title_is_cut_and_the_subject_folded() -> None:
+    request = _request()
+    long_title = "Senior Principal Staff Data Analyst " * 8
+    request = request.model_copy(
+        update={"job": request.job.model_copy(update={"title": long_title})}
+    )
+    data = compose(request, SENDER, NOW).as_bytes()
+    subject = _parse(data)["Subject"]
+    assert subject.endswith("…: a role that fits your experience")
+    assert len(subject) <= 120 + len(": a role that fits your experience")
+    header_block = data.split(b"\r\n\r\n", 1)[0].decode()
+    folded_subject = re.search(r"^Subject: .*?(?=\r\n\S)", header_block, re.M | re.S)
+    assert folded_subject is not None
+    assert all(len(line) <= 78 for line in folded_subject.group(0).split("\r\n"))
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Analyst =?utf-8?q?=0D=0ABcc:_x@evil.example?= role", "=?utf-8?b?DQpCY2M6IGV2aWw=?="],
+)
+def test_encoded_words_in_a_title_inject_nothing(title: str) -> None:
+    request = _request()
+    request = request.model_copy(update={"job": request.job.model_copy(update={"title": title})})
+    message = _parse(compose(request, SENDER, NOW).as_bytes())
+    assert set(message.keys()) == EXPECTED_HEADERS
+    assert "Bcc" not in message
+    assert "\n" not in message["Subject"]
+
+
+def test_unsubscribe_placeholders_are_percent_encoded() -> None:
+    request = _with(_request(), candidate_id="C 77/&x=1")
+    message = _parse(compose(request, SENDER, NOW).as_bytes())
+    assert f"c=C%2077%2F%26x%3D1&o={request.outreach_id}>" in message["List-Unsubscribe"]
+
+
+def test_internationalised_domains_are_sent_in_idna_form() -> None:
+    composed = compose(_with(_request(), email="jane@bücher.example"), SENDER, NOW)
+    assert composed.envelope_to == "jane@xn--bcher-kva.example"
+    assert not composed.smtputf8
+
+
+def test_a_non_ascii_local_part_needs_smtputf8() -> None:
+    composed = compose(_with(_request(), email="zoë@example.com"), SENDER, NOW)
+    assert composed.smtputf8
+    assert composed.envelope_to == "zoë@example.com"
+    message = email.message_from_string(composed.as_bytes().decode(), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "zoë@example.com"
+
+
+@pytest.mark.parametrize(
+    "address", ["not an address", "jane@", "jane@example.com\r\nBcc: x@evil.example", "@x.y"]
+)
+def test_an_unusable_address_is_refused(address: str) -> None:
+    with pytest.raises(UnusableAddressError):
+        compose(_with(_request(), email=address), SENDER, NOW)

@@ -1,0 +1,35 @@
+"""The SMTP seam's pure parts: what a reply says in a status, and data transparency."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.mailer.smtp import Refused, Reply, _dot_stuffed
+
+
+def test_reply_detail_names_the_stage_and_hides_addresses() -> None:
+    reply = Reply(550, "5.1.1 <jane.doe@example.com>: Recipient address rejected\r\n")
+    assert reply.describe("rcpt") == "550 5.1.1 [address]: Recipient address rejected (at rcpt)"
+    assert Reply(451, "4.3.0 try later").describe("end_of_data") == (
+        "451 4.3.0 try later (at end of data)"
+    )
+
+
+def test_long_replies_are_cut() -> None:
+    assert len(Reply(554, "x" * 5000).describe("data")) == 300
+
+
+@pytest.mark.parametrize(("code", "transient"), [(421, True), (451, True), (550, False)])
+def test_4xx_is_transient_and_5xx_is_not(code: int, transient: bool) -> None:
+    assert Reply(code, "").transient is transient
+
+
+def test_only_a_refusal_of_the_end_of_data_comes_after_the_claim() -> None:
+    assert Refused("end_of_data", Reply(451, "")).after_claim
+    assert not Refused("rcpt", Reply(451, "")).after_claim
+
+
+def test_dot_stuffing_keeps_the_end_of_data_unambiguous() -> None:
+    data = b"line\r\n.\r\n..two\n.three\rend"
+    assert _dot_stuffed(data) == b"line\r\n..\r\n...two\r\n..three\r\nend\r\n"
+    assert _dot_stuffed(b"ok\r\n") == b"ok\r\n"

@@ -1,0 +1,118 @@
+"""`reengage mailer`: the reference mailer (worker/mailer): consume `reengage.outreach` in its
+own group, send each outreach at most once over SMTP, publish to `reengage.outreach.status`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import uuid
+
+from sqlalchemy import Engine, text
+
+from worker.kafka.consumer import BatchConsumer
+from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
+from worker.kafka.producer import Producer
+from worker.logs import get_logger
+from worker.mailer.compose import Sender
+from worker.mailer.loop import MailerLoop
+from worker.mailer.rate import TokenBucket
+from worker.mailer.smtp import SmtpConfig, SmtpSender
+from worker.runtime.http import HttpServer
+from worker.runtime.shutdown import Shutdown
+from worker.runtime.startup import check_database, connect_or_fail
+from worker.settings import Settings
+from worker.store.engine import create_store_engine
+
+log = get_logger("reengage.mailer")
+
+BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
+# A batch holds about this many seconds of mail at the configured rate, so status events
+# follow the emails closely and a shutdown finishes its batch quickly.
+BATCH_SECONDS_OF_MAIL = 5.0
+
+
+def run(_args: argparse.Namespace, settings: Settings) -> int:
+    shutdown = Shutdown().install()
+    sender = Sender.from_settings(settings)
+    engine = create_store_engine(settings.database)
+    try:
+        return _run(settings, engine, sender, shutdown)
+    finally:
+        engine.dispose()
+
+
+def batch_size(settings: Settings) -> int:
+    by_rate = int(settings.mail_rate_per_second * BATCH_SECONDS_OF_MAIL)
+    return max(1, min(settings.batch_max_records, by_rate))
+
+
+def claimant_token() -> str:
+    """Who holds a `sending` claim: host, process and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown) -> int:
+    timeout = settings.startup_timeout_seconds
+    check_database(engine, timeout)
+    group = settings.group_for("mailer")
+    producer = connect_or_fail(
+        lambda: Producer(settings), variable=BROKER, what="cannot reach Kafka", timeout_s=timeout
+    )
+    consumer = connect_or_fail(
+        lambda: BatchConsumer(
+            settings, group, [settings.topic_outreach], max_records=batch_size(settings)
+        ),
+        variable=BROKER,
+        what="cannot reach Kafka",
+        timeout_s=timeout,
+    )
+    server = SmtpSender(SmtpConfig.from_settings(settings))
+    http = HttpServer(
+        settings.http_port,
+        readiness=[lambda: _assigned(consumer), lambda: _database_ok(engine)],
+    ).start()
+    loop = MailerLoop(
+        engine=engine,
+        consumer=consumer,
+        producer=producer,
+        dead_letters=DeadLetterQueue(producer, group),
+        budget=DeadLetterBudget(settings.dlq_window, settings.dlq_max_ratio),
+        server=server,
+        sender=sender,
+        bucket=TokenBucket(settings.mail_rate_per_second),
+        claimant=claimant_token(),
+        status_topic=settings.topic_status,
+        shutdown=shutdown,
+        retry_budget_s=settings.retry_budget_seconds,
+    )
+    log.info(
+        "mailer started",
+        group=group,
+        topic=settings.topic_outreach,
+        rate_per_second=settings.mail_rate_per_second,
+        http_port=http.port,
+    )
+    try:
+        loop.run()
+    finally:
+        shutdown.request()
+        consumer.close()
+        server.close()
+        producer.close()
+        http.close()
+    log.info("mailer stopped")
+    return 0
+
+
+def _assigned(consumer: BatchConsumer) -> tuple[bool, str]:
+    return (bool(consumer.assigned), "no partitions assigned")
+
+
+def _database_ok(engine: Engine) -> tuple[bool, str]:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        return (False, "database unreachable")
+    return (True, "")

@@ -1,0 +1,344 @@
+"""The mailer's consume loop: `reengage.outreach` in, email out, status events published,
+offsets committed last.
+
+One batch:
+1. decode every record; dead-letter the invalid (acknowledged before anything is committed);
+2. in one transaction, in record order: each `requested` enters the ledger as `pending`, each
+   `cancelled` turns a `pending` row into `skipped`. A cancellation later in the same batch,
+   or in an earlier one, is thus applied before its outreach is sent (same key, same
+   partition, so it always arrives after the request);
+3. each requested outreach still `pending` is delivered (deliver.py), in order, paced by the
+   token bucket; a request whose row is already final is a redelivery: its status is
+   published again (same event id and bytes), no email;
+4. the status events of the batch are published and acknowledged;
+5. the offsets are committed.
+
+A crash anywhere re-delivers the batch; the ledger makes every step a no-op the second time,
+except publishing status events, which repeat harmlessly. While waiting (the rate limit, a
+retry) the loop keeps polling with its partitions paused, so the group keeps it; records of
+partitions taken away meanwhile are neither sent nor committed, their next owner does that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from kafka.errors import CommitFailedError
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from worker.contracts.decode import Decoded, Invalid, Skipped, decode
+from worker.contracts.encode import OutgoingMessage
+from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
+from worker.errors import ReengageError, TransientError
+from worker.kafka.consumer import BatchConsumer
+from worker.kafka.dead_letters import DeadLetter, DeadLetterBudget, DeadLetterQueue
+from worker.kafka.producer import Producer
+from worker.kafka.records import Record, without_partitions
+from worker.logs import get_logger
+from worker.mailer import ledger
+from worker.mailer.compose import Sender
+from worker.mailer.deliver import Deliverer, Delivery, MailServer
+from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
+from worker.mailer.rate import TokenBucket
+from worker.mailer.status import status_event, to_outgoing
+from worker.runtime.metrics import BATCH_SECONDS, EVENTS, MAIL, Outcome
+from worker.runtime.retry import retry_transient
+from worker.runtime.shutdown import Shutdown
+from worker.store.engine import is_retryable
+
+log = get_logger("reengage.mailer")
+
+REQUESTED = "reengage.outreach.requested"
+CANCELLED = "reengage.outreach.cancelled"
+HANDLED_TYPES = frozenset({REQUESTED, CANCELLED})
+
+_POLL_TIMEOUT_S = 0.5
+# Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.
+_KEEP_ALIVE_S = 1.0
+_T = TypeVar("_T")
+
+
+class ShutdownDuringWaitError(ReengageError):
+    """Asked to stop while waiting (rate limit, retry): leave the rest of the batch."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    requests: list[tuple[Record, OutreachRequestedEvent]] = field(default_factory=list)
+    cancels: list[tuple[Record, OutreachCancelledEvent]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    skipped: list[tuple[Record, str]] = field(default_factory=list)
+    # Records whose work is not done (stopped or handed over): not committed.
+    undone: list[Record] = field(default_factory=list)
+    statuses: list[OutgoingMessage] = field(default_factory=list)
+    # The ledger rows of the batch's requests, as read right after the batch's transaction.
+    entries: dict[str, LedgerEntry] = field(default_factory=dict)
+    # (topic, type, outcome) for reengage_events_total.
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+
+def sort_records(records: Sequence[Record]) -> _Batch:
+    batch = _Batch()
+    for record in records:
+        match decode(record.value, HANDLED_TYPES):
+            case Decoded(event=OutreachRequestedEvent() as event):
+                batch.requests.append((record, event))
+            case Decoded(event=OutreachCancelledEvent() as event):
+                batch.cancels.append((record, event))
+            case Decoded(event=event):  # pragma: no cover - decode only returns handled types
+                batch.skipped.append((record, event.type))
+            case Invalid(error_class=error_class, reason=reason):
+                batch.dead.append(DeadLetter(record, error_class, reason))
+            case Skipped(event_type=event_type):
+                batch.skipped.append((record, event_type))
+    return batch
+
+
+class MailerLoop:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        consumer: BatchConsumer,
+        producer: Producer,
+        dead_letters: DeadLetterQueue,
+        budget: DeadLetterBudget,
+        server: MailServer,
+        sender: Sender,
+        bucket: TokenBucket,
+        claimant: str,
+        status_topic: str,
+        shutdown: Shutdown,
+        retry_budget_s: float,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._engine = engine
+        self._consumer = consumer
+        self._producer = producer
+        self._dead_letters = dead_letters
+        self._budget = budget
+        self._status_topic = status_topic
+        self._shutdown = shutdown
+        self._retry_budget_s = retry_budget_s
+        self._now = now
+        self._in_hand: list[Record] = []
+        self._gone: set[tuple[str, int]] = set()
+        self._last_poll = time.monotonic()
+        self._deliverer = Deliverer(
+            engine=engine,
+            server=server,
+            sender=sender,
+            bucket=bucket,
+            claimant=claimant,
+            idle=self._idle,
+            retry_budget_s=retry_budget_s,
+            now=now,
+        )
+
+    def run(self) -> None:
+        """Until shutdown is requested; the email in hand is always finished first."""
+        while not self._shutdown.requested:
+            records = self._consumer.poll(_POLL_TIMEOUT_S)
+            self._last_poll = time.monotonic()
+            self._consumer.partitions_gone()  # nothing in hand: nothing to drop
+            if records:
+                try:
+                    self.process(records)
+                except ShutdownDuringWaitError:
+                    log.info("shutdown while waiting: the rest is left for the next run")
+                    return
+            else:
+                self._consumer.update_lag()
+
+    def process(self, records: Sequence[Record]) -> None:
+        started = time.perf_counter()
+        self._in_hand = list(records)
+        self._gone = set()
+        batch = sort_records(records)
+        if batch.dead:
+            failed_at = self._now()
+            self._retry(lambda: self._dead_letters.publish(self._owned(batch.dead), failed_at))
+        cancelled, newly_skipped = self._retry(
+            lambda: self._in_transaction(lambda c: self._apply(c, batch))
+        )
+        batch.statuses.extend(cancelled)
+        MAIL.labels(MailState.SKIPPED.value).inc(newly_skipped)
+        stopped = self._send(batch)
+        if batch.statuses:
+            outgoing = [to_outgoing(m, self._status_topic) for m in batch.statuses]
+            self._retry(lambda: self._producer.send_all(outgoing))
+        self._commit(batch)
+        self._count(batch)
+        self._budget.record(len(records), len(batch.dead))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        if stopped:
+            raise ShutdownDuringWaitError
+
+    def _apply(self, connection: Connection, batch: _Batch) -> tuple[list[OutgoingMessage], int]:
+        """Ledger entries for the whole batch, in record order, so a cancellation applies to
+        the request before it. Returns the cancellations' status events, and how many
+        outreach they newly skipped."""
+        now = self._now()
+        statuses: list[OutgoingMessage] = []
+        newly_skipped = 0
+        items = sorted([*batch.requests, *batch.cancels], key=lambda item: _order(item[0]))
+        for _record, event in items:
+            if isinstance(event, OutreachRequestedEvent):
+                data = event.data
+                key = OutreachKey(
+                    data.outreach_id, data.tenant_id, data.job.job_id, data.candidate.candidate_id
+                )
+                ledger.record_requested(connection, key, now)
+                continue
+            assert isinstance(event, OutreachCancelledEvent)
+            cancel = event.data
+            key = OutreachKey(
+                cancel.outreach_id, cancel.tenant_id, cancel.job_id, cancel.candidate_id
+            )
+            newly_skipped += ledger.record_cancelled(connection, key, now)
+            entry = ledger.get(connection, cancel.outreach_id)
+            if entry is not None and entry.state is MailState.SKIPPED:
+                # Also for a repeated cancellation: the first status may never have left.
+                statuses.append(status_event(entry))
+        batch.entries = ledger.get_many(
+            connection, [event.data.outreach_id for _, event in batch.requests]
+        )
+        return statuses, newly_skipped
+
+    def _send(self, batch: _Batch) -> bool:
+        """Deliver the batch's requests in order. True when stopped early by a shutdown."""
+        for index, (record, event) in enumerate(batch.requests):
+            if self._shutdown.requested:
+                batch.undone.extend(r for r, _ in batch.requests[index:])
+                return True
+            if not self._owns(record):
+                continue
+            try:
+                known = batch.entries.pop(event.data.outreach_id, None)
+                delivery = self._deliverer.deliver(event.data, known)
+            except ShutdownDuringWaitError:
+                batch.undone.extend(r for r, _ in batch.requests[index:])
+                return True
+            self._after_delivery(record, event, delivery, batch)
+            if time.monotonic() - self._last_poll > _KEEP_ALIVE_S:
+                self._keep_alive()
+        return False
+
+    def _after_delivery(
+        self,
+        record: Record,
+        event: OutreachRequestedEvent,
+        delivery: Delivery | None,
+        batch: _Batch,
+    ) -> None:
+        data = event.data
+        if delivery is None:
+            # Another process holds the claim and will report the outcome.
+            MAIL.labels("claimed_elsewhere").inc()
+            return
+        entry = delivery.entry
+        batch.statuses.append(status_event(entry))
+        MAIL.labels(entry.state.value if delivery.fresh else Outcome.DUPLICATE).inc()
+        outcome = Outcome.PROCESSED if delivery.fresh else Outcome.DUPLICATE
+        batch.counts[(record.topic, event.type, outcome)] += 1
+        log.info(
+            "outreach " + (entry.state.value if delivery.fresh else "already done"),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            outreach_id=data.outreach_id,
+            tenant_id=data.tenant_id,
+            job_id=data.job.job_id,
+            reason=entry.reason,
+            detail=entry.detail,
+        )
+
+    def _commit(self, batch: _Batch) -> None:
+        self._drop_gone_partitions()
+        first_undone: dict[tuple[str, int], int] = {}
+        for record in batch.undone:
+            current = first_undone.get(record.position, record.offset)
+            first_undone[record.position] = min(current, record.offset)
+        done = [r for r in self._in_hand if r.offset < first_undone.get(r.position, r.offset + 1)]
+        try:
+            self._consumer.commit(done)
+        except CommitFailedError:
+            log.warning("offset commit refused after a rebalance; records will be redelivered")
+        self._in_hand = []
+
+    def _idle(self, seconds: float) -> None:
+        """Wait while staying in the group: poll with every partition paused."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._shutdown.requested:
+                raise ShutdownDuringWaitError
+            self._keep_alive(min(max(deadline - time.monotonic(), 0.0), _POLL_TIMEOUT_S))
+            if time.monotonic() >= deadline:
+                return
+
+    def _keep_alive(self, timeout_s: float = 0.0) -> None:
+        self._consumer.pause()
+        stray = self._consumer.poll(timeout_s)
+        if stray:
+            # Newly assigned partitions are not paused yet: give their records back.
+            self._consumer.rewind(stray)
+        self._last_poll = time.monotonic()
+        self._drop_gone_partitions()
+        self._consumer.resume()
+
+    def _drop_gone_partitions(self) -> None:
+        gone = self._consumer.partitions_gone()
+        if gone:
+            log.info("partitions taken away mid-batch", partitions=sorted(gone))
+            self._gone |= gone
+            self._in_hand = without_partitions(self._in_hand, gone)
+
+    def _owns(self, record: Record) -> bool:
+        return record.position not in self._gone
+
+    def _owned(self, dead: list[DeadLetter]) -> list[DeadLetter]:
+        return [d for d in dead if self._owns(d.record)]
+
+    def _count(self, batch: _Batch) -> None:
+        counts = batch.counts
+        for record, event in batch.cancels:
+            counts[(record.topic, event.type, Outcome.PROCESSED)] += 1
+        for letter in batch.dead:
+            counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
+        for record, event_type in batch.skipped:
+            counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
+        for (topic, event_type, outcome), n in counts.items():
+            EVENTS.labels(topic, event_type, outcome).inc(n)
+        for letter in batch.dead:
+            log.warning(
+                "dead-lettered",
+                topic=letter.record.topic,
+                partition=letter.record.partition,
+                offset=letter.record.offset,
+                error_class=letter.error_class,
+                reason=letter.reason,
+            )
+
+    def _in_transaction(self, work: Callable[[Connection], _T]) -> _T:
+        try:
+            with self._engine.begin() as connection:
+                return work(connection)
+        except Exception as exc:
+            if is_retryable(exc):
+                raise TransientError("the database asked for a retry") from exc
+            raise
+
+    def _retry(self, attempt: Callable[[], _T]) -> _T:
+        return retry_transient(
+            attempt, budget_s=self._retry_budget_s, idle=self._idle, what="mailer batch"
+        )
+
+
+def _order(record: Record) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)

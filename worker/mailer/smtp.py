@@ -1,0 +1,283 @@
+"""The SMTP seam: one connection, reused; one message per transaction, with a claim step
+right before the end of data.
+
+A server can only have accepted a message once it has read the end of data (the final
+`CRLF.CRLF`). Everything before it (MAIL, RCPT, DATA, the body) can be abandoned by closing the
+connection, and the server then discards what it received. So `send()` transfers the whole
+message, then calls `claim()` (the ledger's committed `pending -> sending`), and writes the end
+of data only if the claim succeeded. What can be known afterwards:
+
+- `Delivered`: 250 to the end of data.
+- `Refused`: a reply that is not 2xx, at `stage`; the message was not accepted. 4xx is worth
+  retrying later (`transient`), 5xx is not.
+- `Unknown`: the end of data was written but no reply came (connection lost or timed out):
+  the server may or may not have accepted it.
+- `NotClaimed`: the claim said no (another mailer, or a cancellation, got there first);
+  nothing was handed over.
+
+Failures to reach the server at all (refused connection, 421, a drop before the end of data)
+raise `ServerUnavailableError`, a transient error: nothing was sent, so the caller may retry
+the whole message. Any exception out of `send()` means the end of data was not written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import SecretStr
+
+from worker.errors import TransientError
+from worker.logs import get_logger
+from worker.mailer.compose import Composed
+from worker.mailer.text import clean
+from worker.settings import ConfigurationError, Settings
+
+log = get_logger("reengage.mailer.smtp")
+
+Stage = Literal["connect", "mail", "rcpt", "data", "end_of_data"]
+
+COMMAND_TIMEOUT_S = 60.0
+# RFC 5321 asks clients to wait 10 minutes for the reply to the end of data; we wait less, so
+# the consumer is never away from Kafka for longer than its poll interval allows.
+END_OF_DATA_TIMEOUT_S = 120.0
+# A connection idle for this long is checked with NOOP before reuse: servers drop idle ones.
+IDLE_CHECK_S = 30.0
+_DETAIL_LIMIT = 300
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+
+
+class ServerUnavailableError(TransientError):
+    """The server could not be reached or dropped the connection before the end of data."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    code: int
+    text: str
+
+    @property
+    def transient(self) -> bool:
+        return 400 <= self.code < 500
+
+    def describe(self, stage: Stage) -> str:
+        """For the `failed` event's detail and logs: no addresses (servers quote them)."""
+        text = _ADDRESS.sub("[address]", self.text)
+        return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    stage: Stage
+    reply: Reply
+
+    @property
+    def after_claim(self) -> bool:
+        return self.stage == "end_of_data"
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotClaimed:
+    pass
+
+
+Attempt = Delivered | Refused | Unknown | NotClaimed
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpConfig:
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+
+
+class SmtpSender:
+    """Holds one SMTP connection open across messages; reconnects when it was lost."""
+
+    def __init__(self, config: SmtpConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self._config = config
+        self._clock = clock
+        self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
+
+    def send(self, mail: Composed, claim: Callable[[], bool]) -> Attempt:
+        smtp = self._connection()
+        try:
+            refused = self._transfer(smtp, mail)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise ServerUnavailableError(f"SMTP connection lost ({type(exc).__name__})") from exc
+        if refused is not None:
+            return refused
+        try:
+            claimed = claim()
+        except BaseException:
+            self._drop()  # mid-DATA, only closing the connection discards the message
+            raise
+        if not claimed:
+            self._drop()
+            return NotClaimed()
+        return self._end_of_data(smtp)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._drop()
+
+    def _transfer(self, smtp: smtplib.SMTP, mail: Composed) -> Refused | None:
+        """MAIL, RCPT, DATA and the body; None when the server waits for the end of data."""
+        options: list[str] = []
+        if mail.smtputf8:
+            if not smtp.has_extn("smtputf8"):
+                reply = Reply(553, "the server does not offer SMTPUTF8, which this address needs")
+                return Refused("mail", reply)
+            options.append("SMTPUTF8")
+        reply = self._checked(smtp, "mail", smtp.mail(mail.envelope_from, options))
+        if reply.code != 250:
+            if not reply.transient:
+                raise ConfigurationError(
+                    "REENGAGE_MAIL_FROM", f"the SMTP server refuses the sender ({reply.code})"
+                )
+            return self._reset(smtp, Refused("mail", reply))
+        reply = self._checked(smtp, "rcpt", smtp.rcpt(mail.envelope_to))
+        if reply.code not in (250, 251):
+            return self._reset(smtp, Refused("rcpt", reply))
+        smtp.putcmd("data")
+        reply = self._checked(smtp, "data", smtp.getreply())
+        if reply.code != 354:
+            return self._reset(smtp, Refused("data", reply))
+        smtp.send(_dot_stuffed(mail.as_bytes()))
+        return None
+
+    def _end_of_data(self, smtp: smtplib.SMTP) -> Attempt:
+        try:
+            if smtp.sock is not None:
+                smtp.sock.settimeout(END_OF_DATA_TIMEOUT_S)
+            smtp.send(b".\r\n")
+            code, text = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return Unknown(f"no reply to the end of data ({type(exc).__name__})")
+        if smtp.sock is not None:
+            smtp.sock.settimeout(COMMAND_TIMEOUT_S)
+        self._last_used = self._clock()
+        reply = Reply(code, _text(text))
+        if code == 250:
+            return Delivered(reply)
+        if code == 421:
+            self._drop()
+        return Refused("end_of_data", reply)
+
+    def _checked(self, smtp: smtplib.SMTP, stage: Stage, answer: tuple[int, bytes]) -> Reply:
+        code, text = answer
+        if code == 421:  # the server is closing the connection: try again on a new one
+            self._drop()
+            raise ServerUnavailableError(f"SMTP server unavailable (421 at {stage})")
+        return Reply(code, _text(text))
+
+    def _reset(self, smtp: smtplib.SMTP, refused: Refused) -> Refused:
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+        self._last_used = self._clock()
+        return refused
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None and self._clock() - self._last_used > IDLE_CHECK_S:
+            try:
+                if self._smtp.noop()[0] != 250:
+                    self._drop()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        if self._smtp is None:
+            self._smtp = self._connect()
+        self._last_used = self._clock()
+        return self._smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
+        try:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=COMMAND_TIMEOUT_S)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ServerUnavailableError(
+                f"cannot connect to the SMTP server ({type(exc).__name__})"
+            ) from exc
+        try:
+            if smtp.sock is not None:
+                # The end of data is a 3-byte write right after the body: without this, Nagle's
+                # algorithm holds it until the server acknowledges the body (up to 40 ms).
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            smtp.ehlo()
+            if config.starttls:
+                if not smtp.has_extn("starttls"):
+                    raise ConfigurationError(
+                        "REENGAGE_SMTP_STARTTLS", "the SMTP server does not offer STARTTLS"
+                    )
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if config.username:
+                password = config.password.get_secret_value() if config.password else ""
+                smtp.login(config.username, password)
+        except smtplib.SMTPAuthenticationError:
+            smtp.close()
+            raise ConfigurationError(
+                "REENGAGE_SMTP_USERNAME", "the SMTP server refused the login"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            raise ServerUnavailableError(
+                f"SMTP session set-up failed ({type(exc).__name__})"
+            ) from exc
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError):
+                self._smtp.close()
+        self._smtp = None
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """RFC 5321 transparency: a line starting with "." gets another; CRLF line ends; the data
+    ends with CRLF so that the end of data (".CRLF") starts a line of its own."""
+    lines = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+    stuffed = re.sub(rb"(?m)^\.", b"..", lines)
+    return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
