@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
-    mail_from: str = "reengage@localhost"
+    # The sender, e.g. "Acme Talent <talent@acme.example>": no sensible default, the mailer
+    # refuses to start without it.
+    mail_from: str | None = None
     mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
     # Mailer: the link when a job has no apply_url, and the unsubscribe link (placeholders
     # {tenant_id}, {candidate_id}, {outreach_id}); see worker/mailer/README.md.

@@ -76,6 +76,10 @@ class Sender:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sender:
+        if settings.mail_from is None:
+            raise ConfigurationError(
+                "REENGAGE_MAIL_FROM", "required by the mailer: the address emails are sent from"
+            )
         name, address = parseaddr(settings.mail_from)
         try:
             valid = validate_email(address, check_deliverability=False)

@@ -1,3 +1,5 @@
+"""Fixtures shared by the integration tests that run reengage processes."""
+
 import pytest
 
 from tests.integration.worker.harness import Topics
