@@ -7,10 +7,12 @@ INSTALLED := $(VENV)/.installed
 KAFKA_PORT ?= 9092
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint format run kafka-up kafka-down kafka-jars bench clean help
+.PHONY: setup test lint format run demo kafka-up kafka-down kafka-jars bench clean help
 
 help:
-	@echo "make run        run the worker on the embedded defaults (local broker + SQLite)"
+	@echo "make run        the whole loop on the embedded defaults: local broker, SQLite, worker,"
+	@echo "                relay, mailer and an SMTP catcher (emails land in .run/mail)"
+	@echo "make demo       (with make run going) publish a synthetic ATS data set, print the outcome"
 	@echo "make test       run the whole test suite (starts its own broker and PostgreSQL)"
 	@echo "make lint       ruff + mypy --strict"
 	@echo "make kafka-up   start the local broker on 127.0.0.1:$(KAFKA_PORT); kafka-down stops it"
@@ -46,11 +48,17 @@ kafka-up: kafka-jars
 kafka-down: setup
 	$(BIN)/python -m dev.local_kafka down
 
-# Starts the local broker unless REENGAGE_KAFKA_BOOTSTRAP_SERVERS points elsewhere.
+# worker/devrun: starts the local broker unless REENGAGE_KAFKA_BOOTSTRAP_SERVERS points
+# elsewhere (or one answers on $(KAFKA_PORT)), migrates, runs worker + relay + mailer + an SMTP
+# catcher; Ctrl-C stops it all, the broker too when it started it.
 run: setup
-	@if [ -z "$$REENGAGE_KAFKA_BOOTSTRAP_SERVERS" ]; then $(MAKE) --no-print-directory kafka-up; fi
-	$(BIN)/reengage migrate
-	$(BIN)/reengage worker
+	@if [ -z "$$REENGAGE_KAFKA_BOOTSTRAP_SERVERS" ]; then $(MAKE) --no-print-directory kafka-jars >/dev/null; fi
+	$(BIN)/python -m worker.devrun --kafka-port $(KAFKA_PORT)
+
+# Needs `make run` going (in another terminal). DEMO_ARGS="--seed 3 --candidates 10000" etc.
+DEMO_ARGS ?=
+demo: setup
+	$(BIN)/reengage demo $(DEMO_ARGS)
 
 bench: setup kafka-jars
 	@for b in bench/*_bench.py; do \

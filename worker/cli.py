@@ -11,6 +11,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 from worker import __version__
+from worker.commands import demo as demo_command
+from worker.commands import dlq_replay as dlq_replay_command
+from worker.commands import import_candidates as import_command
+from worker.commands import mailer as mailer_command
+from worker.commands import migrate as migrate_command
+from worker.commands import preview as preview_command
+from worker.commands import relay as relay_command
+from worker.commands import worker as worker_command
+from worker.contracts.export import run as export_schemas
 from worker.logs import configure_logging, get_logger
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
 
@@ -51,18 +60,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "match and write the outbox. Runs the relay in-process unless --no-relay.",
     )
     worker.add_argument("--no-relay", action="store_true", help="do not run the outbox relay")
-    worker.set_defaults(run=_not_implemented("worker"))
+    worker.set_defaults(run=worker_command.run)
 
     relay = commands.add_parser("relay", help="publish outbox rows to reengage.outreach")
-    relay.set_defaults(run=_not_implemented("relay"))
+    relay.set_defaults(run=relay_command.run)
 
     mailer = commands.add_parser(
         "mailer", help="reference mailer: consume outreach, send email over SMTP"
     )
-    mailer.set_defaults(run=_not_implemented("mailer"))
+    mailer.set_defaults(run=mailer_command.run)
 
     migrate = commands.add_parser("migrate", help="bring the database schema to the latest version")
-    migrate.set_defaults(run=_not_implemented("migrate"))
+    migrate.set_defaults(run=migrate_command.run)
 
     preview = commands.add_parser(
         "preview", help="dry run: who would be contacted for a stored job, and who not, and why"
@@ -72,12 +81,14 @@ def _build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--at", help="reference time, RFC 3339 (default: the job's opened_at)")
     preview.add_argument("--explain", metavar="CANDIDATE_ID", help="explain one candidate")
     preview.add_argument("--json", action="store_true", help="machine-readable output")
-    preview.set_defaults(run=_not_implemented("preview"))
+    preview.set_defaults(run=preview_command.run)
 
     dlq = commands.add_parser("dlq", help="dead-letter tools")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
     replay = dlq_commands.add_parser(
-        "replay", help="re-publish dead letters to their original topic after a fix"
+        "replay",
+        help="re-publish dead letters to their original topic after a fix",
+        epilog=dlq_replay_command.EPILOG,
     )
     replay.add_argument("--topic", required=True, help="the dead-letter topic, e.g. ats.jobs.dlq")
     replay.add_argument("--max", type=int, default=None, help="replay at most N dead letters")
@@ -87,7 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="stop-on-error",
         help="what to do with a dead letter that is still invalid (default: stop-on-error)",
     )
-    replay.set_defaults(run=_not_implemented("dlq replay"))
+    replay.set_defaults(run=dlq_replay_command.run)
 
     schemas = commands.add_parser("schemas", help="event contract tools")
     schema_commands = schemas.add_subparsers(
@@ -99,14 +110,29 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "dir", nargs="?", default="schemas", help="output folder (default: schemas)"
     )
-    export.set_defaults(run=_not_implemented("schemas export"))
+    export.set_defaults(run=export_schemas)
 
     imports = commands.add_parser(
-        "import-candidates", help="publish ats.candidate.updated events for an ATS CSV export"
+        "import-candidates",
+        help="publish ats.candidate.updated events for an ATS CSV export",
+        epilog=import_command.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imports.add_argument("file", metavar="FILE.csv", help="the CSV export")
     imports.add_argument("--tenant", required=True, help="tenant id the candidates belong to")
-    imports.set_defaults(run=_not_implemented("import-candidates"))
+    import_command.add_arguments(imports)
+    imports.set_defaults(run=import_command.run)
+
+    demo = commands.add_parser(
+        "demo",
+        help="publish a synthetic ATS data set, wait for the loop, print what happened",
+        description="Publish a realistic synthetic data set (two tenants, thousands of "
+        "candidates, a few job openings) as real events, wait until the worker, the relay and "
+        "the mailer have handled it, and print per job the pool, who each rule excluded, the "
+        "outreach requested and the emails caught. Run `make run` first.",
+    )
+    demo_command.add_arguments(demo)
+    demo.set_defaults(run=demo_command.run)
     return parser
 
 

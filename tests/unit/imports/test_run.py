@@ -1,0 +1,133 @@
+"""The import loop over a real file, with a sink that records what a producer would send:
+every good row one event, every bad row reported with the line it starts on, chunks bounded."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from worker.contracts.ats import CandidateUpdated
+from worker.contracts.decode import Decoded, decode
+from worker.imports.columns import HeaderError
+from worker.imports.events import import_event_id
+from worker.imports.reader import CsvFile
+from worker.imports.run import BadRow, ImportTarget, import_candidates
+from worker.kafka.producer import Outgoing
+
+TARGET = ImportTarget(
+    tenant_id="acme", topic="ats.candidates", updated_at=datetime(2026, 2, 1, tzinfo=UTC)
+)
+
+
+class RecordingSink:
+    """The producer seam (`send_all`), keeping what it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Outgoing]] = []
+
+    def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
+        self.batches.append(list(messages))
+
+    @property
+    def sent(self) -> list[Outgoing]:
+        return [m for batch in self.batches for m in batch]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(path: Path, chunk: int = 1000) -> tuple[RecordingSink, list[BadRow], int, int]:
+    sink = RecordingSink()
+    bad: list[BadRow] = []
+    with CsvFile(path) as csv_file:
+        report = import_candidates(csv_file, TARGET, sink, on_bad_row=bad.append, chunk=chunk)
+    return sink, bad, report.published, report.bad_rows
+
+
+def test_good_rows_become_events_and_bad_rows_are_reported_by_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "export.csv",
+        "\ufeffcandidate_id,email,credentials,do_not_contact,notes\n"
+        "C-1,ada@example.com,Python;SQL,no,likes tea\n"
+        "\n"
+        ',broken@example.com,,no,"a note\nover two lines"\n'
+        'C-2,grace@example.com,"COBOL",yes,"quoted, with a comma"\n'
+        "C-3,linus@example.com,C,maybe,\n"
+        "C-4,margaret@example.com,,,\n",
+    )
+    sink, bad, published, bad_count = run(path)
+    assert (published, bad_count) == (3, 2)
+    assert [(b.line, b.problems[0].split(":")[0]) for b in bad] == [
+        (4, "candidate_id"),
+        (7, "do_not_contact"),
+    ]
+    events = [decode(m.value, frozenset({"ats.candidate.updated"})) for m in sink.sent]
+    assert all(isinstance(e, Decoded) for e in events)
+    datas = [json.loads(m.value)["data"] for m in sink.sent]
+    assert [d["candidate_id"] for d in datas] == ["C-1", "C-2", "C-4"]
+    assert datas[0]["credentials"] == ["Python", "SQL"]
+    assert datas[1]["do_not_contact"] is True
+    assert [m.key for m in sink.sent] == [b"acme:C-1", b"acme:C-2", b"acme:C-4"]
+    assert {m.topic for m in sink.sent} == {"ats.candidates"}
+
+
+def test_events_carry_stable_ids_so_a_second_import_is_a_duplicate(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.csv", "candidate_id\nC-1\nC-2\n")
+    first, *_ = run(path)
+    second, *_ = run(path)
+    assert [m.value for m in first.sent] == [m.value for m in second.sent]
+    ids = [json.loads(m.value)["id"] for m in first.sent]
+    assert len(set(ids)) == 2
+
+
+def test_the_event_id_changes_with_the_snapshot_version() -> None:
+    ids = {
+        import_event_id(
+            CandidateUpdated(
+                tenant_id="acme", candidate_id="C-1", updated_at=datetime(2026, 1, day, tzinfo=UTC)
+            )
+        )
+        for day in (1, 2)
+    }
+    assert len(ids) == 2
+
+
+def test_sends_go_in_bounded_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["candidate_id"])
+        writer.writerows([f"C-{i}"] for i in range(2_345))
+    sink, bad, published, _ = run(path, chunk=500)
+    assert published == 2_345 and not bad
+    assert [len(b) for b in sink.batches] == [500, 500, 500, 500, 345]
+
+
+def test_a_file_without_the_required_column_publishes_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.csv", "id,email\n1,a@example.com\n")
+    sink = RecordingSink()
+    with CsvFile(path) as csv_file, pytest.raises(HeaderError):
+        import_candidates(csv_file, TARGET, sink)
+    assert sink.batches == []
+
+
+def test_an_empty_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "empty.csv", "")
+    with CsvFile(path) as csv_file, pytest.raises(ValueError, match="empty"):
+        import_candidates(csv_file, TARGET, RecordingSink())
+
+
+def test_a_field_beyond_the_csv_limit_is_one_bad_row(tmp_path: Path) -> None:
+    huge = "x" * (csv.field_size_limit() + 10)
+    path = write(tmp_path / "export.csv", f"candidate_id,notes\nC-1,{huge}\nC-2,ok\n")
+    _, bad, published, _ = run(path)
+    assert published == 1
+    assert [b.line for b in bad] == [2]
+    assert "not readable as CSV" in bad[0].problems[0]

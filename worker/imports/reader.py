@@ -1,0 +1,71 @@
+"""Streaming a CSV export: one row at a time with the line it starts on, and how far into the
+file we are (for the progress bar). Nothing is held beyond the current row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int  # 1-based line the record starts on (a quoted field may span lines)
+    values: list[str]
+    # Set when the CSV itself is broken here (e.g. a field over the size limit).
+    error: str | None = None
+
+
+class CsvFile:
+    """A UTF-8 CSV file (a byte-order mark, as Excel writes, is fine), read once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._raw: BinaryIO = path.open("rb")
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text, strict=False)
+        self._line = 0
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes handed to the decoder so far (it reads ahead in blocks)."""
+        return self._raw.tell()
+
+    def header(self) -> list[str]:
+        """The first row; raises ValueError for an empty file."""
+        try:
+            names = next(self._reader)
+        except StopIteration:
+            raise ValueError("the file is empty") from None
+        self._line = self._reader.line_num
+        return names
+
+    def rows(self) -> Iterator[Row]:
+        """The data rows after the header; blank lines are skipped."""
+        while True:
+            start = self._line + 1
+            try:
+                values = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self._line = self._reader.line_num
+                yield Row(start, [], error=f"not readable as CSV ({exc})")
+                continue
+            self._line = self._reader.line_num
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue
+            yield Row(start, values)
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> CsvFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""Reads what the status page shows: jobs and their funnels, outreach by status, the outbox
+backlog (database, one read-only connection) and dead letters (metrics registry)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import Connection
+
+from worker.rules.model import Policy
+from worker.status_page.dead_letters import dead_letters_by_topic
+from worker.status_page.funnel import job_funnel
+from worker.status_page.report import (
+    OUTREACH_STATUSES,
+    JobStatus,
+    OutboxBacklog,
+    StatusReport,
+    TenantStatus,
+)
+from worker.store.engine import READ_ONLY
+from worker.store.jobs import load_job
+from worker.store.schema import CandidateRow, JobRow, OutboxRow, OutreachRow
+
+# Each funnel scans its tenant's pool: keep a page view to a bounded number of them.
+DEFAULT_MAX_JOBS = 20
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def collect(
+    engine: Engine,
+    defaults: Policy,
+    *,
+    max_jobs: int = DEFAULT_MAX_JOBS,
+    dead_letters: Callable[[], dict[str, int]] = dead_letters_by_topic,
+    clock: Clock = _now,
+) -> StatusReport:
+    now = clock()
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        jobs_total, job_keys = _recent_jobs(connection, max_jobs)
+        outreach = _outreach_by_job(connection)
+        pools = _pool_sizes(connection)
+        by_tenant: dict[str, list[JobStatus]] = defaultdict(list)
+        for tenant_id, job_id in job_keys:
+            job = load_job(connection, tenant_id, job_id)
+            if job is None:
+                continue
+            counts = outreach.get((tenant_id, job_id), {})
+            by_tenant[tenant_id].append(
+                JobStatus(
+                    job=job,
+                    funnel=job_funnel(connection, job, defaults),
+                    outreach={s: counts.get(s, 0) for s in OUTREACH_STATUSES},
+                )
+            )
+        backlog = _outbox_backlog(connection, now)
+        database = connection.dialect.name
+    tenants = tuple(
+        TenantStatus(tenant_id=t, pool=pools.get(t, 0), jobs=tuple(by_tenant[t]))
+        for t in sorted(set(pools) | set(by_tenant))
+    )
+    totals = {s: sum(c.get(s, 0) for c in outreach.values()) for s in OUTREACH_STATUSES}
+    return StatusReport(
+        generated_at=now,
+        database=database,
+        tenants=tenants,
+        jobs_total=jobs_total,
+        jobs_shown=sum(len(t.jobs) for t in tenants),
+        outreach_totals=totals,
+        outbox=backlog,
+        dead_letters=dead_letters(),
+    )
+
+
+def _recent_jobs(connection: Connection, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """How many jobs were ever opened, and the `limit` most recently opened (tenant, job),
+    in tenant order, then newest first."""
+    opened = JobRow.opened_at.is_not(None)
+    total = int(connection.execute(select(func.count()).where(opened)).scalar_one())
+    rows = connection.execute(
+        select(JobRow.tenant_id, JobRow.job_id)
+        .where(opened)
+        .order_by(JobRow.opened_at.desc(), JobRow.tenant_id, JobRow.job_id)
+        .limit(limit)
+    ).all()
+    keys = [(row.tenant_id, row.job_id) for row in rows]
+    # Stable: within a tenant the newest-first order of the query is kept.
+    keys.sort(key=lambda key: key[0])
+    return total, keys
+
+
+def _outreach_by_job(connection: Connection) -> dict[tuple[str, str], dict[str, int]]:
+    rows = connection.execute(
+        select(
+            OutreachRow.tenant_id, OutreachRow.job_id, OutreachRow.status, func.count()
+        ).group_by(OutreachRow.tenant_id, OutreachRow.job_id, OutreachRow.status)
+    )
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for tenant_id, job_id, status, n in rows:
+        counts[(tenant_id, job_id)][status] = int(n)
+    return counts
+
+
+def _pool_sizes(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(
+        select(CandidateRow.tenant_id, func.count())
+        .where(CandidateRow.erased_at.is_(None))
+        .group_by(CandidateRow.tenant_id)
+    )
+    return {tenant_id: int(n) for tenant_id, n in rows}
+
+
+def _outbox_backlog(connection: Connection, now: datetime) -> OutboxBacklog:
+    pending, oldest = connection.execute(
+        select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
+    ).one()
+    age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
+    return OutboxBacklog(pending=int(pending), oldest_age_seconds=age)
