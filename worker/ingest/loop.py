@@ -116,7 +116,24 @@ class IngestLoop:
         if sorted_.dead:
             failed_at = datetime.now(UTC)
             self._retry(lambda: self._dead_letters.publish(self._owned(sorted_.dead), failed_at))
-        report = self._retry(lambda: self._apply(self._owned_incoming(sorted_.incoming)))
+        try:
+            report = self._retry(lambda: self._apply(self._owned_incoming(sorted_.incoming)))
+        except (ReengageError, KeyboardInterrupt):
+            raise
+        except Exception:
+            # A valid event that a handler cannot process (a bug, or data the store refuses)
+            # must not stop the partition for good: isolate it and dead-letter it alone.
+            log.exception("batch failed; applying its events one by one")
+            report, failed = self._apply_one_by_one(self._owned_incoming(sorted_.incoming))
+            sorted_ = _Sorted(
+                [i for i in sorted_.incoming if i.record not in failed],
+                sorted_.dead + list(failed.values()),
+                sorted_.skipped,
+            )
+            letters = list(failed.values())
+            if letters:
+                failed_at = datetime.now(UTC)
+                self._retry(lambda: self._dead_letters.publish(self._owned(letters), failed_at))
         crash_point("worker-after-db-commit")
         self._commit_offsets()
         self._count(sorted_, report)
@@ -140,6 +157,36 @@ class IngestLoop:
                     "the database asked for the transaction to be retried"
                 ) from exc
             raise
+
+    def _apply_one_by_one(
+        self, incoming: Sequence[Incoming]
+    ) -> tuple[BatchReport, dict[Record, DeadLetter]]:
+        """Each event in a transaction of its own; the ones that still fail (not transiently)
+        become dead letters naming the exception class (never its message: it may quote
+        personal data)."""
+        merged = BatchReport()
+        failed: dict[Record, DeadLetter] = {}
+        for item in incoming:
+            try:
+                single = self._retry(lambda item=item: self._apply([item]))  # type: ignore[misc]
+            except (ReengageError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                reason = f"{type(exc).__name__} while applying {item.event.type}"
+                failed[item.record] = DeadLetter(item.record, "processing_failed", reason)
+                log.warning(
+                    "event could not be applied",
+                    topic=item.record.topic,
+                    partition=item.record.partition,
+                    offset=item.record.offset,
+                    event_id=item.event.id,
+                    error_class=type(exc).__name__,
+                )
+                continue
+            merged.outcomes += single.outcomes
+            merged.effects.requested += single.effects.requested
+            merged.effects.cancelled.update(single.effects.cancelled)
+        return merged, failed
 
     def _commit_offsets(self) -> None:
         self._drop_gone_partitions()

@@ -63,7 +63,12 @@ class RelayLeadership:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # closing the session releases its advisory locks
+            # Closing only returns the connection to the pool, where the session (and its
+            # lock) would live on: unlock explicitly.
+            self._connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+            )
+            self._connection.close()
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)

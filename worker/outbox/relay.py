@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
@@ -26,6 +26,12 @@ from worker.store.engine import READ_ONLY
 from worker.store.schema import OutboxRow
 
 log = get_logger("reengage.relay")
+
+# Published rows are kept a day for inspection, then deleted: the table would otherwise grow
+# with every outreach ever made, and published payloads still hold addresses and names.
+PUBLISHED_RETENTION = timedelta(hours=24)
+_PURGE_INTERVAL_S = 60.0
+_PURGE_CHUNK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._leadership = RelayLeadership(engine)
         self.failure: BaseException | None = None
+        self._last_purge = float("-inf")
 
     def wake(self) -> None:
         """Called by the worker right after it commits outbox rows."""
@@ -101,6 +108,20 @@ class OutboxRelay:
                 .values(published_at=datetime.now(UTC))
             )
 
+    def purge_published(self, now: datetime) -> int:
+        """Delete rows published more than PUBLISHED_RETENTION ago, a chunk at a time."""
+        cutoff = now - PUBLISHED_RETENTION
+        doomed = (
+            select(OutboxRow.id)
+            .where(OutboxRow.published_at.is_not(None), OutboxRow.published_at < cutoff)
+            .order_by(OutboxRow.id)
+            .limit(_PURGE_CHUNK)
+            .scalar_subquery()
+        )
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(OutboxRow).where(OutboxRow.id.in_(doomed)))
+        return int(result.rowcount)
+
     def refresh_gauges(self) -> None:
         statement = select(func.count(), func.min(OutboxRow.created_at)).where(
             OutboxRow.published_at.is_(None)
@@ -139,6 +160,9 @@ class OutboxRelay:
         started = time.monotonic()
         count = self.publish_pending()
         self.refresh_gauges()
+        if time.monotonic() - self._last_purge >= _PURGE_INTERVAL_S:
+            self._last_purge = time.monotonic()
+            self.purge_published(datetime.now(UTC))
         if count:
             log.info(
                 "outbox published",

@@ -214,3 +214,31 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
         assert metric(port, "reengage_events_total", outcome="duplicate") == 0
         assert worker.stop() == 0, worker.output()
     assert count_rows(migrated, "candidates") == size
+
+
+@pytest.mark.postgres
+def test_an_event_the_store_refuses_is_dead_lettered_alone(
+    kafka_bootstrap: str, pg_database_url: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    from worker.store.versioning import migrate
+
+    migrate(pg_database_url)
+    pool = make_pool(seed=9, size=20)
+    # Valid on the wire (100 characters), but NFKC expands each of these to 18 characters:
+    # longer than any credential the store indexes, so PostgreSQL refuses the row.
+    monster = pool.updates[5].model_copy(update={"credentials": ("\ufdfa" * 100,)})
+    updates = [*pool.updates[:5], monster, *pool.updates[6:]]
+    messages = [
+        ats_event(u, event_id=f"e-{u.candidate_id}", source="urn:ats:test") for u in updates
+    ]
+    publish(kafka_bootstrap, topics.candidates, messages)
+    env = base_env(kafka_bootstrap, pg_database_url, topics, group_id)
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        wait_for(lambda: count_rows(pg_database_url, "candidates") == 19, "the other 19 stored")
+        dead = read_until(kafka_bootstrap, topics.candidates + ".dlq", lambda r: len(r) >= 1)
+        assert worker.stop() == 0, worker.output()
+    assert len(dead) == 1
+    assert dead[0].value == messages[5].value
+    headers = dict(dead[0].headers)
+    assert headers["dlq.error.class"] == b"processing_failed"
+    assert b"ats.candidate.updated" in headers["dlq.error.reason"]

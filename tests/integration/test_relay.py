@@ -1,0 +1,69 @@
+"""The outbox relay against the real broker and both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.worker.harness import count_rows, read_until
+from worker.kafka.producer import Producer
+from worker.outbox.leadership import RelayLeadership
+from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay
+from worker.outbox.writer import OutboxMessage, append
+from worker.settings import Settings
+from worker.store.engine import create_store_engine
+
+pytestmark = pytest.mark.kafka
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def test_rows_are_published_in_order_marked_then_purged(
+    kafka_bootstrap: str, migrated: str, make_topic
+) -> None:
+    topic = make_topic(1)
+    engine = create_store_engine(migrated)
+    producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    try:
+        with engine.begin() as connection:
+            append(
+                connection,
+                [
+                    OutboxMessage(topic, f"acme:C-{n % 3}", f'{{"n": {n}}}', {"h": "v"})
+                    for n in range(1200)
+                ],
+                NOW,
+            )
+        relay = OutboxRelay(engine, producer, batch_size=500)
+        assert relay.publish_pending() == 1200
+        assert relay.publish_pending() == 0
+        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 0
+        records = read_until(kafka_bootstrap, topic, lambda r: len(r) >= 1200, settle_s=0.5)
+        assert [r.value for r in records] == [f'{{"n": {n}}}'.encode() for n in range(1200)]
+        assert records[0].key == b"acme:C-0" and dict(records[0].headers) == {"h": b"v"}
+
+        with engine.begin() as connection:
+            append(connection, [OutboxMessage(topic, "acme:C-9", "{}")], NOW)
+        assert relay.purge_published(datetime.now(UTC)) == 0  # published just now: kept
+        later = datetime.now(UTC) + PUBLISHED_RETENTION + timedelta(minutes=1)
+        assert relay.purge_published(later) == 1200
+        assert count_rows(migrated, "outbox") == 1  # the unpublished row stays
+    finally:
+        producer.close()
+        engine.dispose()
+
+
+def test_only_one_relay_leads_per_database(migrated: str) -> None:
+    first_engine, second_engine = create_store_engine(migrated), create_store_engine(migrated)
+    first, second = RelayLeadership(first_engine), RelayLeadership(second_engine)
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        first.release()
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+        first_engine.dispose()
+        second_engine.dispose()
