@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated
 from worker.ingest.context import HandlerContext
-from worker.ingest.outreach_messages import requested_message
 from worker.ingest.translate import snapshot_of
 from worker.rules.cancellation import CancellationReason, cancellation_reason
 from worker.rules.eligibility import effective_policy, first_failing_rule
@@ -127,19 +126,7 @@ def _reverse_match(
             trigger=Trigger.CANDIDATE_UPDATED,
             only_candidate=candidate.candidate_id,
         )
-        ctx.publish(
-            [
-                requested_message(
-                    r,
-                    candidate,
-                    job,
-                    topic=ctx.config.outreach_topic,
-                    source=ctx.config.event_source,
-                )
-                for r in requested
-            ]
-        )
-        ctx.effects.requested += len(requested)
+        ctx.request(requested, {candidate.candidate_id: candidate}, job)
     MATCH_SECONDS.observe(time.perf_counter() - started)
 
 

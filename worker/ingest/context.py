@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from worker.ingest.outreach_messages import cancelled_message
+from worker.ingest.outreach_messages import cancelled_message, requested_message
 from worker.outbox.writer import OutboxMessage, append
 from worker.rules.cancellation import CancellationReason
-from worker.rules.model import Policy
+from worker.rules.model import Candidate, Job, Policy
+from worker.store.matcher import Requested
 from worker.store.outreach import OutreachRef
 
 
@@ -43,6 +44,24 @@ class HandlerContext:
         """Appended at once, not at the end of the batch: a later erasure in the same batch
         must find (and delete) the personal data these rows carry."""
         append(self.connection, messages, self.written_at)
+
+    def request(
+        self, requested: Sequence[Requested], candidates: Mapping[str, Candidate], job: Job
+    ) -> None:
+        """Outbox rows for outreach the matcher just claimed (candidates by id)."""
+        self.publish(
+            [
+                requested_message(
+                    r,
+                    candidates[r.candidate_id],
+                    job,
+                    topic=self.config.outreach_topic,
+                    source=self.config.event_source,
+                )
+                for r in requested
+            ]
+        )
+        self.effects.requested += len(requested)
 
     def cancel(self, refs: Sequence[OutreachRef], reason: CancellationReason, at: datetime) -> None:
         self.publish(

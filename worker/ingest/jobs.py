@@ -6,7 +6,6 @@ import time
 
 from worker.contracts.ats import JobClosed, JobOpened
 from worker.ingest.context import HandlerContext
-from worker.ingest.outreach_messages import requested_message
 from worker.ingest.translate import job_of
 from worker.rules.cancellation import CancellationReason
 from worker.runtime.metrics import MATCH_SECONDS
@@ -27,19 +26,7 @@ def job_opened(ctx: HandlerContext, data: JobOpened) -> bool:
         candidates = load_candidates(
             ctx.connection, job.tenant_id, (r.candidate_id for r in requested)
         )
-        ctx.publish(
-            [
-                requested_message(
-                    r,
-                    candidates[r.candidate_id],
-                    job,
-                    topic=ctx.config.outreach_topic,
-                    source=ctx.config.event_source,
-                )
-                for r in requested
-            ]
-        )
-        ctx.effects.requested += len(requested)
+        ctx.request(requested, candidates, job)
     MATCH_SECONDS.observe(time.perf_counter() - started)
     return True
 

@@ -67,7 +67,7 @@ def retry_transient(
 
     retrying = Retrying(
         retry=retry_if_exception(is_transient),
-        wait=wait_exponential_jitter(initial=initial_s, max=max_wait_s),
+        wait=wait_exponential_jitter(multiplier=initial_s, max=max_wait_s, jitter=initial_s),
         stop=stop_after_delay(budget_s),
         sleep=idle,
         before_sleep=_log_retry,

@@ -8,37 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.contracts.ats import CandidateUpdated
+from tests.integration.worker.pools import to_candidate
 from worker.contracts.decode import Decoded, decode
 from worker.demo.dataset import DemoOptions, build
-from worker.ingest.translate import job_of, snapshot_of
+from worker.ingest.translate import job_of
 from worker.rules.eligibility import Exclusion, effective_policy
-from worker.rules.model import Candidate, PastOutreach, Policy
+from worker.rules.model import PastOutreach, Policy
 from worker.rules.reference import exclusion_counts, reference_match
-from worker.store.candidates import email_syntax_valid
 
 SMALL = DemoOptions(seed=3, candidates=400, jobs=4)
 TYPES = frozenset({"ats.candidate.updated", "ats.job.opened"})
 
 
-def as_rules_see_it(update: CandidateUpdated) -> Candidate:
-    snapshot = snapshot_of(update)
-    return Candidate(
-        tenant_id=snapshot.tenant_id,
-        candidate_id=snapshot.candidate_id,
-        email=snapshot.email,
-        email_syntax_valid=email_syntax_valid(snapshot.email),
-        email_status=snapshot.email_status,
-        email_suppressed=False,
-        do_not_contact=snapshot.do_not_contact,
-        consent_expires_at=snapshot.consent_expires_at,
-        last_activity_at=snapshot.last_activity_at,
-        credentials=snapshot.credentials,
-        updated_at=snapshot.updated_at,
-        first_name=snapshot.first_name,
-        last_name=snapshot.last_name,
-        applications=snapshot.applications,
-    )
+as_rules_see_it = to_candidate
 
 
 def test_the_same_seed_gives_the_same_bytes() -> None:
