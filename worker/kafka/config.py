@@ -13,6 +13,8 @@ def connection_options(settings: Settings) -> dict[str, Any]:
         "bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
         "security_protocol": settings.kafka_security_protocol,
         "client_id": "reengage",
+        # Bounded per attempt: start-up retries until REENGAGE_STARTUP_TIMEOUT_SECONDS.
+        "bootstrap_timeout_ms": 10_000,
     }
     if settings.kafka_sasl_mechanism:
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism
