@@ -45,6 +45,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -69,6 +70,7 @@ from worker.store.schema import (
 
 _DAY = timedelta(days=1)
 _SEMI_JOINED_CREDENTIALS = 3
+_CONTACTABLE: ColumnElement[bool] = literal_column("candidates.contactable")
 
 
 class Trigger(StrEnum):
@@ -114,8 +116,9 @@ def eligible_conditions(
             JobRow.opened_at <= at,
             open_clause(),
         ),
-        # The bare column, as in the partial index's predicate, so the index qualifies.
-        c.contactable.expression,
+        # Spelled exactly as the partial index's predicate, or the index does not qualify:
+        # SQLAlchemy renders a Boolean column as `contactable = 1` on SQLite.
+        _CONTACTABLE,
         or_(c.consent_expires_at.is_(None), c.consent_expires_at > at),
         and_(
             c.last_activity_at > at - (policy.max_inactive_days + 1) * _DAY,
