@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from kafka.errors import CommitFailedError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -190,12 +189,9 @@ class IngestLoop:
 
     def _commit_offsets(self) -> None:
         self._drop_gone_partitions()
-        try:
-            self._consumer.commit(self._in_hand)
-        except CommitFailedError:
-            # The group rebalanced while the batch was applied: the partition's next owner
-            # re-delivers these events and the processed markers make them no-ops.
-            log.warning("offset commit refused after a rebalance; events will be redelivered")
+        # Refused by a rebalance: the next owner re-delivers, the processed markers make the
+        # events no-ops. A coordinator briefly away is retried like any transient failure.
+        self._retry(lambda: self._consumer.commit(self._in_hand))
         self._in_hand = []
 
     def _retry(self, attempt: Callable[[], _T]) -> _T:

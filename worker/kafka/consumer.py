@@ -16,7 +16,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import NoOffsetForPartitionError
+from kafka.errors import CommitFailedError, NoOffsetForPartitionError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from worker.kafka.config import consumer_options
@@ -127,13 +127,26 @@ class BatchConsumer:
         """Partitions revoked or lost since the last call; drop in-hand records of these."""
         return self._rebalances.take_gone()
 
-    def commit(self, records: Sequence[Record]) -> None:
+    def commit(self, records: Sequence[Record]) -> bool:
+        """Commit past `records`. False when the group has moved on (a rebalance began or
+        finished since the poll): the records' effects are committed in the database, so the
+        partition's next owner finds them done. Retriable coordinator errors raise (the
+        caller retries); anything else is a real failure and raises too."""
         offsets = {
             TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
             for (topic, partition), offset in next_offsets(records).items()
         }
-        if offsets:
+        if not offsets:
+            return True
+        try:
             self._consumer.commit(offsets=offsets)
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            log.warning(
+                "offset commit refused by a rebalance; the records will be redelivered",
+                error_class=type(exc).__name__,
+            )
+            return False
+        return True
 
     def rewind(self, records: Sequence[Record]) -> None:
         """Give records back: the next poll returns them again (from each partition's first)."""

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from kafka.errors import CommitFailedError
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
@@ -266,10 +265,7 @@ class MailerLoop:
             current = first_undone.get(record.position, record.offset)
             first_undone[record.position] = min(current, record.offset)
         done = [r for r in self._in_hand if r.offset < first_undone.get(r.position, r.offset + 1)]
-        try:
-            self._consumer.commit(done)
-        except CommitFailedError:
-            log.warning("offset commit refused after a rebalance; records will be redelivered")
+        self._retry(lambda: self._consumer.commit(done))
         self._in_hand = []
 
     def _idle(self, seconds: float) -> None:
