@@ -37,9 +37,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_process: bool) -> int:
-    timeout = settings.startup_timeout_seconds
-    check_database(engine, timeout)
+    check_database(engine, settings.startup_timeout_seconds)
     group = settings.group_for("worker")
+    # Listening first: a port in use is a configuration error, found before joining the group.
+    readiness = _Readiness(engine)
+    http = HttpServer(
+        settings.http_port,
+        readiness=[readiness.assigned, readiness.database],
+        pages={"/": StatusPage(engine, settings.policy).render},
+    ).start()
+    readiness.port = http.port
+    try:
+        return _consume(
+            settings, engine, shutdown, group, readiness, relay_in_process=relay_in_process
+        )
+    finally:
+        http.close()
+
+
+def _consume(
+    settings: Settings,
+    engine: Engine,
+    shutdown: Shutdown,
+    group: str,
+    readiness: _Readiness,
+    *,
+    relay_in_process: bool,
+) -> int:
+    timeout = settings.startup_timeout_seconds
     producer = connect_or_fail(
         lambda: Producer(settings), variable=BROKER, what="cannot reach Kafka", timeout_s=timeout
     )
@@ -54,15 +79,16 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
         what="cannot reach Kafka",
         timeout_s=timeout,
     )
-    relay = OutboxRelay(engine, producer, sweep_interval_s=settings.relay_sweep_seconds)
+    readiness.consumer = consumer
+    relay = OutboxRelay(
+        engine,
+        producer,
+        sweep_interval_s=settings.relay_sweep_seconds,
+        retry_budget_s=settings.retry_budget_seconds,
+    )
     relay_thread: threading.Thread | None = None
     if relay_in_process:
         relay_thread = relay.start_in_thread(shutdown)
-    http = HttpServer(
-        settings.http_port,
-        readiness=[lambda: _assigned(consumer), lambda: _database_ok(engine)],
-        pages={"/": StatusPage(engine, settings.policy).render},
-    ).start()
     loop = IngestLoop(
         engine=engine,
         consumer=consumer,
@@ -73,7 +99,7 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
         retry_budget_s=settings.retry_budget_seconds,
         after_commit=relay.wake,
     )
-    log.info("worker started", group=group, relay=relay_in_process, http_port=http.port)
+    log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
     try:
         loop.run()
     finally:
@@ -81,23 +107,30 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
         consumer.close()
         relay.wake()
         if relay_thread is not None:
-            relay_thread.join(timeout=5)
-        producer.close()
-        http.close()
+            relay_thread.join(timeout=3)
+        producer.close(timeout_s=3)
     if relay.failure is not None:
         return 1
     log.info("worker stopped")
     return 0
 
 
-def _assigned(consumer: BatchConsumer) -> tuple[bool, str]:
-    return (bool(consumer.assigned), "no partitions assigned")
+class _Readiness:
+    """What /readyz asks: partitions assigned (once the consumer exists), database answering."""
 
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.consumer: BatchConsumer | None = None
+        self.port = 0
 
-def _database_ok(engine: Engine) -> tuple[bool, str]:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return (False, "database unreachable")
-    return (True, "")
+    def assigned(self) -> tuple[bool, str]:
+        ok = self.consumer is not None and bool(self.consumer.assigned)
+        return (ok, "no partitions assigned")
+
+    def database(self) -> tuple[bool, str]:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return (False, "database unreachable")
+        return (True, "")

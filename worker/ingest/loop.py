@@ -119,10 +119,13 @@ class IngestLoop:
             report = self._retry(lambda: self._apply(self._owned_incoming(sorted_.incoming)))
         except (ReengageError, KeyboardInterrupt):
             raise
-        except Exception:
+        except Exception as exc:
             # A valid event that a handler cannot process (a bug, or data the store refuses)
             # must not stop the partition for good: isolate it and dead-letter it alone.
-            log.exception("batch failed; applying its events one by one")
+            # The class only: exception texts may quote the batch's data.
+            log.error(
+                "batch failed; applying its events one by one", error_class=type(exc).__name__
+            )
             report, failed = self._apply_one_by_one(self._owned_incoming(sorted_.incoming))
             sorted_ = _Sorted(
                 [i for i in sorted_.incoming if i.record not in failed],

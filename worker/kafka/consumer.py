@@ -28,6 +28,9 @@ from worker.settings import Settings
 log = get_logger("reengage.consumer")
 
 Position = tuple[str, int]
+# A commit waits at most this long (kafka-python's default is request_timeout_ms, 5 minutes);
+# the caller retries a timeout like any transient failure, and SIGTERM is never held up long.
+_COMMIT_TIMEOUT_MS = 10_000
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -139,7 +142,7 @@ class BatchConsumer:
         if not offsets:
             return True
         try:
-            self._consumer.commit(offsets=offsets)
+            self._consumer.commit(offsets=offsets, timeout_ms=_COMMIT_TIMEOUT_MS)
         except (CommitFailedError, RebalanceInProgressError) as exc:
             log.warning(
                 "offset commit refused by a rebalance; the records will be redelivered",

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
+
 from worker.errors import FatalError
 from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record
@@ -62,8 +64,22 @@ class DeadLetterQueue:
 
     def publish(self, letters: Sequence[DeadLetter], failed_at: datetime) -> None:
         """Returns once the broker acknowledged every dead letter; raises otherwise."""
-        if letters:
+        if not letters:
+            return
+        try:
             self._producer.send_all([to_outgoing(d, self._group_id, failed_at) for d in letters])
+        except (MessageSizeTooLargeError, RecordListTooLargeError) as exc:
+            # Retrying cannot help and skipping would lose the message: stop, and say what to
+            # change. The dlq.* headers add up to ~1 KiB to the original record.
+            topics = sorted({dead_letter_topic(d.record.topic) for d in letters})
+            raise DeadLetterTooLargeError(
+                f"a dead letter is larger than {', '.join(topics)} accepts: set the dead-letter "
+                "topic's max.message.bytes to the source topic's plus 64 KiB"
+            ) from exc
+
+
+class DeadLetterTooLargeError(FatalError):
+    """The dead-letter topic refuses a record its source topic accepted."""
 
 
 class DeadLetterRatioExceededError(FatalError):

@@ -34,6 +34,10 @@ _PURGE_INTERVAL_S = 60.0
 _PURGE_CHUNK = 10_000
 
 
+class _ShutdownWhileWaitingError(Exception):
+    """Shutdown arrived while a retry waited."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending:
     id: int
@@ -64,10 +68,11 @@ class OutboxRelay:
         """Called by the worker right after it commits outbox rows."""
         self._wake.set()
 
-    def publish_pending(self) -> int:
-        """Publish everything unpublished now, oldest first. Returns how many were published."""
+    def publish_pending(self, shutdown: Shutdown | None = None) -> int:
+        """Publish everything unpublished now, oldest first (stopping between batches on
+        shutdown). Returns how many were published."""
         published = 0
-        while True:
+        while shutdown is None or not shutdown.requested:
             batch = self._next_batch()
             if not batch:
                 return published
@@ -75,6 +80,7 @@ class OutboxRelay:
             crash_point("relay-after-publish")
             self._mark_published([p.id for p in batch])
             published += len(batch)
+        return published
 
     def _next_batch(self) -> list[_Pending]:
         statement = (
@@ -137,16 +143,22 @@ class OutboxRelay:
         Only the relay holding leadership publishes; the others stand by."""
 
         def idle(seconds: float) -> None:
-            shutdown.wait(seconds)
+            if shutdown.wait(seconds):
+                raise _ShutdownWhileWaitingError
 
         try:
             while not shutdown.requested:
                 if self._leadership.try_acquire():
                     retry_transient(
-                        self._cycle, budget_s=self._retry_budget_s, idle=idle, what="outbox relay"
+                        lambda: self._cycle(shutdown),
+                        budget_s=self._retry_budget_s,
+                        idle=idle,
+                        what="outbox relay",
                     )
                 self._wake.wait(self._sweep_interval_s)
                 self._wake.clear()
+        except _ShutdownWhileWaitingError:
+            pass  # rows not yet marked are published again by the next relay: same bytes
         except BaseException as exc:
             # In-process relay: make the whole process stop (non-zero) rather than keep
             # consuming while nothing is published.
@@ -156,9 +168,11 @@ class OutboxRelay:
         finally:
             self._leadership.release()
 
-    def _cycle(self) -> None:
+    def _cycle(self, shutdown: Shutdown) -> None:
+        if not self._leadership.still_held():
+            return  # the lease went with its connection: stand by, another relay may lead
         started = time.monotonic()
-        count = self.publish_pending()
+        count = self.publish_pending(shutdown)
         self.refresh_gauges()
         if time.monotonic() - self._last_purge >= _PURGE_INTERVAL_S:
             self._last_purge = time.monotonic()

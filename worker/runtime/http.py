@@ -12,6 +12,8 @@ from typing import ClassVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from worker.settings import ConfigurationError
+
 ReadinessCheck = Callable[[], tuple[bool, str]]
 PageRenderer = Callable[[], str]
 
@@ -62,7 +64,12 @@ class HttpServer:
         handler = type(
             "Handler", (_Handler,), {"readiness": list(readiness), "pages": dict(pages or {})}
         )
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise ConfigurationError(
+                "REENGAGE_HTTP_PORT", f"cannot listen on port {port} ({exc.strerror})"
+            ) from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="reengage-http", daemon=True

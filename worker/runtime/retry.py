@@ -52,8 +52,8 @@ def retry_transient(
     initial_s: float = 0.5,
     max_wait_s: float = 10.0,
 ) -> T:
-    """Run `attempt` until it succeeds, a non-transient error occurs, or `budget_s` is spent
-    (then the last transient error is raised)."""
+    """Run `attempt` until it succeeds, a non-transient error occurs (raised as is), or
+    `budget_s` is spent (RetryBudgetSpentError, chained to the last transient error)."""
 
     def _log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -73,4 +73,17 @@ def retry_transient(
         before_sleep=_log_retry,
         reraise=True,
     )
-    return retrying(attempt)
+    try:
+        return retrying(attempt)
+    except Exception as exc:
+        if is_transient(exc):
+            # Not a transient error any more: callers must not mistake it for one (and, say,
+            # dead-letter valid events because the database stayed down).
+            raise RetryBudgetSpentError(
+                f"{what}: still failing after {budget_s:g} s ({type(exc).__name__})"
+            ) from exc
+        raise
+
+
+class RetryBudgetSpentError(FatalError):
+    """A transient failure outlasted the retry budget: the process should stop (exit 1)."""

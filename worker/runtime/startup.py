@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, text
 
 from worker.errors import TransientError
-from worker.runtime.retry import is_transient, retry_transient
+from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_transient
 from worker.settings import ConfigurationError
 from worker.store.versioning import SchemaOutdatedError, require_current_schema
 
@@ -31,7 +31,7 @@ def connect_or_fail(connect: Callable[[], T], *, variable: str, what: str, timeo
 
     try:
         return retry_transient(attempt, budget_s=timeout_s, what=what, max_wait_s=5.0)
-    except TransientError:
+    except RetryBudgetSpentError:
         raise ConfigurationError(variable, f"{what}: no answer within {timeout_s:g} s") from None
 
 

@@ -42,6 +42,9 @@ def normalise_url(url: str | URL) -> URL:
 def create_store_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for the store. Extra keyword arguments go to `sqlalchemy.create_engine`."""
     parsed = normalise_url(url)
+    # Statement parameters are candidates' personal data: keep them out of exception texts
+    # (which end up in logs).
+    options.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     options.setdefault("pool_pre_ping", True)

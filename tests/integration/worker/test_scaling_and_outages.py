@@ -150,3 +150,41 @@ def test_database_outage_of_20_s_the_worker_stays_in_the_group_and_loses_nothing
         assert count_rows(url, "candidates") == 1200
     finally:
         server.stop()
+
+
+def test_an_outage_longer_than_the_retry_budget_stops_the_worker_and_dead_letters_nothing(
+    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    try:
+        server = local_postgres.start()
+    except local_postgres.PostgresUnavailableError as exc:
+        pytest.skip(str(exc))
+    try:
+        url = server.url
+        migrate(url)
+        env = {
+            **base_env(kafka_bootstrap, url, topics, group_id),
+            "REENGAGE_RETRY_BUDGET_SECONDS": "3",
+        }
+        pool = make_pool(seed=8, size=40)
+        with running(["worker"], env, tmp_path / "w.log") as worker:
+            publish(kafka_bootstrap, topics.candidates, pool.messages()[:20])
+            wait_for(
+                lambda: count_rows(url, "processed_events") == 20, "the first events processed"
+            )
+            server.halt()
+            publish(kafka_bootstrap, topics.candidates, pool.messages()[20:])
+            assert worker.wait(60) == 1, worker.output()
+            log = worker.output()
+        assert "RetryBudgetSpentError" in log
+        dead = read_until(kafka_bootstrap, topics.candidates + ".dlq", lambda r: False, timeout_s=3)
+        assert dead == []  # valid events are never dead-lettered for an outage
+        server.resume()
+        with running(["worker"], env, tmp_path / "w2.log") as worker:
+            wait_for(
+                lambda: count_rows(url, "processed_events") == 40,
+                "the rest processed after restart",
+            )
+            assert worker.stop() == 0, worker.output()
+    finally:
+        server.stop()

@@ -3,7 +3,7 @@ from kafka.errors import KafkaConnectionError
 from sqlalchemy.exc import OperationalError
 
 from worker.errors import FatalError, TransientError
-from worker.runtime.retry import is_transient, retry_transient
+from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_transient
 
 
 class Flaky:
@@ -34,10 +34,13 @@ def test_other_errors_are_not_retried() -> None:
     assert flaky.calls == 1
 
 
-def test_spent_budget_raises_the_last_transient_error() -> None:
+def test_spent_budget_is_fatal_and_chains_the_last_transient_error() -> None:
     flaky = Flaky([TransientError("down")] * 1000)
-    with pytest.raises(TransientError):
-        retry_transient(flaky, budget_s=0.0, idle=lambda _s: None)
+    with pytest.raises(RetryBudgetSpentError) as caught:
+        retry_transient(flaky, budget_s=0.0, idle=lambda _s: None, what="apply batch")
+    assert isinstance(caught.value, FatalError)
+    assert isinstance(caught.value.__cause__, TransientError)
+    assert "apply batch" in str(caught.value)
     assert flaky.calls == 1
 
 
