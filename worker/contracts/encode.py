@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, get_args
 from uuid import UUID, uuid5
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
+from worker.contracts.base import ContractModel
 from worker.contracts.envelope import (
     DATA_CONTENT_TYPE,
     AnyEvent,
     CandidateErasedEvent,
     CandidateUpdatedEvent,
+    CloudEvent,
     JobClosedEvent,
     JobOpenedEvent,
     OutreachCancelledEvent,
@@ -82,17 +85,43 @@ def _subject(candidate_id: str) -> str:
     return f"candidate/{candidate_id}"
 
 
+_E = TypeVar("_E", bound=CloudEvent)
+
+
+def _event(
+    event_class: type[_E],
+    data: ContractModel,
+    *,
+    event_id: str,
+    source: str,
+    time: datetime | None,
+    subject: str | None = None,
+) -> _E:
+    """One envelope for any type: the type name comes from the class's `type` literal."""
+    event_type = get_args(event_class.model_fields["type"].annotation)[0]
+    return event_class.model_validate(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": source,
+            "type": event_type,
+            "time": time,
+            "datacontenttype": DATA_CONTENT_TYPE,
+            "subject": subject,
+            "data": data,
+        }
+    )
+
+
 def outreach_requested(data: OutreachRequested, *, source: str = WORKER_SOURCE) -> OutgoingMessage:
     return message(
-        OutreachRequestedEvent(
-            specversion="1.0",
-            id=data.outreach_id,
+        _event(
+            OutreachRequestedEvent,
+            data,
+            event_id=data.outreach_id,
             source=source,
-            type="reengage.outreach.requested",
             time=data.requested_at,
-            datacontenttype=DATA_CONTENT_TYPE,
             subject=_subject(data.candidate.candidate_id),
-            data=data,
         )
     )
 
@@ -101,66 +130,50 @@ def outreach_cancelled(data: OutreachCancelled, *, source: str = WORKER_SOURCE) 
     # The spec makes `id` the outreach_id for both worker types, so a requested and a
     # cancelled share (source, id): consumers deduplicate on (source, id, type).
     return message(
-        OutreachCancelledEvent(
-            specversion="1.0",
-            id=data.outreach_id,
+        _event(
+            OutreachCancelledEvent,
+            data,
+            event_id=data.outreach_id,
             source=source,
-            type="reengage.outreach.cancelled",
             time=data.cancelled_at,
-            datacontenttype=DATA_CONTENT_TYPE,
             subject=_subject(data.candidate_id),
-            data=data,
+        )
+    )
+
+
+def _status(
+    event_class: type[OutreachSentEvent | OutreachSkippedEvent | OutreachFailedEvent],
+    data: OutreachSent | OutreachSkipped | OutreachFailed,
+    time: datetime,
+    source: str,
+) -> OutgoingMessage:
+    event_type = get_args(event_class.model_fields["type"].annotation)[0]
+    return message(
+        _event(
+            event_class,
+            data,
+            event_id=status_event_id(data.outreach_id, event_type),
+            source=source,
+            time=time,
+            subject=_subject(data.candidate_id),
         )
     )
 
 
 def outreach_sent(data: OutreachSent, *, source: str = MAILER_SOURCE) -> OutgoingMessage:
-    return message(
-        OutreachSentEvent(
-            specversion="1.0",
-            id=status_event_id(data.outreach_id, "reengage.outreach.sent"),
-            source=source,
-            type="reengage.outreach.sent",
-            time=data.sent_at,
-            datacontenttype=DATA_CONTENT_TYPE,
-            subject=_subject(data.candidate_id),
-            data=data,
-        )
-    )
+    return _status(OutreachSentEvent, data, data.sent_at, source)
 
 
 def outreach_skipped(
     data: OutreachSkipped, *, time: datetime, source: str = MAILER_SOURCE
 ) -> OutgoingMessage:
-    return message(
-        OutreachSkippedEvent(
-            specversion="1.0",
-            id=status_event_id(data.outreach_id, "reengage.outreach.skipped"),
-            source=source,
-            type="reengage.outreach.skipped",
-            time=time,
-            datacontenttype=DATA_CONTENT_TYPE,
-            subject=_subject(data.candidate_id),
-            data=data,
-        )
-    )
+    return _status(OutreachSkippedEvent, data, time, source)
 
 
 def outreach_failed(
     data: OutreachFailed, *, time: datetime, source: str = MAILER_SOURCE
 ) -> OutgoingMessage:
-    return message(
-        OutreachFailedEvent(
-            specversion="1.0",
-            id=status_event_id(data.outreach_id, "reengage.outreach.failed"),
-            source=source,
-            type="reengage.outreach.failed",
-            time=time,
-            datacontenttype=DATA_CONTENT_TYPE,
-            subject=_subject(data.candidate_id),
-            data=data,
-        )
-    )
+    return _status(OutreachFailedEvent, data, time, source)
 
 
 AtsData = JobOpened | JobClosed | CandidateUpdated | CandidateErased
@@ -170,46 +183,13 @@ def ats_event(
     data: AtsData, *, event_id: str, source: str, time: datetime | None = None
 ) -> OutgoingMessage:
     """An event as the ATS would publish it (for imports, tests and the examples)."""
-    event: AnyEvent
-    match data:
-        case JobOpened():
-            event = JobOpenedEvent(
-                specversion="1.0",
-                id=event_id,
-                source=source,
-                type="ats.job.opened",
-                time=time,
-                datacontenttype=DATA_CONTENT_TYPE,
-                data=data,
-            )
-        case JobClosed():
-            event = JobClosedEvent(
-                specversion="1.0",
-                id=event_id,
-                source=source,
-                type="ats.job.closed",
-                time=time,
-                datacontenttype=DATA_CONTENT_TYPE,
-                data=data,
-            )
-        case CandidateUpdated():
-            event = CandidateUpdatedEvent(
-                specversion="1.0",
-                id=event_id,
-                source=source,
-                type="ats.candidate.updated",
-                time=time,
-                datacontenttype=DATA_CONTENT_TYPE,
-                data=data,
-            )
-        case CandidateErased():
-            event = CandidateErasedEvent(
-                specversion="1.0",
-                id=event_id,
-                source=source,
-                type="ats.candidate.erased",
-                time=time,
-                datacontenttype=DATA_CONTENT_TYPE,
-                data=data,
-            )
-    return message(event)
+    event_class: type[AnyEvent] = _ATS_EVENTS[type(data)]
+    return message(_event(event_class, data, event_id=event_id, source=source, time=time))
+
+
+_ATS_EVENTS: dict[type[ContractModel], type[AnyEvent]] = {
+    JobOpened: JobOpenedEvent,
+    JobClosed: JobClosedEvent,
+    CandidateUpdated: CandidateUpdatedEvent,
+    CandidateErased: CandidateErasedEvent,
+}
