@@ -49,6 +49,19 @@ def _ingest_pool(
         assert worker.stop() == 0, worker.output()
 
 
+def _open_a_job_and_crash_at(
+    point: str, bootstrap: str, url: str, topics: Topics, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Store a pool of 150, then open a job (cap 10) with a worker that SIGKILLs itself at
+    `point` while handling it."""
+    _ingest_pool(bootstrap, url, topics, env, tmp_path / "w1.log", 150)
+    opened = ats_event(job_opened(max_outreach=10), event_id="job-1", source="urn:ats:test")
+    publish(bootstrap, topics.jobs, [opened])
+    crashing = {**env, "REENGAGE_TEST_CRASH_AT": point}
+    with running(["worker"], crashing, tmp_path / "w2.log") as worker:
+        assert worker.wait(60) == -signal.SIGKILL, worker.output()
+
+
 def _by_id(records: list[Consumed]) -> dict[str, list[bytes]]:
     copies: dict[str, list[bytes]] = defaultdict(list)
     for record in records:
@@ -62,16 +75,9 @@ def test_crash_between_database_commit_and_offset_commit(
 ) -> None:
     expected = _expected_ids(11, 150, cap=10)
     env = base_env(kafka_bootstrap, migrated, topics, group_id)
-    _ingest_pool(kafka_bootstrap, migrated, topics, env, tmp_path / "w1.log", 150)
-
-    publish(
-        kafka_bootstrap,
-        topics.jobs,
-        [ats_event(job_opened(max_outreach=10), event_id="job-1", source="urn:ats:test")],
+    _open_a_job_and_crash_at(
+        "worker-after-db-commit", kafka_bootstrap, migrated, topics, env, tmp_path
     )
-    crashing = {**env, "REENGAGE_TEST_CRASH_AT": "worker-after-db-commit"}
-    with running(["worker"], crashing, tmp_path / "w2.log") as worker:
-        assert worker.wait(60) == -signal.SIGKILL, worker.output()
     # The job's effects are committed, its offset is not.
     assert count_rows(migrated, "outreach") == len(expected)
 
@@ -101,16 +107,9 @@ def test_relay_crash_after_publish_republishes_identical_events(
 ) -> None:
     expected = _expected_ids(11, 150, cap=10)
     env = base_env(kafka_bootstrap, migrated, topics, group_id)
-    _ingest_pool(kafka_bootstrap, migrated, topics, env, tmp_path / "w1.log", 150)
-
-    publish(
-        kafka_bootstrap,
-        topics.jobs,
-        [ats_event(job_opened(max_outreach=10), event_id="job-1", source="urn:ats:test")],
+    _open_a_job_and_crash_at(
+        "relay-after-publish", kafka_bootstrap, migrated, topics, env, tmp_path
     )
-    crashing = {**env, "REENGAGE_TEST_CRASH_AT": "relay-after-publish"}
-    with running(["worker"], crashing, tmp_path / "w2.log") as worker:
-        assert worker.wait(60) == -signal.SIGKILL, worker.output()
     first = _by_id(
         read_until(kafka_bootstrap, topics.outreach, lambda r: len(_by_id(r)) >= len(expected))
     )
