@@ -15,10 +15,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, case, delete, false, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from worker.rules.email_syntax import email_syntax_valid
 from worker.rules.model import Application, Candidate, EmailStatus
 from worker.rules.normalise import norm_set
 from worker.store.columns import from_micros, to_micros
@@ -53,17 +53,6 @@ class UpsertOutcome(StrEnum):
     APPLIED = "applied"
     STALE = "stale"  # the store holds this snapshot or a newer one
     ERASED = "erased"  # the candidate was erased at or after this snapshot's updated_at
-
-
-def email_syntax_valid(email: str | None) -> bool:
-    """Rule 4's syntax check, done once on ingest: email-validator's rules, no DNS."""
-    if email is None:
-        return False
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 def upsert_candidates(

@@ -52,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from worker.contracts.encode import outreach_id
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Job, Policy
 from worker.rules.normalise import norm_set
@@ -59,7 +60,6 @@ from worker.rules.ranking import remaining_capacity
 from worker.store.columns import MICROS_PER_DAY, to_micros
 from worker.store.dialect import is_postgresql
 from worker.store.jobs import jobs_opened_between, load_job, open_clause
-from worker.store.outreach import outreach_id
 from worker.store.schema import (
     CandidateCredentialRow,
     CandidateRow,

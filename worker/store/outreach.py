@@ -7,7 +7,6 @@ cancelled outreach stays: it still counts for rules 8, 9 and the cap.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +18,7 @@ from worker.rules.cancellation import CancellationReason
 from worker.rules.model import PastOutreach
 from worker.store.schema import OutreachRow, OutreachStatus
 
-OUTREACH_NAMESPACE = uuid.UUID("c7d2887b-df6a-55c3-8e79-53aa763e879f")
 _CHUNK = 500
-
-
-def outreach_id(tenant_id: str, job_id: str, candidate_id: str) -> str:
-    """The contract's stable id: UUIDv5 of "{tenant_id}/{job_id}/{candidate_id}"."""
-    return str(uuid.uuid5(OUTREACH_NAMESPACE, f"{tenant_id}/{job_id}/{candidate_id}"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from worker.contracts.encode import outreach_id
 from worker.rules.model import EmailStatus, Job, PolicyOverride
 from worker.store.candidates import CandidateSnapshot
-from worker.store.outreach import outreach_id
 from worker.store.schema import OutreachRow
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

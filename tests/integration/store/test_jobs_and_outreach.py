@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.integration.store.builders import DAY, TENANT, T, job, record_outreach, snapshot
+from worker.contracts.encode import outreach_id
 from worker.rules.cancellation import CancellationReason
 from worker.rules.model import Policy, PolicyOverride
 from worker.store.candidates import upsert_candidates
@@ -16,7 +17,6 @@ from worker.store.outreach import (
     cancel_pending,
     mark_failed,
     mark_sent,
-    outreach_id,
     past_outreach,
     pending,
 )

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from tests.integration.store.builders import DAY, TENANT, T, job, record_outreach, snapshot
+from worker.contracts.encode import outreach_id
 from worker.rules.model import Policy, PolicyOverride
 from worker.store.candidates import upsert_candidates
 from worker.store.jobs import close_job, upsert_job
 from worker.store.matcher import Trigger, match_job, ranked_candidates, reverse_match
-from worker.store.outreach import outreach_id
 from worker.store.schema import OutreachRow
 
 

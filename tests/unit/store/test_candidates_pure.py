@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.store.candidates import CandidateSnapshot, _rounds, email_syntax_valid
-from worker.store.outreach import outreach_id
+from worker.contracts.encode import outreach_id
+from worker.rules.email_syntax import email_syntax_valid
+from worker.store.candidates import CandidateSnapshot, _rounds
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
 
