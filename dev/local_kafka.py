@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -35,6 +32,7 @@ from dev.kafka_config import (
     server_properties,
 )
 from dev.kafka_jars import JarFetchError, MissingToolError, ensure_jars, find_java
+from worker.runtime.children import die_with_parent
 
 __all__ = [
     "BrokerStartError",
@@ -58,7 +56,6 @@ _BROKER_JVM_OPTIONS = (
 )
 # The format tool runs for a second: a small heap and no optimising JIT start it fastest.
 _TOOL_JVM_OPTIONS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
-_PR_SET_PDEATHSIG = 1
 
 
 class BrokerStartError(RuntimeError):
@@ -103,32 +100,6 @@ def broker_answers(bootstrap_servers: str, timeout_s: float = 5.0) -> bool:
     finally:
         admin.close()
     return True
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when its parent dies, even by SIGKILL.
-
-    The signal fires when the *thread* that forked exits, so start brokers from a long-lived
-    thread (pytest's main thread is one). libc is resolved here, in the parent: the forked child
-    must not dlopen or allocate before exec.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    parent = os.getpid()
-
-    def set_parent_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        # The parent may have died between fork and prctl: then nobody will signal us.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return set_parent_death_signal
 
 
 def _tail(path: Path, lines: int = 25, offset: int = 0) -> str:
@@ -244,7 +215,7 @@ class LocalKafka:
                 cwd=data_dir,
                 start_new_session=self._detach,
                 # Safe with threads: the hook only calls prctl and getppid, resolved beforehand.
-                preexec_fn=None if self._detach else _die_with_parent(),  # noqa: PLW1509
+                preexec_fn=None if self._detach else die_with_parent(),  # noqa: PLW1509
             )
         if not self._detach:
             atexit.register(self.stop)

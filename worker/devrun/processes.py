@@ -4,37 +4,16 @@ signal would make them abandon their batch), and tied to the supervisor's life o
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from worker.runtime.children import die_with_parent
+
 STOP_GRACE_S = 15.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn: the child gets SIGTERM when the supervisor dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    parent = os.getpid()
-
-    def set_parent_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died between fork and prctl
-            os._exit(1)
-
-    return set_parent_death_signal
 
 
 @dataclass
@@ -51,7 +30,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             # Only prctl and getppid run in the child before exec, both resolved beforehand.
-            preexec_fn=_die_with_parent(),  # noqa: PLW1509
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
         )
         return self
 
