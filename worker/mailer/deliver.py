@@ -1,12 +1,14 @@
 """One requested outreach, from `pending` to a final ledger state, sending at most one email.
 
-The order of steps is the guarantee (worker/mailer/README.md explains it):
+The order of steps is the guarantee (docs/mailer.md explains it):
 
 1. The ledger row is read. Final: nothing to do (the caller re-publishes its status). Found in
-   `sending`: its claimant died or lost its partitions between claiming and recording; the
-   server may hold the message, so it is resolved as failed, never sent again.
+   `sending`: its claimant died or lost its partitions after its claim's COMMIT and the end of
+   data had gone out together; the server has the message unless it refused it, so it is
+   resolved as `sent`, never sent again.
 2. The message is composed and transferred up to, not including, the end of data.
-3. The claim (`pending -> sending`) is committed; only then is the end of data written.
+3. The claim (`pending -> sending`) is committed, and the end of data is written as its COMMIT
+   goes out (worker/mailer/handover.py), before the COMMIT's reply is read.
 4. The reply is recorded: 250 `sent`; 5xx `failed`/`rejected`; 4xx: claim released, retried
    with exponential backoff (tenacity), `failed`/`retries_exhausted` after the last attempt;
    no reply: `failed`, delivery unknown.
@@ -38,6 +40,7 @@ from worker.errors import TransientError
 from worker.logs import get_logger
 from worker.mailer import ledger
 from worker.mailer.compose import Composed, Sender, UnusableAddressError, compose
+from worker.mailer.handover import Handover, commit_then
 from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import Attempt, Delivered, NotClaimed, Refused, Unknown
@@ -57,7 +60,7 @@ RETRY_MAX_S = 60.0
 class MailServer(Protocol):
     """The SMTP seam (worker.mailer.smtp.SmtpSender)."""
 
-    def send(self, mail: Composed, claim: Callable[[], bool]) -> Attempt: ...
+    def send(self, mail: Composed, claim: Callable[[Callable[[], None]], bool]) -> Attempt: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,25 +158,48 @@ class Deliverer:
 
     def _attempt_once(self, mail: Composed) -> Attempt:
         self._pace()
-        claim_tried = False
+        claim_tried = handed_over = False
         # Checked out (and pinged) before the transfer, and given back only after the end of
-        # data: nothing but the COMMIT's reply stands between the claim and the end of data.
+        # data: the claim's UPDATE and COMMIT are all that stand between the body and its end.
         with self._engine.connect() as connection:
 
-            def claim() -> bool:
+            def claim(write_end_of_data: Callable[[], None]) -> bool:
                 nonlocal claim_tried
                 claim_tried = True
-                with connection.begin():
-                    return ledger.claim(
+                transaction = connection.begin()
+                try:
+                    claimed = ledger.claim(
                         connection, mail.outreach_id, self._claimant, mail.message_id, self._now()
                     )
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if not claimed:
+                    transaction.rollback()
+                    return False
+
+                def hand_over() -> None:
+                    nonlocal handed_over
+                    handed_over = True
+                    write_end_of_data()
+
+                outcome = commit_then(connection, transaction, hand_over)
+                if outcome is Handover.NOT_SENT:
+                    raise TransientError("the claim could not be committed")
+                if outcome is Handover.UNCERTAIN:
+                    log.error(
+                        "end of data written but the claim's commit is unconfirmed; "
+                        "recording the server's reply regardless",
+                        outreach_id=mail.outreach_id,
+                    )
+                return True
 
             try:
                 attempt = self._server.send(mail, claim)
             except BaseException:
-                # The end of data was not written, so whatever the claim did, nothing was
-                # delivered: giving the claim back is safe (a no-op if it never committed).
-                if claim_tried:
+                # Without the end of data nothing was delivered, so giving the claim back is
+                # safe (a no-op if it never committed). After it, the row stays `sending`.
+                if claim_tried and not handed_over:
                     self._retry(lambda: self._release(mail.outreach_id), "release claim")
                 raise
         if isinstance(attempt, Refused) and attempt.reply.transient:
@@ -187,8 +213,10 @@ class Deliverer:
         claimant = self._claimant
         match attempt:
             case Delivered():
+                message_id = mail.message_id
                 return self._finish(
-                    outreach_id, lambda c, now: ledger.mark_sent(c, outreach_id, claimant, now)
+                    outreach_id,
+                    lambda c, now: ledger.mark_sent(c, outreach_id, claimant, message_id, now),
                 )
             case Refused(stage=stage, reply=reply):
                 holder = claimant if attempt.after_claim else None
@@ -235,14 +263,14 @@ class Deliverer:
 
     def _resolve_abandoned(self, entry: LedgerEntry) -> Delivery | None:
         log.warning(
-            "outreach found mid-send after a crash or a lost partition: recording it as failed "
-            "(delivery unknown) rather than risking a second email",
+            "outreach found mid-send after a crash or a lost partition: its end of data went "
+            "out with the claim, so it is recorded as sent and never sent again",
             outreach_id=entry.key.outreach_id,
             tenant_id=entry.key.tenant_id,
             job_id=entry.key.job_id,
         )
         return self._finish(
-            entry.key.outreach_id, lambda c, now: ledger.resolve_abandoned(c, entry, now)
+            entry.key.outreach_id, lambda c, _now: ledger.resolve_abandoned(c, entry)
         )
 
     def _finish(

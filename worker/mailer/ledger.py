@@ -3,18 +3,17 @@
 States and the only transitions there are (each a conditional UPDATE, so two mailers, or a
 mailer and a redelivery, can never both take the same step):
 
-    pending ──claim──▶ sending ──250──▶ sent
+    pending ──claim──▶ sending ──250 / found after a crash──▶ sent
        │                 │  └──4xx reply──▶ pending   (the server said no: nothing delivered)
-       │                 ├──5xx reply / unknown outcome──▶ failed
+       │                 └──5xx reply / no reply──▶ failed
        ├──cancelled──▶ skipped
        └──5xx before the end of data / retries spent / bad address──▶ failed
 
-`sending` means exactly one thing: the claim was committed and the end of the message (the
-SMTP end-of-data, the only step after which a server can have accepted it) may have been
-written to the server, and no reply has been recorded. A row found in `sending` by anyone but
-the process holding it is therefore of unknown delivery, and is resolved as `failed`
-(`retries_exhausted`, "unknown delivery state after a crash"), never sent again. See
-worker/mailer/README.md for why that is the rule.
+`sending` means exactly one thing: the claim's COMMIT went out, and the SMTP end of data (the
+only step after which a server can have accepted the message) was written right behind it
+(worker/mailer/handover.py), and no reply has been recorded. A row found in `sending` by anyone
+but the process holding it is therefore resolved as `sent`, with the claim's time as `sent_at`,
+and never sent again. See docs/mailer.md for why that is the rule, and what it costs.
 
 No personal data is stored here (no address, no name): an erased candidate leaves nothing in
 the ledger but ids and outcomes.
@@ -26,14 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Integer, String, Text, select, update
+from sqlalchemy import CheckConstraint, ColumnElement, Integer, String, Text, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import Mapped, mapped_column
 
 from worker.store.dialect import upsert
 from worker.store.schema import ENTITY_ID, TENANT_ID, Base
-
-UNKNOWN_DELIVERY = "unknown delivery state after a crash during delivery; not sent again"
 
 
 class MailState(StrEnum):
@@ -155,7 +152,8 @@ def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) ->
 def claim(
     connection: Connection, outreach_id: str, claimant: str, message_id: str, now: datetime
 ) -> bool:
-    """`pending` -> `sending`, held by `claimant`. Commit it before writing the end of data."""
+    """`pending` -> `sending`, held by `claimant`. Its COMMIT goes out right before the end of
+    data (worker/mailer/handover.py)."""
     result = connection.execute(
         update(_T)
         .where(_T.outreach_id == outreach_id, _T.state == MailState.PENDING.value)
@@ -185,16 +183,22 @@ def release(connection: Connection, outreach_id: str, claimant: str) -> bool:
     return result.rowcount == 1
 
 
-def mark_sent(connection: Connection, outreach_id: str, claimant: str, now: datetime) -> bool:
-    """`sending` -> `sent`, by the claimant only (a resolver may have overtaken it)."""
+def _held_by(claimant: str) -> ColumnElement[bool]:
+    """The claimant's own row: `sending` under its claim, or still `pending` when the claim's
+    COMMIT was not confirmed after the end of data had gone out (handover.Handover.UNCERTAIN)."""
+    return ((_T.state == MailState.SENDING.value) & (_T.claimed_by == claimant)) | (
+        _T.state == MailState.PENDING.value
+    )
+
+
+def mark_sent(
+    connection: Connection, outreach_id: str, claimant: str, message_id: str, now: datetime
+) -> bool:
+    """-> `sent`, by the claimant only (a resolver may have overtaken it)."""
     result = connection.execute(
         update(_T)
-        .where(
-            _T.outreach_id == outreach_id,
-            _T.state == MailState.SENDING.value,
-            _T.claimed_by == claimant,
-        )
-        .values(state=MailState.SENT.value, finished_at=now)
+        .where(_T.outreach_id == outreach_id, _held_by(claimant))
+        .values(state=MailState.SENT.value, message_id=message_id, finished_at=now)
     )
     return result.rowcount == 1
 
@@ -209,15 +213,11 @@ def mark_failed(
     claimant: str | None,
     message_id: str | None = None,
 ) -> bool:
-    """-> `failed`. With a claimant: from `sending` held by it (the server answered 5xx to the
-    end of data, or the outcome is unknown). Without: from `pending` (nothing was handed over:
-    refused before the end of data, retries spent, unusable address)."""
-    if claimant is None:
-        condition = _T.state == MailState.PENDING.value
-        values: dict[str, object] = {"message_id": message_id} if message_id else {}
-    else:
-        condition = (_T.state == MailState.SENDING.value) & (_T.claimed_by == claimant)
-        values = {}
+    """-> `failed`. With a claimant: its own row (the server answered 5xx to the end of data,
+    or no reply came). Without: from `pending` (nothing was handed over: refused before the
+    end of data, retries spent, unusable address)."""
+    condition = _T.state == MailState.PENDING.value if claimant is None else _held_by(claimant)
+    values: dict[str, object] = {"message_id": message_id} if message_id else {}
     result = connection.execute(
         update(_T)
         .where(_T.outreach_id == outreach_id, condition)
@@ -228,20 +228,22 @@ def mark_failed(
     return result.rowcount == 1
 
 
-def resolve_abandoned(connection: Connection, entry: LedgerEntry, now: datetime) -> bool:
+def resolve_abandoned(connection: Connection, entry: LedgerEntry) -> bool:
     """A `sending` row its claimant left behind (it crashed, or lost its partitions mid-send):
-    the server may or may not hold the message, and plain SMTP cannot be asked. Record it as
-    failed rather than risk a second email."""
+    the end of data went out right behind the claim's COMMIT, so the server has the message
+    unless it refused it. Recorded as sent at the claim's time; never sent again."""
     if entry.state is not MailState.SENDING or entry.claimed_by is None:
         return False
-    return mark_failed(
-        connection,
-        entry.key.outreach_id,
-        reason="retries_exhausted",
-        detail=UNKNOWN_DELIVERY,
-        now=now,
-        claimant=entry.claimed_by,
+    result = connection.execute(
+        update(_T)
+        .where(
+            _T.outreach_id == entry.key.outreach_id,
+            _T.state == MailState.SENDING.value,
+            _T.claimed_by == entry.claimed_by,
+        )
+        .values(state=MailState.SENT.value, finished_at=_T.claimed_at)
     )
+    return result.rowcount == 1
 
 
 def get(connection: Connection, outreach_id: str) -> LedgerEntry | None:

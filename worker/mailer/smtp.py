@@ -4,8 +4,9 @@ right before the end of data.
 A server can only have accepted a message once it has read the end of data (the final
 `CRLF.CRLF`). Everything before it (MAIL, RCPT, DATA, the body) can be abandoned by closing the
 connection, and the server then discards what it received. So `send()` transfers the whole
-message, then calls `claim()` (the ledger's committed `pending -> sending`), and writes the end
-of data only if the claim succeeded. What can be known afterwards:
+message, then calls `claim(write_end_of_data)`: the claim (`pending -> sending`) commits and
+calls the writer as its COMMIT goes out (worker/mailer/handover.py), or says no without calling
+it. What can be known afterwards:
 
 - `Delivered`: 250 to the end of data.
 - `Refused`: a reply that is not 2xx, at `stage`; the message was not accepted. 4xx is worth
@@ -17,7 +18,8 @@ of data only if the claim succeeded. What can be known afterwards:
 
 Failures to reach the server at all (refused connection, 421, a drop before the end of data)
 raise `ServerUnavailableError`, a transient error: nothing was sent, so the caller may retry
-the whole message. Any exception out of `send()` means the end of data was not written.
+the whole message. An exception out of `send()` means the end of data was not written, unless
+it came out of `claim` after the writer was called (the caller's wrapper knows).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ class SmtpSender:
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
 
-    def send(self, mail: Composed, claim: Callable[[], bool]) -> Attempt:
+    def send(self, mail: Composed, claim: Callable[[Callable[[], None]], bool]) -> Attempt:
         smtp = self._connection()
         try:
             refused = self._transfer(smtp, mail)
@@ -138,15 +140,18 @@ class SmtpSender:
             raise ServerUnavailableError(f"SMTP connection lost ({type(exc).__name__})") from exc
         if refused is not None:
             return refused
+        end_of_data = _EndOfData(smtp)
         try:
-            claimed = claim()
+            claimed = claim(end_of_data)
         except BaseException:
-            self._drop()  # mid-DATA, only closing the connection discards the message
+            # Mid-DATA, only closing the connection discards the message. The caller knows
+            # whether the end of data went out (it wrapped the writer) and acts on that.
+            self._drop()
             raise
         if not claimed:
             self._drop()
             return NotClaimed()
-        return self._end_of_data(smtp)
+        return self._end_of_data_reply(smtp, end_of_data)
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -179,11 +184,13 @@ class SmtpSender:
         smtp.send(_dot_stuffed(mail.as_bytes()))
         return None
 
-    def _end_of_data(self, smtp: smtplib.SMTP) -> Attempt:
+    def _end_of_data_reply(self, smtp: smtplib.SMTP, end_of_data: _EndOfData) -> Attempt:
+        if end_of_data.error is not None:
+            self._drop()
+            return Unknown(f"writing the end of data failed ({end_of_data.error})")
         try:
             if smtp.sock is not None:
                 smtp.sock.settimeout(END_OF_DATA_TIMEOUT_S)
-            smtp.send(b".\r\n")
             code, text = smtp.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
@@ -269,6 +276,25 @@ class SmtpSender:
             with contextlib.suppress(OSError):
                 self._smtp.close()
         self._smtp = None
+
+
+class _EndOfData:
+    """Writes the end of data once, when the claim's COMMIT has gone out; never raises (the
+    error is kept for the reply step, which reports the outcome as unknown)."""
+
+    def __init__(self, smtp: smtplib.SMTP) -> None:
+        self._smtp = smtp
+        self.written = False
+        self.error: str | None = None
+
+    def __call__(self) -> None:
+        if self.written:
+            return
+        self.written = True
+        try:
+            self._smtp.send(b".\r\n")
+        except (smtplib.SMTPException, OSError) as exc:
+            self.error = type(exc).__name__
 
 
 def _text(raw: bytes | str) -> str:
