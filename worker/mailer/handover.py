@@ -9,8 +9,9 @@ for an email the server never got. So on PostgreSQL the COMMIT is handed to the 
 of data is written right after it, and only then is the COMMIT's reply read: the gap is two
 system calls.
 
-SQLite commits in the calling process, so its COMMIT cannot be sent ahead; its commit returns
-as soon as the WAL frame is written (synchronous=NORMAL), and the end of data follows it.
+SQLite commits in the calling process, so its COMMIT cannot be sent ahead: the driver's commit
+returns once the WAL frame is written (synchronous=NORMAL, tens of microseconds; longer when
+that commit also checkpoints the WAL), and the end of data follows it.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ def commit_then(
     if isinstance(driver, psycopg.Connection):
         return _pipelined_commit(driver, transaction, then)
     try:
-        transaction.commit()
+        # The driver's own commit: SQLAlchemy's bookkeeping comes after the end of data.
+        driver.commit()  # type: ignore[union-attr]
     except Exception:
         log.exception("committing the claim failed")
+        _close(transaction, committed=False)
         return Handover.NOT_SENT
     then()
+    _close(transaction, committed=True)
     return Handover.COMMITTED
 
 
@@ -78,13 +82,17 @@ def _pipelined_commit(
     finally:
         with contextlib.suppress(psycopg.Error):  # a lost connection refuses even this
             pgconn.nonblocking = 1
+    _close(transaction, committed=outcome is Handover.COMMITTED)
+    return outcome
+
+
+def _close(transaction: RootTransaction, *, committed: bool) -> None:
+    """The driver sees no open transaction any more after its COMMIT, so this only closes
+    SQLAlchemy's side; otherwise it rolls back whatever is left."""
     try:
-        # psycopg sees no open transaction any more after a COMMIT, so this only closes
-        # SQLAlchemy's side; otherwise it rolls back what is left.
-        if outcome is Handover.COMMITTED:
+        if committed:
             transaction.commit()
         else:
             transaction.rollback()
     except Exception:
         log.exception("closing the claim's transaction failed")
-    return outcome
