@@ -41,7 +41,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
-    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -135,12 +134,9 @@ class CandidateCredentialRow(Base):
     candidate_id: Mapped[str] = mapped_column(ENTITY_ID, primary_key=True)
     credential: Mapped[str] = mapped_column(CREDENTIAL, primary_key=True)
 
+    # No foreign key to candidates: its per-row check was the largest cost of storing a new
+    # candidate, and the only writer upserts the candidate first (migration 0003 says more).
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "candidate_id"],
-            ["candidates.tenant_id", "candidates.candidate_id"],
-            ondelete="CASCADE",
-        ),
         Index("ix_candidate_credentials_lookup", "tenant_id", "credential", "candidate_id"),
     )
 
