@@ -23,7 +23,7 @@ from worker.contracts.envelope import (
 )
 from worker.ingest import candidates, jobs, status
 from worker.ingest.context import Effects, HandlerContext, IngestConfig
-from worker.ingest.dedupe import EventKey, already_processed, mark_processed
+from worker.ingest.dedupe import EventKey, claim_unprocessed
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
 
@@ -61,15 +61,16 @@ def apply_batch(
     connection: Connection, batch: Sequence[Incoming], config: IngestConfig
 ) -> BatchReport:
     ctx = HandlerContext(connection, config, written_at=datetime.now(UTC))
-    done = already_processed(connection, (item.key for item in batch))
+    # Markers first, in one statement: an event whose marker exists already is a duplicate.
+    claimed = claim_unprocessed(connection, [item.key for item in batch], ctx.written_at)
     outcomes: list[str | None] = [None] * len(batch)
     fresh: list[int] = []
     for index, item in enumerate(batch):
-        if item.key in done:
-            outcomes[index] = Outcome.DUPLICATE
-        else:
-            done.add(item.key)  # a repeat inside this batch is a duplicate too
+        if item.key in claimed:
+            claimed.discard(item.key)  # a repeat inside this batch is a duplicate
             fresh.append(index)
+        else:
+            outcomes[index] = Outcome.DUPLICATE
 
     position = 0
     while position < len(fresh):
@@ -84,7 +85,6 @@ def apply_batch(
         outcomes[fresh[position]] = _apply_one(ctx, item)
         position += 1
 
-    mark_processed(connection, [batch[i].key for i in fresh], ctx.written_at)
     return BatchReport([o or Outcome.PROCESSED for o in outcomes], ctx.effects)
 
 

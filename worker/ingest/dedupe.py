@@ -2,43 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from worker.store.schema import ProcessedEventRow
+from worker.store.columns import to_micros
+from worker.store.dialect import is_postgresql
 
 EventKey = tuple[str, str]
-_CHUNK = 400
+# Rows per SQLite statement: three bound parameters each, well under its 32766.
+_SQLITE_CHUNK = 500
+
+_POSTGRESQL_CLAIM = """
+INSERT INTO processed_events (source, event_id, processed_at)
+SELECT source, event_id, %s FROM unnest(%b::text[], %b::text[]) AS k(source, event_id)
+ON CONFLICT DO NOTHING
+RETURNING source, event_id
+"""
+_SQLITE_CLAIM = "INSERT INTO processed_events (source, event_id, processed_at) VALUES {rows} "
+_SQLITE_RETURNING = "ON CONFLICT DO NOTHING RETURNING source, event_id"
 
 
-def already_processed(connection: Connection, keys: Iterable[EventKey]) -> set[EventKey]:
-    # One query per source with `event_id IN (...)`, not one `(source, event_id) IN (...)`:
-    # PostgreSQL plans the row-value list as an index scan on `source` alone plus an OR filter,
-    # and most events share one source, so every batch would scan the whole marker history.
-    by_source: dict[str, list[str]] = {}
-    for source, event_id in sorted(set(keys)):
-        by_source.setdefault(source, []).append(event_id)
-    found: set[EventKey] = set()
-    for source, event_ids in by_source.items():
-        for start in range(0, len(event_ids), _CHUNK):
-            rows = connection.execute(
-                select(ProcessedEventRow.event_id).where(
-                    ProcessedEventRow.source == source,
-                    ProcessedEventRow.event_id.in_(event_ids[start : start + _CHUNK]),
-                )
-            )
-            found.update((source, event_id) for event_id in rows.scalars())
-    return found
+def claim_unprocessed(
+    connection: Connection, keys: Sequence[EventKey], at: datetime
+) -> set[EventKey]:
+    """Write the processed marker of every key not marked yet, in the batch's transaction;
+    the keys this call marked. One statement: a key marked by an earlier batch is not
+    returned, and neither is a repeat (a key holds one marker, claimed once).
 
-
-def mark_processed(connection: Connection, keys: Sequence[EventKey], at: datetime) -> None:
-    """Inserted in the batch's transaction: if two consumers raced on one event, the second
-    commit fails on the primary key and its whole batch is retried, then seen as duplicate."""
-    if keys:
-        connection.execute(
-            insert(ProcessedEventRow),
-            [{"source": s, "event_id": i, "processed_at": at} for s, i in keys],
+    If another consumer's open transaction has claimed a key (a rebalance overlap), the
+    insert waits for it: once that commits, the key is already processed here; if it rolls
+    back, the key is ours. Keys are claimed in sorted order, so two overlapping batches
+    wait for each other in one direction only and cannot deadlock on markers.
+    """
+    ordered = sorted(set(keys))
+    if not ordered:
+        return set()
+    micros = to_micros(at)
+    if is_postgresql(connection):
+        rows = connection.exec_driver_sql(
+            _POSTGRESQL_CLAIM,
+            (micros, [source for source, _ in ordered], [event_id for _, event_id in ordered]),
         )
+        return {(source, event_id) for source, event_id in rows}
+    claimed: set[EventKey] = set()
+    for start in range(0, len(ordered), _SQLITE_CHUNK):
+        chunk = ordered[start : start + _SQLITE_CHUNK]
+        statement = _SQLITE_CLAIM.format(rows=", ".join("(?, ?, ?)" for _ in chunk))
+        rows = connection.exec_driver_sql(
+            statement + _SQLITE_RETURNING,
+            tuple(value for source, event_id in chunk for value in (source, event_id, micros)),
+        )
+        claimed.update((source, event_id) for source, event_id in rows)
+    return claimed

@@ -150,8 +150,9 @@ class IngestLoop:
             with self._engine.begin() as connection:
                 return apply_batch(connection, incoming, self._config)
         except IntegrityError as exc:
-            # Another consumer committed the same event or claim first (a rebalance overlap):
-            # run the batch again and it will see that work as done.
+            # Another consumer committed the same outreach claim first (a rebalance overlap):
+            # run the batch again and it will see that work as done. (Processed markers never
+            # get here: a marker another transaction holds is waited for, then a duplicate.)
             raise TransientError("a concurrent consumer applied part of this batch") from exc
         except Exception as exc:
             if is_retryable(exc):

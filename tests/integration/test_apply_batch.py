@@ -1,0 +1,117 @@
+"""One batch, one transaction (`apply_batch`), on SQLite and PostgreSQL: the processed markers
+decide what is a duplicate, and each candidate snapshot's outcome comes back in batch order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from worker.contracts.ats import CandidateErased, CandidateUpdated
+from worker.contracts.encode import ats_event
+from worker.contracts.envelope import AnyEvent
+from worker.ingest.batch import BatchReport, Incoming, apply_batch
+from worker.ingest.context import IngestConfig
+from worker.kafka.records import Record
+from worker.rules.model import Policy
+from worker.runtime.metrics import Outcome
+from worker.store.candidates import load_candidates
+from worker.store.engine import create_store_engine
+from worker.store.schema import ProcessedEventRow
+
+T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+TENANT = "acme"
+SOURCE = "urn:ats:test"
+CONFIG = IngestConfig(Policy(), "reengage.outreach", "urn:reengage:test")
+PROCESSED, STALE, DUPLICATE = Outcome.PROCESSED, Outcome.STALE, Outcome.DUPLICATE
+
+
+@pytest.fixture
+def engine(migrated: str) -> Iterator[Engine]:
+    engine = create_store_engine(migrated)
+    yield engine
+    engine.dispose()
+
+
+def updated(event_id: str, candidate_id: str, at: datetime, **changes: object) -> Incoming:
+    data = CandidateUpdated.model_validate(
+        {
+            "tenant_id": TENANT,
+            "candidate_id": candidate_id,
+            "email": f"{candidate_id}@example.com",
+            "updated_at": at,
+            **changes,
+        }
+    )
+    return _incoming(ats_event(data, event_id=event_id, source=SOURCE).event)
+
+
+def erased(event_id: str, candidate_id: str, at: datetime) -> Incoming:
+    data = CandidateErased(tenant_id=TENANT, candidate_id=candidate_id, erased_at=at)
+    return _incoming(ats_event(data, event_id=event_id, source=SOURCE).event)
+
+
+def _incoming(event: AnyEvent) -> Incoming:
+    return Incoming(Record("ats.candidates", 0, 0, None, None), event)
+
+
+def apply(engine: Engine, batch: Sequence[Incoming]) -> BatchReport:
+    with engine.begin() as connection:
+        return apply_batch(connection, batch, CONFIG)
+
+
+def markers(engine: Engine) -> int:
+    with engine.connect() as connection:
+        count: int = connection.execute(
+            select(func.count()).select_from(ProcessedEventRow)
+        ).scalar_one()
+        return count
+
+
+def test_repeats_in_the_batch_and_events_of_earlier_batches_are_duplicates(
+    engine: Engine,
+) -> None:
+    first = apply(
+        engine,
+        [
+            updated("e-1", "c-1", T),
+            updated("e-2", "c-2", T),
+            updated("e-1", "c-1", T),  # the same event again, in the same batch
+        ],
+    )
+    again = apply(engine, [updated("e-2", "c-2", T), updated("e-3", "c-3", T)])
+    assert first.outcomes == [PROCESSED, PROCESSED, DUPLICATE]
+    assert again.outcomes == [DUPLICATE, PROCESSED]
+    assert markers(engine) == 3
+
+
+def test_a_rolled_back_batch_leaves_no_marker(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        apply_batch(connection, [updated("e-1", "c-1", T)], CONFIG)
+        raise RuntimeError("the batch failed after the markers were written")
+    assert markers(engine) == 0
+    assert apply(engine, [updated("e-1", "c-1", T)]).outcomes == [PROCESSED]
+
+
+def test_snapshot_outcomes_come_back_in_batch_order(engine: Engine) -> None:
+    report = apply(
+        engine,
+        [
+            updated("e-1", "c-1", T, credentials=["Python"]),
+            updated("e-2", "c-2", T),
+            updated("e-3", "c-1", T + DAY, credentials=["Rust"]),
+            updated("e-4", "c-1", T - DAY, credentials=["Cobol"]),  # older than the stored one
+            erased("e-5", "c-2", T + DAY),
+            updated("e-6", "c-2", T + DAY),  # refused by the tombstone
+            updated("e-7", "c-1", T + 2 * DAY, credentials=["Go", "rust"]),
+        ],
+    )
+    with engine.connect() as connection:
+        stored = load_candidates(connection, TENANT, ["c-1", "c-2"])
+    assert report.outcomes == [PROCESSED, PROCESSED, PROCESSED, STALE, PROCESSED, STALE, PROCESSED]
+    assert stored["c-1"].credentials == ("Go", "rust")
+    assert stored["c-1"].updated_at == T + 2 * DAY
+    assert stored["c-2"].email is None  # erased
