@@ -1,9 +1,9 @@
 """`ats.candidate.updated` (store, cancel, reverse-match) and `ats.candidate.erased`.
 
-Snapshots are stored in runs (one multi-row upsert), then each applied snapshot is handled
-in arrival order. A run never holds one candidate twice, so the state read back after the
-upsert is that snapshot's own, and the outcome is the same as one event at a time: batch
-boundaries never change a decision.
+Snapshots are stored in runs (one set-based upsert, which returns the stored rows), then each
+applied snapshot is handled in arrival order. A run never holds one candidate twice, so the
+state returned by the upsert is that snapshot's own, and the outcome is the same as one event
+at a time: batch boundaries never change a decision.
 """
 
 from __future__ import annotations
@@ -19,12 +19,7 @@ from worker.rules.cancellation import CancellationReason, cancellation_reason
 from worker.rules.eligibility import effective_policy, first_failing_rule
 from worker.rules.model import Candidate, Job
 from worker.runtime.metrics import MATCH_SECONDS
-from worker.store.candidates import (
-    UpsertOutcome,
-    erase_candidate,
-    load_candidates,
-    upsert_candidates,
-)
+from worker.store.candidates import UpsertOutcome, erase_candidate, store_snapshots
 from worker.store.jobs import jobs_opened_between
 from worker.store.matcher import Trigger, match_job
 from worker.store.outreach import cancel_pending, candidates_with_pending
@@ -48,19 +43,19 @@ def split_into_runs(updates: Sequence[CandidateUpdated]) -> list[list[CandidateU
 
 def candidates_updated(ctx: HandlerContext, run: Sequence[CandidateUpdated]) -> list[bool]:
     """Store a run of snapshots; per snapshot, True if applied, False if stale or erased."""
-    outcomes = upsert_candidates(ctx.connection, [snapshot_of(u) for u in run])
-    applied = [u for u, o in zip(run, outcomes, strict=True) if o is UpsertOutcome.APPLIED]
-    stored: dict[tuple[str, str], Candidate] = {}
-    for tenant_id in sorted({u.tenant_id for u in applied}):
-        ids = [u.candidate_id for u in applied if u.tenant_id == tenant_id]
-        for candidate in load_candidates(ctx.connection, tenant_id, ids).values():
-            stored[(tenant_id, candidate.candidate_id)] = candidate
+    results = store_snapshots(ctx.connection, [snapshot_of(u) for u in run])
+    applied = [u for u, r in zip(run, results, strict=True) if r.outcome is UpsertOutcome.APPLIED]
+    stored: dict[tuple[str, str], Candidate] = {
+        (r.candidate.tenant_id, r.candidate.candidate_id): r.candidate
+        for r in results
+        if r.candidate is not None
+    }
     jobs = _RecentJobs(ctx, applied)
     pending = _with_pending_outreach(ctx, applied, stored)
     for update in applied:
         candidate = stored[(update.tenant_id, update.candidate_id)]
         _after_update(ctx, candidate, update.updated_at, jobs, pending)
-    return [o is UpsertOutcome.APPLIED for o in outcomes]
+    return [r.outcome is UpsertOutcome.APPLIED for r in results]
 
 
 def _with_pending_outreach(

@@ -3,7 +3,8 @@
 Stale protection is in the statement itself: `INSERT ... ON CONFLICT DO UPDATE ... WHERE
 candidates.updated_at < excluded.updated_at`, so two workers applying snapshots of one
 candidate in any interleaving keep the newest, with no read-then-write window. The same
-WHERE honours the erasure tombstone (`erased_at`).
+WHERE honours the erasure tombstone (`erased_at`). The set-based spelling of that statement
+for each database is in candidate_sql.py.
 """
 
 from __future__ import annotations
@@ -15,17 +16,24 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, false, insert, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.email_syntax import email_syntax_valid
 from worker.rules.model import Application, Candidate, EmailStatus
 from worker.rules.normalise import norm_set
+from worker.store.candidate_sql import (
+    SnapshotRow,
+    delete_credentials,
+    held_credentials,
+    insert_credentials,
+    upsert_snapshots,
+)
 from worker.store.columns import from_micros, to_micros
 from worker.store.dialect import upsert
 from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
 
-# Rows per INSERT statement: well under SQLite's 32766 bound parameters at 17 columns a row.
+# Rows per upsert statement: well under SQLite's 32766 bound parameters at 14 columns a row.
 UPSERT_CHUNK = 500
 _REQUESTED_TYPE = "reengage.outreach.requested"
 
@@ -55,31 +63,47 @@ class UpsertOutcome(StrEnum):
     ERASED = "erased"  # the candidate was erased at or after this snapshot's updated_at
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What became of one snapshot; `candidate` is the row it wrote, when APPLIED."""
+
+    outcome: UpsertOutcome
+    candidate: Candidate | None = None
+
+
 def upsert_candidates(
     connection: Connection, snapshots: Sequence[CandidateSnapshot]
 ) -> list[UpsertOutcome]:
-    """Apply snapshots in order; the outcome of each, in the same order.
+    """Apply snapshots in order; the outcome of each, in the same order."""
+    return [stored.outcome for stored in store_snapshots(connection, snapshots)]
+
+
+def store_snapshots(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> list[Stored]:
+    """Apply snapshots in order; per snapshot, its outcome and, when applied, the candidate
+    as that snapshot left it (read from the upsert itself, so no second query).
 
     Several snapshots of one candidate in a batch are applied one after the other (as rounds
     of at most one snapshot per candidate), exactly as if they had come in separate batches.
     """
-    outcomes: list[UpsertOutcome | None] = [None] * len(snapshots)
+    results: list[Stored | None] = [None] * len(snapshots)
     for round_ in _rounds(snapshots):
         for start in range(0, len(round_), UPSERT_CHUNK):
             chunk = round_[start : start + UPSERT_CHUNK]
             applied = _upsert_chunk(connection, [snapshots[i] for i in chunk])
             for index in chunk:
                 snapshot = snapshots[index]
-                if (snapshot.tenant_id, snapshot.candidate_id) in applied:
-                    outcomes[index] = UpsertOutcome.APPLIED
-            refused = [snapshots[i] for i in chunk if outcomes[i] is None]
+                candidate = applied.get((snapshot.tenant_id, snapshot.candidate_id))
+                if candidate is not None:
+                    results[index] = Stored(UpsertOutcome.APPLIED, candidate)
+            refused = [snapshots[i] for i in chunk if results[i] is None]
             erased = _erased_keys(connection, refused)
             for index in chunk:
-                if outcomes[index] is None:
+                if results[index] is None:
                     snapshot = snapshots[index]
                     key = (snapshot.tenant_id, snapshot.candidate_id)
-                    outcomes[index] = UpsertOutcome.ERASED if key in erased else UpsertOutcome.STALE
-    return [outcome for outcome in outcomes if outcome is not None]
+                    outcome = UpsertOutcome.ERASED if key in erased else UpsertOutcome.STALE
+                    results[index] = Stored(outcome)
+    return [result for result in results if result is not None]
 
 
 def _rounds(snapshots: Sequence[CandidateSnapshot]) -> list[list[int]]:
@@ -97,90 +121,55 @@ def _rounds(snapshots: Sequence[CandidateSnapshot]) -> list[list[int]]:
     return rounds
 
 
-def _row(snapshot: CandidateSnapshot) -> dict[str, Any]:
-    return {
-        "tenant_id": snapshot.tenant_id,
-        "candidate_id": snapshot.candidate_id,
-        "email": snapshot.email,
-        "email_syntax_valid": email_syntax_valid(snapshot.email),
-        "email_status": snapshot.email_status.value,
-        "email_suppressed": False,
-        "do_not_contact": snapshot.do_not_contact,
-        "consent_expires_at": snapshot.consent_expires_at,
-        "last_activity_at": snapshot.last_activity_at,
-        "first_name": snapshot.first_name,
-        "last_name": snapshot.last_name,
-        "location": snapshot.location,
-        "credentials": list(snapshot.credentials),
-        "applications": [_application_json(a) for a in snapshot.applications],
-        "updated_at": snapshot.updated_at,
-        "erased_at": None,
-    }
+def _row(snapshot: CandidateSnapshot) -> SnapshotRow:
+    return SnapshotRow(
+        tenant_id=snapshot.tenant_id,
+        candidate_id=snapshot.candidate_id,
+        email=snapshot.email,
+        email_syntax_valid=email_syntax_valid(snapshot.email),
+        email_status=snapshot.email_status.value,
+        do_not_contact=snapshot.do_not_contact,
+        consent_expires_at=snapshot.consent_expires_at,
+        last_activity_at=snapshot.last_activity_at,
+        first_name=snapshot.first_name,
+        last_name=snapshot.last_name,
+        location=snapshot.location,
+        credentials=list(snapshot.credentials),
+        applications=[_application_json(a) for a in snapshot.applications],
+        updated_at=snapshot.updated_at,
+    )
 
 
 def _upsert_chunk(
     connection: Connection, snapshots: Sequence[CandidateSnapshot]
-) -> set[tuple[str, str]]:
-    # One statement, many parameter sets: SQLAlchemy's "insertmanyvalues" sends it as multi-row
-    # INSERTs from a cached compilation. Building a `.values([...])` of 500 rows instead costs
-    # a fresh compile of ~8,000 bind parameters per chunk, which dominated ingest time.
-    insert = upsert(connection, CandidateRow)
-    new = insert.excluded
-    snapshot_columns = (
-        "email",
-        "email_syntax_valid",
-        "email_status",
-        "do_not_contact",
-        "consent_expires_at",
-        "last_activity_at",
-        "first_name",
-        "last_name",
-        "location",
-        "credentials",
-        "applications",
-        "updated_at",
-    )
-    statement = insert.on_conflict_do_update(
-        index_elements=[CandidateRow.tenant_id, CandidateRow.candidate_id],
-        set_={
-            **{name: new[name] for name in snapshot_columns},
-            # The mailer's bounce report is about an address: a new address starts clean.
-            "email_suppressed": case(
-                (CandidateRow.email == new.email, CandidateRow.email_suppressed), else_=false()
-            ),
-        },
-        where=and_(
-            CandidateRow.updated_at < new.updated_at,
-            or_(CandidateRow.erased_at.is_(None), CandidateRow.erased_at < new.updated_at),
-        ),
-    ).returning(CandidateRow.tenant_id, CandidateRow.candidate_id)
-    rows = [_row(s) for s in snapshots]
-    applied = {(row.tenant_id, row.candidate_id) for row in connection.execute(statement, rows)}
+) -> dict[tuple[str, str], Candidate]:
+    """The chunk's applied candidates, as stored. Stale protection and the tombstone are in
+    the statement (see candidate_sql)."""
+    stored = upsert_snapshots(connection, [_row(s) for s in snapshots])
+    applied = {(row["tenant_id"], row["candidate_id"]): _candidate(row) for row in stored}
     by_key = {(s.tenant_id, s.candidate_id): s for s in snapshots}
-    _replace_credentials(connection, [by_key[key] for key in sorted(applied)])
+    _sync_credentials(connection, [by_key[key] for key in sorted(applied)])
     return applied
 
 
-def _replace_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:
+def _sync_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:
+    """Make the candidates' normalised credential rows what their snapshots say, writing only
+    the difference (none when the snapshot repeats the stored credentials, the usual update).
+
+    Read after the upsert, which holds these candidates' row locks until commit (on SQLite,
+    the write lock): every writer of a candidate's credentials upserts the candidate first,
+    so no one can change the rows read here before this transaction ends.
+    """
     if not snapshots:
         return
-    by_tenant: dict[str, list[str]] = {}
-    for snapshot in snapshots:
-        by_tenant.setdefault(snapshot.tenant_id, []).append(snapshot.candidate_id)
-    for tenant_id, candidate_ids in by_tenant.items():
-        connection.execute(
-            delete(CandidateCredentialRow).where(
-                CandidateCredentialRow.tenant_id == tenant_id,
-                CandidateCredentialRow.candidate_id.in_(candidate_ids),
-            )
-        )
-    rows = [
-        {"tenant_id": s.tenant_id, "candidate_id": s.candidate_id, "credential": credential}
+    wanted = {
+        (s.tenant_id, s.candidate_id, credential)
         for s in snapshots
-        for credential in sorted(norm_set(s.credentials))
-    ]
-    if rows:
-        connection.execute(insert(CandidateCredentialRow), rows)
+        for credential in norm_set(s.credentials)
+    }
+    held = held_credentials(connection, [(s.tenant_id, s.candidate_id) for s in snapshots])
+    delete_credentials(connection, sorted(held - wanted))
+    insert_credentials(connection, sorted(wanted - held))
 
 
 def _erased_keys(

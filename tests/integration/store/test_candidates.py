@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, insert, select
 
@@ -14,6 +14,7 @@ from worker.store.candidates import (
     UpsertOutcome,
     erase_candidate,
     load_candidates,
+    store_snapshots,
     stream_candidates,
     suppress_email,
     upsert_candidates,
@@ -100,6 +101,53 @@ def test_snapshots_of_one_candidate_in_one_batch_apply_in_order(engine: Engine) 
     assert outcomes == [APPLIED, APPLIED, APPLIED, STALE, APPLIED]
     assert stored.credentials == ("c",)
     assert _credentials(engine) == ["c"]
+
+
+def test_credential_rows_follow_each_snapshot_candidate_by_candidate(engine: Engine) -> None:
+    steps = [
+        {"c-1": ("Python", "SQL"), "c-2": ("SQL",)},
+        {"c-1": ("python", "Go"), "c-2": ("SQL",)},  # c-1 drops SQL, c-2 keeps it
+        {"c-1": ("  GO ", "Python"), "c-2": ()},  # c-1 unchanged once normalised
+        {"c-1": (), "c-2": ("Rust", "sql")},
+    ]
+    held = []
+    for day, credentials in enumerate(steps):
+        with engine.begin() as connection:
+            upsert_candidates(
+                connection,
+                [
+                    snapshot(key, updated_at=T + day * DAY, credentials=value)
+                    for key, value in credentials.items()
+                ],
+            )
+        held.append((_credentials(engine, "c-1"), _credentials(engine, "c-2")))
+    assert held == [
+        (["python", "sql"], ["sql"]),
+        (["go", "python"], ["sql"]),
+        (["go", "python"], []),
+        ([], ["rust", "sql"]),
+    ]
+
+
+def test_stored_candidates_come_from_the_upsert_as_a_read_would_see_them(engine: Engine) -> None:
+    lyon = timezone(timedelta(hours=2))
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot("c-1", updated_at=T)])
+        suppress_email(connection, TENANT, "c-1")
+        results = store_snapshots(
+            connection,
+            [
+                snapshot("c-1", updated_at=T + DAY, last_name="Byron"),  # same address
+                snapshot("c-2", updated_at=T, consent_expires_at=datetime(2027, 1, 1, tzinfo=lyon)),
+                snapshot("c-1", updated_at=T - DAY),
+            ],
+        )
+        read = load_candidates(connection, TENANT, ["c-1", "c-2"])
+    assert [r.outcome for r in results] == [APPLIED, APPLIED, STALE]
+    assert results[0].candidate == read["c-1"]
+    assert results[0].candidate is not None and results[0].candidate.email_suppressed is True
+    assert results[1].candidate == read["c-2"]
+    assert results[2].candidate is None
 
 
 def test_batches_larger_than_one_statement(engine: Engine) -> None:

@@ -1,0 +1,247 @@
+"""The set-based statements that store a chunk of candidate snapshots, spelled per database.
+
+Ingest writes hundreds of candidates per transaction, so these bypass SQLAlchemy's per-row
+statement machinery and talk to the driver: PostgreSQL gets one parameter per column, an array
+expanded by `unnest` (a short statement that psycopg parses and prepares once, whatever the
+row count); SQLite gets multi-row VALUES, or `executemany`, which its C driver loops over.
+Values go in as the tables store them (timestamps as integer microseconds, JSON as text) and
+come back out the same way, so callers see plain Python values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from worker.store.columns import from_micros, to_micros
+from worker.store.dialect import is_postgresql
+
+CredentialKey = tuple[str, str, str]  # tenant_id, candidate_id, normalised credential
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One candidate's columns as a snapshot sets them (everything but the mailer's
+    `email_suppressed` and the erasure tombstone)."""
+
+    tenant_id: str
+    candidate_id: str
+    email: str | None
+    email_syntax_valid: bool
+    email_status: str
+    do_not_contact: bool
+    consent_expires_at: datetime | None
+    last_activity_at: datetime | None
+    first_name: str | None
+    last_name: str | None
+    location: str | None
+    credentials: list[str]
+    applications: list[dict[str, Any]]
+    updated_at: datetime
+
+    def values(self) -> tuple[Any, ...]:
+        """In `_SET_COLUMNS` order, encoded as stored. JSON as SQLAlchemy's JSON type writes
+        it (`json.dumps` defaults), so the stored text is the same whichever path wrote it."""
+        return (
+            self.tenant_id,
+            self.candidate_id,
+            self.email,
+            self.email_syntax_valid,
+            self.email_status,
+            self.do_not_contact,
+            _micros(self.consent_expires_at),
+            _micros(self.last_activity_at),
+            self.first_name,
+            self.last_name,
+            self.location,
+            json.dumps(self.credentials),
+            json.dumps(self.applications),
+            to_micros(self.updated_at),
+        )
+
+
+# The columns a snapshot sets, in SnapshotRow.values() order, with their PostgreSQL array type.
+_SET_COLUMNS = (
+    ("tenant_id", "text"),
+    ("candidate_id", "text"),
+    ("email", "text"),
+    ("email_syntax_valid", "bool"),
+    ("email_status", "text"),
+    ("do_not_contact", "bool"),
+    ("consent_expires_at", "int8"),
+    ("last_activity_at", "int8"),
+    ("first_name", "text"),
+    ("last_name", "text"),
+    ("location", "text"),
+    ("credentials", "text"),
+    ("applications", "text"),
+    ("updated_at", "int8"),
+)
+_JSON_COLUMNS = frozenset({"credentials", "applications"})
+_TIMESTAMP_COLUMNS = frozenset({"consent_expires_at", "last_activity_at", "updated_at"})
+_BOOLEAN_COLUMNS = frozenset({"email_syntax_valid", "email_suppressed", "do_not_contact"})
+
+# What the rules read back (worker.store.candidates._candidate_select's columns).
+STORED_COLUMNS = (
+    "tenant_id",
+    "candidate_id",
+    "email",
+    "email_syntax_valid",
+    "email_status",
+    "email_suppressed",
+    "do_not_contact",
+    "consent_expires_at",
+    "last_activity_at",
+    "credentials",
+    "updated_at",
+    "first_name",
+    "last_name",
+    "applications",
+)
+
+# Statements are put together from this module's constant column names, never from data:
+# every value is a bound parameter (hence the `noqa: S608`s).
+_NAMES = [name for name, _ in _SET_COLUMNS]
+_INSERTED = ", ".join([*_NAMES, "email_suppressed", "erased_at"])
+_UPDATED = ", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])
+# Shared by both spellings: newest updated_at wins, the tombstone refuses older snapshots,
+# and the mailer's bounce report is about an address, so a new address starts clean.
+_ON_CONFLICT = f"""
+ON CONFLICT (tenant_id, candidate_id) DO UPDATE SET
+    {_UPDATED},
+    email_suppressed = CASE WHEN stored.email = excluded.email
+                            THEN stored.email_suppressed ELSE false END
+WHERE stored.updated_at < excluded.updated_at
+  AND (stored.erased_at IS NULL OR stored.erased_at < excluded.updated_at)
+"""
+_SELECTED = ", ".join(
+    f"s.{name}::json" if name in _JSON_COLUMNS else f"s.{name}" for name in _NAMES
+)
+# `%b`: arrays go in psycopg's binary format, which needs no per-element quoting.
+_ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _SET_COLUMNS)
+_POSTGRESQL_UPSERT = f"""
+INSERT INTO candidates AS stored ({_INSERTED})
+SELECT {_SELECTED}, false, NULL
+FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
+{_ON_CONFLICT}
+RETURNING {", ".join(f"{c}::text" if c in _JSON_COLUMNS else c for c in STORED_COLUMNS)}
+"""  # noqa: S608
+_SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
+_SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
+_SQLITE_RETURNING = f"RETURNING {', '.join(STORED_COLUMNS)}"
+
+
+def upsert_snapshots(
+    connection: Connection, rows: Sequence[SnapshotRow]
+) -> list[Mapping[str, Any]]:
+    """Insert or update (when newer and not erased) each row; the rows applied, as stored,
+    by STORED_COLUMNS name, as Python values. At most one row per candidate."""
+    if not rows:
+        return []
+    encoded = [row.values() for row in rows]
+    if is_postgresql(connection):
+        columns = tuple(list(column) for column in zip(*encoded, strict=True))
+        result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
+    else:
+        statement = (
+            _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _ON_CONFLICT + _SQLITE_RETURNING
+        )
+        result = connection.exec_driver_sql(statement, tuple(v for row in encoded for v in row))
+    return [_decoded(values) for values in result]
+
+
+def _decoded(values: Sequence[Any]) -> dict[str, Any]:
+    return {
+        name: _decoded_value(name, value)
+        for name, value in zip(STORED_COLUMNS, values, strict=True)
+    }
+
+
+def _decoded_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _TIMESTAMP_COLUMNS:
+        return from_micros(int(value))
+    if name in _JSON_COLUMNS:
+        return json.loads(value)
+    if name in _BOOLEAN_COLUMNS:
+        return bool(value)
+    return value
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else to_micros(moment)
+
+
+_SQLITE_HELD = (
+    "SELECT tenant_id, candidate_id, credential FROM candidate_credentials"
+    " WHERE tenant_id = ? AND candidate_id IN"
+)
+
+
+def held_credentials(connection: Connection, keys: Sequence[tuple[str, str]]) -> set[CredentialKey]:
+    """The normalised credential rows these candidates have now."""
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, candidate_id in keys:
+        by_tenant.setdefault(tenant_id, []).append(candidate_id)
+    held: set[CredentialKey] = set()
+    for tenant_id, candidate_ids in sorted(by_tenant.items()):
+        if is_postgresql(connection):
+            rows = connection.exec_driver_sql(
+                "SELECT tenant_id, candidate_id, credential FROM candidate_credentials"
+                " WHERE tenant_id = %s AND candidate_id = ANY(%b::text[])",
+                (tenant_id, candidate_ids),
+            )
+        else:
+            placeholders = ", ".join("?" for _ in candidate_ids)
+            rows = connection.exec_driver_sql(
+                f"{_SQLITE_HELD} ({placeholders})",
+                (tenant_id, *candidate_ids),
+            )
+        held.update((t, c, credential) for t, c, credential in rows)
+    return held
+
+
+def delete_credentials(connection: Connection, keys: Sequence[CredentialKey]) -> None:
+    if not keys:
+        return
+    if is_postgresql(connection):
+        connection.exec_driver_sql(
+            "DELETE FROM candidate_credentials AS held"
+            " USING unnest(%b::text[], %b::text[], %b::text[]) AS gone(t, c, credential)"
+            " WHERE held.tenant_id = gone.t AND held.candidate_id = gone.c"
+            " AND held.credential = gone.credential",
+            _columns(keys),
+        )
+    else:
+        connection.exec_driver_sql(
+            "DELETE FROM candidate_credentials"
+            " WHERE tenant_id = ? AND candidate_id = ? AND credential = ?",
+            list(keys),
+        )
+
+
+def insert_credentials(connection: Connection, keys: Sequence[CredentialKey]) -> None:
+    if not keys:
+        return
+    if is_postgresql(connection):
+        connection.exec_driver_sql(
+            "INSERT INTO candidate_credentials (tenant_id, candidate_id, credential)"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[])",
+            _columns(keys),
+        )
+    else:
+        connection.exec_driver_sql(
+            "INSERT INTO candidate_credentials (tenant_id, candidate_id, credential)"
+            " VALUES (?, ?, ?)",
+            list(keys),
+        )
+
+
+def _columns(keys: Sequence[CredentialKey]) -> tuple[list[str], list[str], list[str]]:
+    return ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
