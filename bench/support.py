@@ -16,12 +16,13 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from worker.contracts.ats import Application, CandidateUpdated, JobOpened, JobPolicy
 from worker.contracts.encode import OutgoingMessage, ats_event
 from worker.settings import Settings
+from worker.store.schema import CandidateRow
 
 # Every job opens at T; candidates are dormant relative to it (the rules use no wall clock).
 T = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -140,6 +141,14 @@ def all_committed(
 ) -> bool:
     """Every non-empty partition's committed offset has reached its end offset."""
     return all(committed.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
+
+
+def stored_candidates(engine: Engine, tenant_id: str) -> int:
+    """How many candidates the tenant has in the store (what an ingest run must account for)."""
+    with engine.connect() as connection:
+        statement = select(func.count()).where(CandidateRow.tenant_id == tenant_id)
+        count: int = connection.execute(statement).scalar_one()
+    return count
 
 
 def create_database(server_url: str, name: str) -> str:

@@ -46,7 +46,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bench.support import (
     LatencyJob,
@@ -63,6 +63,7 @@ from bench.support import (
     median,
     percentile,
     settings_for,
+    stored_candidates,
     table,
     verdict,
 )
@@ -82,7 +83,7 @@ from worker.outbox.writer import OutboxMessage, append
 from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
-from worker.store.schema import CandidateRow, OutboxRow
+from worker.store.schema import OutboxRow
 from worker.store.versioning import migrate
 
 INGEST_EVENTS = 20_000
@@ -213,12 +214,7 @@ def worker_ingest(settings: Settings, ends: Mapping[TopicPartition, int], expect
             raise BenchError(f"ingest into {settings.database.get_backend_name()} timed out")
         if not all_committed(committed_offsets(settings.kafka_bootstrap_servers, group), ends):
             raise BenchError("the worker's committed offsets do not reach the end offsets")
-        with engine.connect() as connection:
-            stored = connection.execute(
-                select(func.count())
-                .select_from(CandidateRow)
-                .where(CandidateRow.tenant_id == TENANT)
-            ).scalar_one()
+        stored = stored_candidates(engine, TENANT)
         if stored != expected:
             raise BenchError(f"{stored} candidates stored, expected {expected}")
     finally:
