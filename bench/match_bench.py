@@ -40,10 +40,10 @@ from sqlalchemy import URL, Engine, delete, make_url, text
 from dev import local_postgres
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Job, Policy
-from worker.rules.normalise import norm
 from worker.rules.reference import reference_match
 from worker.store.candidates import stream_candidates
 from worker.store.columns import to_micros
+from worker.store.credential_keys import credential_keys
 from worker.store.engine import READ_ONLY, create_store_engine
 from worker.store.jobs import load_job, upsert_job
 from worker.store.matcher import match_job, ranked_query
@@ -115,7 +115,7 @@ def generate(tenant: str, size: int, seed: int) -> Iterator[tuple[Row, list[str]
             "[]",
             t_us - 10 * 86_400_000_000,
         )
-        yield row, [norm(s) for s in skills]
+        yield row, sorted(credential_keys(skills))
 
 
 def bench_job() -> Job:

@@ -31,8 +31,8 @@ from sqlalchemy.orm import aliased
 
 from worker.rules.eligibility import Exclusion, effective_policy
 from worker.rules.model import Job, Policy
-from worker.rules.normalise import norm_set
 from worker.rules.ranking import remaining_capacity
+from worker.store.credential_keys import credential_keys
 from worker.store.schema import CandidateCredentialRow, CandidateRow, OutreachRow
 
 _DAY = timedelta(days=1)
@@ -130,7 +130,7 @@ def _first_failing_rule(job: Job, at: datetime, policy: Policy) -> ColumnElement
             Exclusion.INACTIVE_TOO_LONG.value,
         ),
     ]
-    required = sorted(norm_set(job.required_credentials))
+    required = sorted(credential_keys(job.required_credentials))
     if required:
         cc = aliased(CandidateCredentialRow)
         holders = (

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 
 from worker.rules.email_syntax import email_syntax_valid
 from worker.rules.model import Application, Candidate, EmailStatus
-from worker.rules.normalise import norm_set
 from worker.store.candidate_sql import (
     SnapshotRow,
     delete_credentials,
@@ -30,6 +29,7 @@ from worker.store.candidate_sql import (
     upsert_snapshots,
 )
 from worker.store.columns import from_micros, to_micros
+from worker.store.credential_keys import credential_keys
 from worker.store.dialect import upsert
 from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
 
@@ -165,7 +165,7 @@ def _sync_credentials(connection: Connection, snapshots: Sequence[CandidateSnaps
     wanted = {
         (s.tenant_id, s.candidate_id, credential)
         for s in snapshots
-        for credential in norm_set(s.credentials)
+        for credential in credential_keys(s.credentials)
     }
     held = held_credentials(connection, [(s.tenant_id, s.candidate_id) for s in snapshots])
     delete_credentials(connection, sorted(held - wanted))

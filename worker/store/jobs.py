@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.engine import Connection
 
 from worker.rules.model import Job, PolicyOverride
-from worker.rules.normalise import norm_set
+from worker.store.credential_keys import credential_keys
 from worker.store.dialect import upsert
 from worker.store.schema import JobRow
 
@@ -39,8 +39,8 @@ def upsert_job(connection: Connection, job: Job) -> bool:
         "apply_url": job.apply_url,
         "required_credentials": list(job.required_credentials),
         "preferred_credentials": list(job.preferred_credentials),
-        "required_normalised": sorted(norm_set(job.required_credentials)),
-        "preferred_normalised": sorted(norm_set(job.preferred_credentials)),
+        "required_normalised": sorted(credential_keys(job.required_credentials)),
+        "preferred_normalised": sorted(credential_keys(job.preferred_credentials)),
         "min_inactive_days": job.policy.min_inactive_days,
         "max_inactive_days": job.policy.max_inactive_days,
         "max_outreach": job.policy.max_outreach,

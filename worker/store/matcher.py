@@ -55,9 +55,9 @@ from sqlalchemy.orm import aliased
 from worker.contracts.encode import outreach_id
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Job, Policy
-from worker.rules.normalise import norm_set
 from worker.rules.ranking import remaining_capacity
 from worker.store.columns import MICROS_PER_DAY, to_micros
+from worker.store.credential_keys import credential_keys
 from worker.store.dialect import is_postgresql
 from worker.store.jobs import jobs_opened_between, load_job, open_clause
 from worker.store.schema import (
@@ -125,7 +125,7 @@ def eligible_conditions(
             c.last_activity_at <= at - policy.min_inactive_days * _DAY,
         ),
     ]
-    required = sorted(norm_set(job.required_credentials))
+    required = sorted(credential_keys(job.required_credentials))
     if required:
         conditions.extend(_holds_all(required))
     conditions.append(
@@ -190,7 +190,7 @@ def ranked_query(
     """The eligible candidates in ranking order: preferred credentials matched (desc),
     inactive days (asc), candidate id (byte order). `policy` is the effective one."""
     c = CandidateRow
-    preferred = sorted(norm_set(job.preferred_credentials))
+    preferred = sorted(credential_keys(job.preferred_credentials))
     if preferred:
         cc = aliased(CandidateCredentialRow)
         matched: ColumnElement[int] = (

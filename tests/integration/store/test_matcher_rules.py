@@ -131,6 +131,19 @@ CASES = [
         job=job(required_credentials=("python", "PYTHON", "sql")),
     ),
     Case("one required credential missing", False, snapshot(credentials=("python",))),
+    # 100 characters on the wire, 1,800 once NFKC has expanded each: stored as a digest
+    Case(
+        "a credential that normalises past what a row holds, held",
+        True,
+        snapshot(credentials=("Python", "SQL", "\ufdfa" * 100)),
+        job(required_credentials=("python", "\ufdfa" * 100)),
+    ),
+    Case(
+        "a credential that normalises past what a row holds, another one",
+        False,
+        snapshot(credentials=("Python", "SQL", "\ufdfa" * 100)),
+        job(required_credentials=("python", "\ufdfa" * 99)),
+    ),
     Case(
         "five required credentials, all held",
         True,

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from worker.cli import main
+from worker.rules.normalise import norm
+from worker.store.credential_keys import credential_keys
 from worker.store.engine import create_store_engine
 from worker.store.schema import Base
 from worker.store.versioning import (
     SchemaOutdatedError,
+    alembic_config,
     head_revisions,
     load_models,
+    migrate_engine,
     require_current_schema,
     schema_is_current,
 )
@@ -68,3 +75,39 @@ def test_migrate_command_reports_an_unreachable_database(
     err = capsys.readouterr().err
     assert "REENGAGE_DATABASE_URL" in err
     assert "nonexistent-dir" not in err
+
+
+def test_0004_stores_long_normalised_credentials_as_digests(sqlite_url: str) -> None:
+    """SQLite could hold candidate rows and job lists with credentials too long for a key;
+    upgrading turns them into the digests credential_keys now looks up."""
+    long_credential = "\ufdfa" * 100  # what the store held: its normalised form
+    stored = norm(long_credential)
+    engine = create_store_engine(sqlite_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0003")
+            connection.execute(
+                text(
+                    "INSERT INTO candidate_credentials VALUES ('acme', 'c-1', :long), "
+                    "('acme', 'c-1', 'python')"
+                ),
+                {"long": stored},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO jobs (tenant_id, job_id, required_credentials, "
+                    "preferred_credentials, required_normalised, preferred_normalised) "
+                    "VALUES ('acme', 'j-1', '[]', '[]', :required, '[]')"
+                ),
+                {"required": json.dumps(sorted([stored, "python"]))},
+            )
+        migrate_engine(engine)
+        with engine.connect() as connection:
+            held = connection.execute(text("SELECT credential FROM candidate_credentials"))
+            required = connection.execute(text("SELECT required_normalised FROM jobs"))
+            assert sorted(held.scalars()) == sorted(credential_keys([long_credential, "Python"]))
+            assert json.loads(required.scalar_one()) == sorted(
+                credential_keys([long_credential, "python"])
+            )
+    finally:
+        engine.dispose()

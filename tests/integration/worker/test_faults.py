@@ -223,9 +223,8 @@ def test_an_event_the_store_refuses_is_dead_lettered_alone(
 
     migrate(pg_database_url)
     pool = make_pool(seed=9, size=20)
-    # Valid on the wire (100 characters), but NFKC expands each of these to 18 characters:
-    # longer than any credential the store indexes, so PostgreSQL refuses the row.
-    monster = pool.updates[5].model_copy(update={"credentials": ("\ufdfa" * 100,)})
+    # Valid on the wire (JSON allows "\u0000"), but PostgreSQL text cannot hold a NUL.
+    monster = pool.updates[5].model_copy(update={"first_name": "Ada\x00"})
     updates = [*pool.updates[:5], monster, *pool.updates[6:]]
     messages = [
         ats_event(u, event_id=f"e-{u.candidate_id}", source="urn:ats:test") for u in updates

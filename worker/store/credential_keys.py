@@ -1,0 +1,34 @@
+"""How a credential is stored and looked up: its normalised form, or a digest of a long one.
+
+A credential is at most 100 characters on the wire, but NFKC can expand one character into 18
+and casefolding can triple that: a normalised credential can reach 5,400 characters (about
+21 KB of UTF-8), more than a PostgreSQL B-tree entry holds (about 2.7 KB) and more than the
+column allows. Such an event is valid, and was once refused by PostgreSQL while SQLite stored
+it. So a normalised credential longer than `MAX_PLAIN_BYTES` is stored as a SHA-256 digest of
+itself. Matching only ever asks "is this the same credential", which a digest answers as well
+as the text (both sides, candidates' rows and jobs' lists, go through `credential_keys`); the
+original spellings, which reasons and people read, are stored elsewhere unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from worker.rules.normalise import norm_set
+
+# Ordinary credentials stay readable in the table; nothing near this long is a real skill name.
+MAX_PLAIN_BYTES = 256
+DIGEST_PREFIX = "sha256:"
+
+
+def credential_key(normalised: str) -> str:
+    encoded = normalised.encode("utf-8")
+    if len(encoded) <= MAX_PLAIN_BYTES:
+        return normalised
+    return DIGEST_PREFIX + hashlib.sha256(encoded).hexdigest()
+
+
+def credential_keys(credentials: Iterable[str]) -> frozenset[str]:
+    """The stored keys of these credentials (normalised, blank ones dropped, distinct)."""
+    return frozenset(credential_key(n) for n in norm_set(credentials))
