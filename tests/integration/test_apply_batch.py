@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from worker.contracts.ats import CandidateErased, CandidateUpdated
+from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.encode import ats_event
 from worker.contracts.envelope import AnyEvent
 from worker.ingest.batch import BatchReport, Incoming, apply_batch
@@ -19,7 +19,7 @@ from worker.rules.model import Policy
 from worker.runtime.metrics import Outcome
 from worker.store.candidates import load_candidates
 from worker.store.engine import create_store_engine
-from worker.store.schema import ProcessedEventRow
+from worker.store.schema import OutreachRow, ProcessedEventRow
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -115,3 +115,47 @@ def test_snapshot_outcomes_come_back_in_batch_order(engine: Engine) -> None:
     assert stored["c-1"].credentials == ("Go", "rust")
     assert stored["c-1"].updated_at == T + 2 * DAY
     assert stored["c-2"].email is None  # erased
+
+
+def opened(event_id: str, job_id: str, at: datetime) -> Incoming:
+    data = JobOpened.model_validate(
+        {
+            "tenant_id": TENANT,
+            "job_id": job_id,
+            "title": "Analyst",
+            "required_credentials": ["SQL"],
+            "opened_at": at,
+        }
+    )
+    return _incoming(ats_event(data, event_id=event_id, source=SOURCE).event)
+
+
+def closed(event_id: str, job_id: str, at: datetime) -> Incoming:
+    data = JobClosed(tenant_id=TENANT, job_id=job_id, closed_at=at)
+    return _incoming(ats_event(data, event_id=event_id, source=SOURCE).event)
+
+
+def outreach_states(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(OutreachRow.candidate_id, OutreachRow.status))
+        return {candidate_id: status for candidate_id, status in rows}
+
+
+def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> None:
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(engine, [updated("e-c1", "c-1", T - 30 * DAY, **dormant)])
+    apply(engine, [opened("e-o1", "j-1", T), closed("e-x1", "j-1", T + DAY)])
+    apply(engine, [updated("e-c2", "c-2", T - 30 * DAY, **dormant)])
+    apply(engine, [opened("e-o2", "j-1", T + 2 * DAY)])  # reopened: c-2 is requested
+    assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "requested"}
+
+    # The first close again, under a new id (an ATS republishing its history): the job was
+    # reopened after it, so it stays open and c-2's outreach stands.
+    report = apply(engine, [closed("e-x1-again", "j-1", T + DAY)])
+    assert report.effects.cancelled == {}
+    assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "requested"}
+
+    # A close after the reopen does close it.
+    report = apply(engine, [closed("e-x2", "j-1", T + 3 * DAY)])
+    assert report.effects.cancelled == {"job_closed": 1}
+    assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "cancelled"}

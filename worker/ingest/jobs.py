@@ -32,7 +32,10 @@ def job_opened(ctx: HandlerContext, data: JobOpened) -> bool:
 
 
 def job_closed(ctx: HandlerContext, data: JobClosed) -> None:
-    close_job(ctx.connection, data.tenant_id, data.job_id, data.closed_at)
+    """Cancel what was requested and not yet sent, unless the job was reopened after this
+    close: then the outreach belongs to an open job."""
+    if not close_job(ctx.connection, data.tenant_id, data.job_id, data.closed_at):
+        return
     refs = cancel_pending(
         ctx.connection,
         data.tenant_id,

@@ -57,8 +57,10 @@ def upsert_job(connection: Connection, job: Job) -> bool:
     return connection.execute(statement).first() is not None
 
 
-def close_job(connection: Connection, tenant_id: str, job_id: str, closed_at: datetime) -> None:
-    """Record a close (the latest one wins), creating a closed-only record for an unknown job."""
+def close_job(connection: Connection, tenant_id: str, job_id: str, closed_at: datetime) -> bool:
+    """Record a close (the latest one wins), creating a closed-only record for an unknown job.
+    True when the job is closed now; False when it stays open, because it was reopened after
+    this close (a late or repeated close changes nothing for the reopened job)."""
     insert = upsert(connection, JobRow).values(
         tenant_id=tenant_id,
         job_id=job_id,
@@ -79,8 +81,9 @@ def close_job(connection: Connection, tenant_id: str, job_id: str, closed_at: da
                 else_=JobRow.closed_at,
             )
         },
-    )
-    connection.execute(statement)
+    ).returning(open_clause())
+    still_open = connection.execute(statement).scalar_one()
+    return not still_open
 
 
 def load_job(

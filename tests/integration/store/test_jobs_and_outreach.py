@@ -48,14 +48,18 @@ def test_republish_updates_and_an_older_open_is_stale(engine: Engine) -> None:
 
 def test_close_is_kept_across_reopen_and_late_opens(engine: Engine) -> None:
     with engine.begin() as connection:
-        close_job(connection, TENANT, "j-1", T)  # a close for an unknown job is recorded
+        # a close for an unknown job is recorded
+        assert close_job(connection, TENANT, "j-1", T) is True
         assert load_job(connection, TENANT, "j-1") is None
         upsert_job(connection, job(opened_at=T - DAY))  # a late open, from before the close
         assert jobs_opened_between(connection, TENANT, T - 9 * DAY, T + 9 * DAY) == []
         upsert_job(connection, job(opened_at=T + DAY))  # reopened after the close
         reopened = jobs_opened_between(connection, TENANT, T - 9 * DAY, T + 9 * DAY)
-        close_job(connection, TENANT, "j-1", T + 2 * DAY)
-        close_job(connection, TENANT, "j-1", T - 5 * DAY)  # an older close changes nothing
+        # a repeat of the close the reopen came after: the job stays open
+        assert close_job(connection, TENANT, "j-1", T) is False
+        assert close_job(connection, TENANT, "j-1", T + 2 * DAY) is True
+        # an older close changes nothing, and the job stays closed
+        assert close_job(connection, TENANT, "j-1", T - 5 * DAY) is True
         closed = load_job(connection, TENANT, "j-1")
     assert [(j.job_id, j.closed_at) for j in reopened] == [("j-1", T)]
     assert closed is not None
