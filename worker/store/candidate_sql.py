@@ -109,16 +109,27 @@ STORED_COLUMNS = (
 _NAMES = [name for name, _ in _SET_COLUMNS]
 _INSERTED = ", ".join([*_NAMES, "email_suppressed", "erased_at"])
 _UPDATED = ", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])
-# Shared by both spellings: newest updated_at wins, the tombstone refuses older snapshots,
-# and the mailer's bounce report is about an address, so a new address starts clean.
-_ON_CONFLICT = f"""
+
+
+def _on_conflict(ascii_lower: str) -> str:
+    """Both spellings: newest updated_at wins, the tombstone refuses older snapshots, and the
+    mailer's bounce report is about an address, so a new address starts clean. "New" ignores
+    ASCII case (`Jane@Example.com` bounced means `jane@example.com` did); `ascii_lower` is the
+    database's spelling of lower-casing ASCII letters only, so both agree on other letters."""
+    return f"""
 ON CONFLICT (tenant_id, candidate_id) DO UPDATE SET
     {_UPDATED},
-    email_suppressed = CASE WHEN stored.email = excluded.email
+    email_suppressed = CASE WHEN {ascii_lower.format("stored.email")}
+                                 = {ascii_lower.format("excluded.email")}
                             THEN stored.email_suppressed ELSE false END
 WHERE stored.updated_at < excluded.updated_at
   AND (stored.erased_at IS NULL OR stored.erased_at < excluded.updated_at)
 """
+
+
+# PostgreSQL lower-cases only ASCII under the C collation; SQLite's lower() only ever does.
+_POSTGRESQL_ON_CONFLICT = _on_conflict('lower({} COLLATE "C")')
+_SQLITE_ON_CONFLICT = _on_conflict("lower({})")
 _SELECTED = ", ".join(
     f"s.{name}::json" if name in _JSON_COLUMNS else f"s.{name}" for name in _NAMES
 )
@@ -128,7 +139,7 @@ _POSTGRESQL_UPSERT = f"""
 INSERT INTO candidates AS stored ({_INSERTED})
 SELECT {_SELECTED}, false, NULL
 FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
-{_ON_CONFLICT}
+{_POSTGRESQL_ON_CONFLICT}
 RETURNING {", ".join(f"{c}::text" if c in _JSON_COLUMNS else c for c in STORED_COLUMNS)}
 """  # noqa: S608
 _SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
@@ -149,7 +160,10 @@ def upsert_snapshots(
         result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
     else:
         statement = (
-            _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _ON_CONFLICT + _SQLITE_RETURNING
+            _SQLITE_INSERT
+            + ", ".join(_SQLITE_ROW for _ in rows)
+            + _SQLITE_ON_CONFLICT
+            + _SQLITE_RETURNING
         )
         result = connection.exec_driver_sql(statement, tuple(v for row in encoded for v in row))
     return [_decoded(values) for values in result]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from tests.integration.store.builders import DAY, TENANT, T, snapshot
@@ -195,6 +196,27 @@ def test_suppression_sticks_to_the_address(engine: Engine) -> None:
     assert same_address.email_suppressed is True
     assert same_address.last_name == "Byron"
     assert new_address.email_suppressed is False
+
+
+@pytest.mark.parametrize(
+    ("reported", "next_snapshot", "still_suppressed"),
+    [
+        ("Jane@Example.com", "jane@example.COM", True),  # the same address, other ASCII case
+        ("Jane@Example.com", "jane2@example.com", False),
+        ("Élodie@example.com", "élodie@example.com", False),  # beyond ASCII: compared as is
+        ("Élodie@example.com", "Élodie@EXAMPLE.com", True),
+    ],
+)
+def test_suppression_ignores_ascii_case_only(
+    engine: Engine, reported: str, next_snapshot: str, still_suppressed: bool
+) -> None:
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T, email=reported)])
+        suppress_email(connection, TENANT, "c-1")
+        upsert_candidates(connection, [snapshot(updated_at=T + DAY, email=next_snapshot)])
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+    assert stored.email == next_snapshot
+    assert stored.email_suppressed is still_suppressed
 
 
 def test_contactable_column_follows_rules_3_and_4(engine: Engine) -> None:
