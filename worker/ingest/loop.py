@@ -105,8 +105,8 @@ class IngestLoop:
                 except ShutdownDuringRetryError:
                     log.info("shutdown while retrying: batch left uncommitted for the next run")
                     return
-            else:
-                self._consumer.update_lag()
+            # After every poll, not only idle ones: a backlog is when the gauge matters.
+            self._consumer.update_lag()
 
     def process(self, records: Sequence[Record]) -> None:
         started = time.perf_counter()

@@ -152,8 +152,8 @@ class MailerLoop:
                 except ShutdownDuringWaitError:
                     log.info("shutdown while waiting: the rest is left for the next run")
                     return
-            else:
-                self._consumer.update_lag()
+            # After every poll, not only idle ones: a backlog is when the gauge matters.
+            self._consumer.update_lag()
 
     def process(self, records: Sequence[Record]) -> None:
         started = time.perf_counter()
