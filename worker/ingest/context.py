@@ -24,12 +24,25 @@ class IngestConfig:
     event_source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One handler's requests or cancellations, ids only: logged once the batch commits
+    (logging inside the transaction would report what a rollback may undo)."""
+
+    what: str
+    tenant_id: str
+    job_ids: tuple[str, ...]
+    outreach_ids: tuple[str, ...]
+    reason: str | None = None
+
+
 @dataclass(slots=True)
 class Effects:
-    """Counts of what one batch did, for metrics and logs."""
+    """What one batch did, for metrics and logs."""
 
     requested: int = 0
     cancelled: Counter[str] = field(default_factory=Counter)
+    decisions: list[Decision] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -62,6 +75,15 @@ class HandlerContext:
             ]
         )
         self.effects.requested += len(requested)
+        if requested:
+            self.effects.decisions.append(
+                Decision(
+                    "outreach requested",
+                    job.tenant_id,
+                    (job.job_id,),
+                    tuple(r.outreach_id for r in requested),
+                )
+            )
 
     def cancel(self, refs: Sequence[OutreachRef], reason: CancellationReason, at: datetime) -> None:
         self.publish(
@@ -77,3 +99,14 @@ class HandlerContext:
             ]
         )
         self.effects.cancelled[reason.value] += len(refs)
+        for tenant_id in sorted({ref.tenant_id for ref in refs}):
+            mine = [ref for ref in refs if ref.tenant_id == tenant_id]
+            self.effects.decisions.append(
+                Decision(
+                    "outreach cancelled",
+                    tenant_id,
+                    tuple(sorted({ref.job_id for ref in mine})),
+                    tuple(ref.outreach_id for ref in mine),
+                    reason.value,
+                )
+            )

@@ -256,6 +256,21 @@ class IngestLoop:
                 cancelled=sum(report.effects.cancelled.values()),
                 dead_lettered=len(sorted_.dead),
             )
+        for decision in report.effects.decisions:
+            where: dict[str, object] = (
+                {"job_id": decision.job_ids[0]}
+                if len(decision.job_ids) == 1
+                else {"job_ids": list(decision.job_ids)}
+            )
+            if decision.reason is not None:
+                where["reason"] = decision.reason
+            log.info(
+                decision.what,
+                tenant_id=decision.tenant_id,
+                **where,
+                count=len(decision.outreach_ids),
+                outreach_ids=list(decision.outreach_ids),
+            )
         for letter in sorted_.dead:
             log.warning(
                 "dead-lettered",

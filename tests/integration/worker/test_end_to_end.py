@@ -51,6 +51,18 @@ def test_outreach_is_exactly_what_the_reference_predicts(
             kafka_bootstrap, topics.outreach, lambda r: len(r) >= len(expected), settle_s=1.0
         )
         assert worker.stop() == 0, worker.output()
+        text = worker.output()
+    log_lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    # The log names what was decided by ids (OPERATIONS.md), and no address or name.
+    (logged,) = [line for line in log_lines if line["event"] == "outreach requested"]
+    assert (logged["tenant_id"], logged["job_id"], logged["count"]) == ("acme", "J-1", 6)
+    assert sorted(logged["outreach_ids"]) == sorted(
+        outreach_id("acme", "J-1", d.candidate_id) for d in expected
+    )
+    for update in pool.updates:
+        assert update.email is None or update.email not in text
+        assert update.last_name is None or f'"{update.last_name}"' not in text
 
     events = [json.loads(r.value) for r in outreach]
     assert [e["type"] for e in events] == ["reengage.outreach.requested"] * len(expected)
