@@ -90,7 +90,7 @@ class Settings(BaseSettings):
 
     # Runtime tuning (not in the operating interface's table; documented in the README).
     batch_max_records: int = Field(default=500, ge=1, le=100_000)
-    dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    dlq_max_ratio: float = Field(default=1.0, gt=0, le=1)
     dlq_window: int = Field(default=1000, ge=1, le=1_000_000)
     retry_budget_seconds: float = Field(default=300.0, gt=0, le=86_400)
     startup_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)

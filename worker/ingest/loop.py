@@ -139,7 +139,7 @@ class IngestLoop:
         crash_point("worker-after-db-commit")
         self._commit_offsets()
         self._count(sorted_, report)
-        self._budget.record(len(records), len(sorted_.dead))
+        self._budget.record_batch(records, [letter.record for letter in sorted_.dead])
         self._after_commit()
         BATCH_SECONDS.observe(time.perf_counter() - started)
 

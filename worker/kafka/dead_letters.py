@@ -7,7 +7,7 @@ message is never lost.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,24 +87,34 @@ class DeadLetterRatioExceededError(FatalError):
 
 
 class DeadLetterBudget:
-    """Halts consumption when the dead-lettered share of the last `window` records passes
-    `max_ratio`, rather than draining a whole topic into its DLQ (cf. arroyo's DlqLimit)."""
+    """Halts consumption when the dead-lettered share of a topic's last `window` records
+    passes `max_ratio`, rather than draining a whole topic into its DLQ (cf. arroyo's
+    DlqLimit). Kept per topic: a bad producer on one topic (a third-party mailer's status
+    reports, say) must not stop the others' good traffic from being counted as such."""
 
     def __init__(self, window: int, max_ratio: float) -> None:
-        self._outcomes: deque[bool] = deque(maxlen=window)
+        self._window = window
         self._max_ratio = max_ratio
+        self._outcomes: dict[str, deque[bool]] = {}
 
-    def record(self, total: int, dead_lettered: int) -> None:
-        self._outcomes.extend([True] * dead_lettered + [False] * (total - dead_lettered))
-        self._check()
+    def record_batch(self, records: Sequence[Record], dead: Sequence[Record]) -> None:
+        """A consumed batch and the records of it that were dead-lettered."""
+        totals = Counter(record.topic for record in records)
+        dead_by_topic = Counter(record.topic for record in dead)
+        for topic in sorted(totals):
+            self.record(topic, totals[topic], dead_by_topic[topic])
 
-    def _check(self) -> None:
-        window = self._outcomes.maxlen or 0
-        if self._max_ratio >= 1.0 or len(self._outcomes) < window:
+    def record(self, topic: str, total: int, dead_lettered: int) -> None:
+        outcomes = self._outcomes.setdefault(topic, deque(maxlen=self._window))
+        outcomes.extend([True] * dead_lettered + [False] * (total - dead_lettered))
+        self._check(topic, outcomes)
+
+    def _check(self, topic: str, outcomes: deque[bool]) -> None:
+        if self._max_ratio >= 1.0 or len(outcomes) < self._window:
             return
-        ratio = sum(self._outcomes) / len(self._outcomes)
+        ratio = sum(outcomes) / len(outcomes)
         if ratio > self._max_ratio:
             raise DeadLetterRatioExceededError(
-                f"{ratio:.0%} of the last {len(self._outcomes)} records were dead-lettered "
-                f"(limit {self._max_ratio:.0%}); halting"
+                f"{ratio:.0%} of the last {len(outcomes)} records of {topic} were "
+                f"dead-lettered (limit {self._max_ratio:.0%}); halting"
             )

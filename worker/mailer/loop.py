@@ -174,7 +174,7 @@ class MailerLoop:
             self._retry(lambda: self._producer.send_all(outgoing))
         self._commit(batch)
         self._count(batch)
-        self._budget.record(len(records), len(batch.dead))
+        self._budget.record_batch(records, [letter.record for letter in batch.dead])
         BATCH_SECONDS.observe(time.perf_counter() - started)
         if stopped:
             raise ShutdownDuringWaitError

@@ -183,6 +183,35 @@ def test_poison_messages_are_dead_lettered_and_the_next_good_one_processed(
     assert classes == [b"not_json", b"bad_data", b"bad_data", b"too_large"]
 
 
+def test_a_topic_mostly_dead_letters_halts_the_worker_when_asked_to(
+    kafka_bootstrap: str, sqlite_url: str, topics: Topics, group_id: str, tmp_path: Path
+) -> None:
+    """Off by default (EVENTS.md: processing continues with the next message); with
+    REENGAGE_DLQ_MAX_RATIO set, a topic whose last N records were mostly dead letters stops
+    the worker (exit 1), after those letters are safely on the DLQ."""
+    from kafka import KafkaProducer
+
+    from worker.store.versioning import migrate
+
+    migrate(sqlite_url)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for n in range(30):
+        producer.send(topics.candidates, key=b"k", value=f"garbage {n}".encode())
+    producer.flush(30)
+    producer.close()
+    env = {
+        **base_env(kafka_bootstrap, sqlite_url, topics, group_id),
+        "REENGAGE_DLQ_MAX_RATIO": "0.5",
+        "REENGAGE_DLQ_WINDOW": "20",
+    }
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        assert worker.wait(60) == 1, worker.output()
+        output = worker.output()
+    assert f"of the last 20 records of {topics.candidates} were dead-lettered" in output
+    dead = read_until(kafka_bootstrap, topics.candidates + ".dlq", lambda r: len(r) >= 20)
+    assert len(dead) >= 20
+
+
 def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
     kafka_bootstrap: str, migrated: str, topics: Topics, group_id: str, tmp_path: Path
 ) -> None:

@@ -61,13 +61,25 @@ def test_records_of_revoked_partitions_are_dropped() -> None:
 
 def test_budget_halts_only_past_the_ratio_over_a_full_window() -> None:
     budget = DeadLetterBudget(window=10, max_ratio=0.5)
-    budget.record(total=4, dead_lettered=4)  # window not full yet: no verdict
-    budget.record(total=6, dead_lettered=1)  # 5 of 10: at the limit, not past it
-    budget.record(total=5, dead_lettered=0)  # the window slides: 0 of 10
-    with pytest.raises(FatalError, match="60% of the last 10"):
-        budget.record(total=6, dead_lettered=6)  # 6 of 10
+    budget.record("ats.jobs", total=4, dead_lettered=4)  # window not full yet: no verdict
+    budget.record("ats.jobs", total=6, dead_lettered=1)  # 5 of 10: at the limit, not past it
+    budget.record("ats.jobs", total=5, dead_lettered=0)  # the window slides: 0 of 10
+    with pytest.raises(FatalError, match=r"60% of the last 10 records of ats\.jobs"):
+        budget.record("ats.jobs", total=6, dead_lettered=6)  # 6 of 10
+
+
+def test_budget_is_kept_per_topic() -> None:
+    """A producer sending garbage on one topic halts the consumer only once that topic's own
+    window is mostly dead letters, however much good traffic the other topics carry."""
+    budget = DeadLetterBudget(window=10, max_ratio=0.5)
+    good = [_record(n) for n in range(20)]
+    bad = [_record(n, topic="reengage.outreach.status") for n in range(4)]
+    budget.record_batch(good + bad, bad)  # 4 of 4 on status: window not full
+    budget.record_batch(good, [])
+    with pytest.raises(FatalError, match=r"reengage\.outreach\.status"):
+        budget.record_batch(good + bad + bad, bad + bad)  # 12 of 12 on status
 
 
 def test_budget_of_one_never_halts() -> None:
     budget = DeadLetterBudget(window=2, max_ratio=1.0)
-    budget.record(total=50, dead_lettered=50)
+    budget.record("ats.jobs", total=50, dead_lettered=50)
