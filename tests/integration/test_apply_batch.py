@@ -3,6 +3,7 @@ decide what is a duplicate, and each candidate snapshot's outcome comes back in 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -159,3 +160,23 @@ def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> N
     report = apply(engine, [closed("e-x2", "j-1", T + 3 * DAY)])
     assert report.effects.cancelled == {"job_closed": 1}
     assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "cancelled"}
+
+
+def test_an_event_whose_source_and_id_are_at_their_longest_is_applied_once(
+    engine: Engine,
+) -> None:
+    """1,024 and 256 characters of 4 bytes each: over PostgreSQL's index entry limit as
+    text, so the marker keeps them as digests."""
+    rng = random.Random(5)
+
+    def text(n: int) -> str:  # varied, so that PostgreSQL cannot compress the entry
+        return "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(n))
+
+    source, event_id = text(1024), text(256)
+    data = CandidateUpdated.model_validate(
+        {"tenant_id": TENANT, "candidate_id": "c-1", "email": "c-1@example.com", "updated_at": T}
+    )
+    event = ats_event(data, event_id=event_id, source=source).event
+    assert apply(engine, [_incoming(event)]).outcomes == [PROCESSED]
+    assert apply(engine, [_incoming(event)]).outcomes == [DUPLICATE]
+    assert markers(engine) == 1

@@ -7,10 +7,13 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from worker.store.bounded_keys import bounded_key
 from worker.store.columns import to_micros
 from worker.store.dialect import is_postgresql
 
 EventKey = tuple[str, str]
+# Per part of the marker's key: the two together stay well inside a B-tree entry (~2.7 KB).
+_MAX_PLAIN_BYTES = 512
 # Rows per SQLite statement: three bound parameters each, well under its 32766.
 _SQLITE_CHUNK = 500
 
@@ -36,7 +39,8 @@ def claim_unprocessed(
     back, the key is ours. Keys are claimed in sorted order, so two overlapping batches
     wait for each other in one direction only and cannot deadlock on markers.
     """
-    ordered = sorted(set(keys))
+    stored = {_stored(key): key for key in set(keys)}
+    ordered = sorted(stored)
     if not ordered:
         return set()
     micros = to_micros(at)
@@ -45,7 +49,7 @@ def claim_unprocessed(
             _POSTGRESQL_CLAIM,
             (micros, [source for source, _ in ordered], [event_id for _, event_id in ordered]),
         )
-        return {(source, event_id) for source, event_id in rows}
+        return {stored[(source, event_id)] for source, event_id in rows}
     claimed: set[EventKey] = set()
     for start in range(0, len(ordered), _SQLITE_CHUNK):
         chunk = ordered[start : start + _SQLITE_CHUNK]
@@ -54,5 +58,12 @@ def claim_unprocessed(
             statement + _SQLITE_RETURNING,
             tuple(value for source, event_id in chunk for value in (source, event_id, micros)),
         )
-        claimed.update((source, event_id) for source, event_id in rows)
+        claimed.update(stored[(source, event_id)] for source, event_id in rows)
     return claimed
+
+
+def _stored(key: EventKey) -> EventKey:
+    """As the marker table holds it: a `source` or `id` too long for PostgreSQL's primary key
+    index (both may be 4 bytes a character) is kept as its digest."""
+    source, event_id = key
+    return (bounded_key(source, _MAX_PLAIN_BYTES), bounded_key(event_id, _MAX_PLAIN_BYTES))

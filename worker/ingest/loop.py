@@ -189,6 +189,7 @@ class IngestLoop:
             merged.outcomes += single.outcomes
             merged.effects.requested += single.effects.requested
             merged.effects.cancelled.update(single.effects.cancelled)
+            merged.effects.decisions += single.effects.decisions
         return merged, failed
 
     def _commit_offsets(self) -> None:

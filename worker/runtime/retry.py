@@ -30,9 +30,17 @@ log = get_logger("reengage.retry")
 T = TypeVar("T")
 
 
+# PostgreSQL raises these as "operational" errors, but they are about the statement's own
+# data (e.g. an index entry over the B-tree's size limit) and fail the same way every time:
+# 53 insufficient resources is worth waiting for, 54 program limit exceeded is not.
+_DETERMINISTIC_SQLSTATE_CLASSES = frozenset({"54"})
+
+
 def is_transient(error: BaseException) -> bool:
     """Worth retrying: the database or the broker is briefly unavailable."""
     if isinstance(error, FatalError):
+        return False
+    if isinstance(error, OperationalError) and _deterministic(error):
         return False
     if isinstance(error, TransientError | OperationalError | PoolTimeoutError):
         return True
@@ -41,6 +49,11 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, KafkaError):
         return bool(error.retriable) or isinstance(error, BrokerNotAvailableError)
     return isinstance(error, ConnectionError | TimeoutError)
+
+
+def _deterministic(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in _DETERMINISTIC_SQLSTATE_CLASSES
 
 
 def retry_transient(

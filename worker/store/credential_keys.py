@@ -12,21 +12,17 @@ original spellings, which reasons and people read, are stored elsewhere unchange
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from worker.rules.normalise import norm_set
+from worker.store.bounded_keys import bounded_key
 
 # Ordinary credentials stay readable in the table; nothing near this long is a real skill name.
 MAX_PLAIN_BYTES = 256
-DIGEST_PREFIX = "sha256:"
 
 
 def credential_key(normalised: str) -> str:
-    encoded = normalised.encode("utf-8")
-    if len(encoded) <= MAX_PLAIN_BYTES:
-        return normalised
-    return DIGEST_PREFIX + hashlib.sha256(encoded).hexdigest()
+    return bounded_key(normalised, MAX_PLAIN_BYTES)
 
 
 def credential_keys(credentials: Iterable[str]) -> frozenset[str]:

@@ -6,6 +6,14 @@ from worker.errors import FatalError, TransientError
 from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_transient
 
 
+class _SqlstateError(Exception):
+    """What psycopg's errors carry: the server's SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
 class Flaky:
     def __init__(self, failures: list[BaseException]) -> None:
         self.failures = list(failures)
@@ -48,6 +56,8 @@ def test_spent_budget_is_fatal_and_chains_the_last_transient_error() -> None:
     ("error", "transient"),
     [
         (OperationalError("SELECT 1", {}, Exception("connection refused")), True),
+        (OperationalError("INSERT", {}, _SqlstateError("53300")), True),  # too many connections
+        (OperationalError("INSERT", {}, _SqlstateError("54000")), False),  # index row too big
         (KafkaConnectionError(), True),
         (ConnectionResetError(), True),
         (FatalError("stop"), False),
