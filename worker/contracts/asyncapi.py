@@ -73,7 +73,10 @@ _DLQ_HEADERS = {
     "dlq.original.topic": "Topic the message was consumed from.",
     "dlq.original.partition": "Its partition (decimal).",
     "dlq.original.offset": "Its offset (decimal).",
-    "dlq.error.class": "too_large, not_json, bad_envelope or bad_data.",
+    "dlq.error.class": (
+        "too_large, not_json, bad_envelope or bad_data (the message was refused when read), or "
+        "processing_failed (a valid event that could not be applied)."
+    ),
     "dlq.error.reason": "What is wrong, at most 1000 characters, never personal data.",
     "dlq.consumer.group": "The consumer group that gave up on it.",
     "dlq.failed_at": "When, RFC 3339 UTC.",

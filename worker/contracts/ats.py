@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import AfterValidator, Field, StrictInt, model_validator
 
 from worker.contracts.base import ContractModel
 from worker.contracts.fields import (
@@ -20,12 +20,19 @@ from worker.contracts.fields import (
     OptionalLocation,
     OptionalName,
     OptionalTrimmed,
+    PreferredCredential,
     TenantId,
     Timestamp,
     Title,
 )
 
 InactiveDays = Annotated[StrictInt, Field(ge=0, le=3650)]
+
+
+def _without_blanks(credentials: tuple[str, ...]) -> tuple[str, ...]:
+    # The spec puts no limit on a preferred credential, so "" is valid; it names nothing,
+    # and dead-lettering the job for it would help nobody.
+    return tuple(credential for credential in credentials if credential)
 
 
 class JobPolicy(ContractModel):
@@ -66,8 +73,15 @@ class JobOpened(ContractModel):
         description="A candidate needs all of them. Required (an empty array means none)."
     )
     preferred_credentials: Annotated[
-        tuple[Credential, ...], Field(max_length=50), NullMeansEmpty()
-    ] = Field(default=(), description="Used for ranking. Omitted or null means none.")
+        tuple[PreferredCredential, ...],
+        Field(max_length=50),
+        AfterValidator(_without_blanks),
+        NullMeansEmpty(),
+    ] = Field(
+        default=(),
+        description="Used for ranking. Omitted or null means none. Any length; blank ones "
+        "are ignored.",
+    )
     location: OptionalLocation = None
     apply_url: OptionalHttpUrl = Field(default=None, description="http(s) URL, at most 2048.")
     opened_at: Timestamp = Field(description="The reference time for this job's matching.")

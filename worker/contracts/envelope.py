@@ -12,7 +12,7 @@ from pydantic import Field
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.base import ContractModel
-from worker.contracts.fields import Timestamp
+from worker.contracts.fields import Timestamp, Verbatim
 from worker.contracts.outreach import OutreachCancelled, OutreachRequested
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 
@@ -26,22 +26,22 @@ class CloudEvent(ContractModel):
     (declared here so that they keep their place in the encoded object)."""
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; must be 1.0.")
-    id: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+    id: Annotated[str, Verbatim(256)] = Field(
         description="Identifies the event together with source: a redelivered or republished "
         "event with the same (source, id) has no further effect."
     )
-    source: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
+    source: Annotated[str, Verbatim(1024)] = Field(
         description="Who published the event, e.g. urn:ats:acme-prod."
     )
     type: str
     time: Timestamp | None = Field(
         default=None, description="When the event happened (RFC 3339 with an offset)."
     )
-    datacontenttype: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+    datacontenttype: Annotated[str, Verbatim(256)] | None = Field(
         default=None,
         description="application/json when given; data is always a JSON object (not checked).",
     )
-    subject: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+    subject: Annotated[str, Verbatim(1024)] | None = Field(
         default=None, description="What the event is about, e.g. candidate/C-1."
     )
     data: ContractModel

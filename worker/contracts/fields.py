@@ -45,6 +45,24 @@ TIMESTAMP_PATTERN = (
 TIMESTAMP_ERROR = "timestamp_invalid"
 _TIMESTAMP_MESSAGE = "Input should be an RFC 3339 timestamp with an offset (Z or +hh:mm)"
 
+# JSON may carry U+0000 ("\u0000") but PostgreSQL text cannot: an event holding one would be
+# stored by SQLite and refused by PostgreSQL, after it was decoded. So no string of the
+# contract may hold it, and such an event is dead-lettered at the edge on every database.
+NUL_ERROR = "string_nul"
+_NUL_MESSAGE = "String should not contain a NUL character (U+0000)"
+NO_NUL_SCHEMA: JsonSchemaValue = {"not": {"pattern": r"\x00"}}
+_NO_NUL = core_schema.custom_error_schema(
+    core_schema.str_schema(pattern=r"^[^\x00]*$"),
+    custom_error_type=NUL_ERROR,
+    custom_error_message=_NUL_MESSAGE,
+)
+
+
+def _without_nul(text: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """`text`, then the NUL check on what it accepted: a value of the wrong type or length is
+    reported as such, not as a NUL."""
+    return core_schema.chain_schema([text, _NO_NUL])
+
 
 def format_timestamp(value: datetime) -> str:
     """The one canonical text form: UTC, `Z`, microseconds only when there are any."""
@@ -128,20 +146,23 @@ class _TimestampType:
 
 @dataclass(frozen=True, slots=True)
 class Trimmed:
-    """A string trimmed of surrounding whitespace, with limits on what is left."""
+    """A string trimmed of surrounding whitespace, with limits on what is left (`max_length`
+    None: no limit but the message's size), and no NUL."""
 
-    max_length: int
+    max_length: int | None
     min_length: int = 1
     pattern: str | None = None
 
     def __get_pydantic_core_schema__(
         self, _source: Any, _handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.str_schema(
-            strip_whitespace=True,
-            min_length=self.min_length,
-            max_length=self.max_length,
-            pattern=self.pattern,
+        return _without_nul(
+            core_schema.str_schema(
+                strip_whitespace=True,
+                min_length=self.min_length,
+                max_length=self.max_length,
+                pattern=self.pattern,
+            )
         )
 
     def __get_pydantic_json_schema__(
@@ -150,7 +171,9 @@ class Trimmed:
         return self.json_schema()
 
     def json_schema(self) -> JsonSchemaValue:
-        schema: JsonSchemaValue = {"type": "string", "maxLength": self.max_length}
+        schema: JsonSchemaValue = {"type": "string", **NO_NUL_SCHEMA}
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
         if self.min_length:
             schema["minLength"] = self.min_length
         if self.pattern is not None:
@@ -159,6 +182,24 @@ class Trimmed:
             # minLength counts whitespace; this makes "   " invalid here as in the models.
             schema["pattern"] = NOT_BLANK_PATTERN
         return schema
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """A string taken as it is (not trimmed: envelope attributes), 1 to `max_length`
+    characters, no NUL."""
+
+    max_length: int
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return _without_nul(core_schema.str_schema(min_length=1, max_length=self.max_length))
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "minLength": 1, "maxLength": self.max_length, **NO_NUL_SCHEMA}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +215,7 @@ class OptionalTrimmed:
         text = core_schema.str_schema(
             strip_whitespace=True, min_length=1, max_length=self.max_length, pattern=self.pattern
         )
-        return _or_fallback(text, blank_to_none=True, null_means=None)
+        return _or_fallback(_without_nul(text), blank_to_none=True, null_means=None)
 
     def __get_pydantic_json_schema__(
         self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
@@ -215,6 +256,9 @@ OutreachId = Annotated[
     ),
 ]
 Credential = Annotated[str, Trimmed(100)]
+# The spec limits required credentials to 1-100 characters and says nothing of preferred ones:
+# any length, blank ones allowed (the job model drops them).
+PreferredCredential = Annotated[str, Trimmed(None, min_length=0)]
 Title = Annotated[str, Trimmed(300)]
 OptionalName = Annotated[str | None, OptionalTrimmed(200)]
 OptionalLocation = Annotated[str | None, OptionalTrimmed(200)]

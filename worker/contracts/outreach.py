@@ -65,7 +65,8 @@ class OutreachReason(ContractModel):
         description="The job's required credentials the candidate has, in the job's spelling."
     )
     matched_preferred_credentials: Annotated[tuple[Credential, ...], Field(max_length=50)] = Field(
-        description="The job's preferred credentials the candidate has."
+        description="The job's preferred credentials the candidate has, in the job's spelling; "
+        "one longer than 100 characters is shortened to 100, ending with an ellipsis."
     )
     last_activity_at: Timestamp
     inactive_days: Annotated[Count, Field(le=3650)] = Field(
@@ -73,7 +74,8 @@ class OutreachReason(ContractModel):
     )
     previous_application: PreviousApplication | None
     summary: Annotated[str, Trimmed(1000)] = Field(
-        description="One plain sentence telling the candidate why they are contacted."
+        description="One plain sentence telling the candidate why they are contacted. Names "
+        "fewer credentials ('SQL and 4 more') when naming them all would make it too long."
     )
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from worker.rules.eligibility import inactive_days
 from worker.rules.model import Application, Candidate, Job
 from worker.rules.normalise import norm, norm_set
+from worker.rules.shorten import plain, shorten
 
 # Named in English whatever the process locale is (calendar.month_name follows the locale).
 _MONTHS = (
@@ -30,9 +31,17 @@ _MONTHS = (
     "December",
 )
 
-# A sentence naming more credentials than this names the first ones and counts the rest.
+# The limits of `reason` in `reengage.outreach.requested` (worker/contracts/outreach.py): what
+# the rule builds must always fit them, whatever valid input it was built from.
+MAX_SUMMARY_CHARS = 1000
+MAX_TITLE_CHARS = 300
+MAX_CREDENTIAL_CHARS = 100
+
+# A sentence names at most this many entries: the credentials, or the first ones and "N more".
 MAX_NAMED_CREDENTIALS = 4
-_NAMED_WHEN_SHORTENED = 3
+# With two entries the sentence always fits: two titles of MAX_TITLE_CHARS and two credentials
+# of MAX_CREDENTIAL_CHARS, with the longest month, make 893 characters.
+_FEWEST_NAMED = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +66,8 @@ class Reason:
 def build_reason(candidate: Candidate, job: Job, at: datetime) -> Reason:
     """The reason for requesting `candidate` for `job` at `at` (an eligible candidate).
 
-    Credentials are given in the job's spelling and order, each normalised credential once.
+    Credentials are given in the job's spelling and order, each normalised credential once; a
+    spelling over MAX_CREDENTIAL_CHARS (a preferred credential may be any length) is shortened.
     """
     if candidate.tenant_id != job.tenant_id:
         raise ValueError("a reason never mixes tenants")
@@ -86,7 +96,7 @@ def _matched_in_job_spelling(
         key = norm(credential)
         if key in have and key not in seen:
             seen.add(key)
-            matched.append(credential.strip())
+            matched.append(shorten(credential, MAX_CREDENTIAL_CHARS))
     return tuple(matched)
 
 
@@ -110,43 +120,59 @@ def summary_sentence(
     preferred: Sequence[str],
     previous: PreviousApplication | None,
 ) -> str:
-    """One plain sentence, e.g. "You applied for Data Analyst in March 2025; this new Senior
-    Data Analyst role asks for SQL and Tableau, which are on your profile."
+    """One plain sentence of at most MAX_SUMMARY_CHARS, e.g. "You applied for Data Analyst in
+    March 2025; this new Senior Data Analyst role asks for SQL and Tableau, which are on your
+    profile."
 
     It names the required credentials when the job has any, else the preferred ones matched,
-    to stay one short sentence; both full lists travel in the reason's other fields.
+    to stay one short sentence; both full lists travel in the reason's other fields. Names are
+    put on one line, and a name over its limit (see `shorten`) is cut. When long names would
+    make the sentence too long, it names fewer credentials ("SQL and 4 more") rather than
+    cutting the titles.
     """
-    title = job_title.strip()
+    title = _name(job_title, MAX_TITLE_CHARS)
     if previous is None:
         opening = f"This new {title} role"
     else:
-        opening = (
-            f"You applied for {previous.job_title.strip()} in {month_year(previous.applied_at)};"
-            f" this new {title} role"
+        applied = (
+            f"{_name(previous.job_title, MAX_TITLE_CHARS)} in {month_year(previous.applied_at)}"
         )
-    if required:
-        return f"{opening} asks for {_credentials_clause(required)}"
-    if preferred:
-        return f"{opening} prefers {_credentials_clause(preferred)}"
-    return f"{opening} may interest you, given your profile."
+        opening = f"You applied for {applied}; this new {title} role"
+    if not required and not preferred:
+        return f"{opening} may interest you, given your profile."
+    verb, credentials = ("asks for", required) if required else ("prefers", preferred)
+    names = [_name(credential, MAX_CREDENTIAL_CHARS) for credential in credentials]
+    for entries in range(MAX_NAMED_CREDENTIALS, _FEWEST_NAMED, -1):
+        sentence = f"{opening} {verb} {_credentials_clause(names, entries)}"
+        if len(sentence) <= MAX_SUMMARY_CHARS:
+            return sentence
+    return f"{opening} {verb} {_credentials_clause(names, _FEWEST_NAMED)}"
 
 
-def _credentials_clause(credentials: Sequence[str]) -> str:
+def _name(text: str, limit: int) -> str:
+    # On one line whatever the ATS's spelling, so the summary reads as one plain sentence.
+    return shorten(plain(text), limit)
+
+
+def _credentials_clause(credentials: Sequence[str], entries: int) -> str:
     verb = "is" if len(credentials) == 1 else "are"
-    return f"{join_credentials(credentials)}, which {verb} on your profile."
+    return f"{join_credentials(credentials, entries)}, which {verb} on your profile."
 
 
-def join_credentials(credentials: Sequence[str]) -> str:
+def join_credentials(credentials: Sequence[str], entries: int = MAX_NAMED_CREDENTIALS) -> str:
     """Joins with commas and a final "and", no Oxford comma: "A, B and C".
 
-    Beyond MAX_NAMED_CREDENTIALS items it names the first three: "A, B, C and 5 more".
+    Names at most `entries` entries: beyond that many credentials, the first `entries - 1` and
+    a count of the rest ("A, B, C and 5 more" for eight credentials and four entries).
     """
+    if entries < 2:
+        raise ValueError("a count of the rest needs a credential named before it")
     items = list(credentials)
     if not items:
         return ""
-    if len(items) > MAX_NAMED_CREDENTIALS:
-        hidden = len(items) - _NAMED_WHEN_SHORTENED
-        items = [*items[:_NAMED_WHEN_SHORTENED], f"{hidden} more"]
+    if len(items) > entries:
+        shown = entries - 1
+        items = [*items[:shown], f"{len(items) - shown} more"]
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " and " + items[-1]

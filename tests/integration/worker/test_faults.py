@@ -9,6 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests.integration.worker.harness import (
     Consumed,
@@ -252,11 +254,10 @@ def test_an_event_the_store_refuses_is_dead_lettered_alone(
 
     migrate(pg_database_url)
     pool = make_pool(seed=9, size=20)
-    # Valid on the wire (JSON allows "\u0000"), but PostgreSQL text cannot hold a NUL.
-    monster = pool.updates[5].model_copy(update={"first_name": "Ada\x00"})
-    updates = [*pool.updates[:5], monster, *pool.updates[6:]]
+    refused = pool.updates[5].candidate_id
+    _refuse_candidate(pg_database_url, refused)
     messages = [
-        ats_event(u, event_id=f"e-{u.candidate_id}", source="urn:ats:test") for u in updates
+        ats_event(u, event_id=f"e-{u.candidate_id}", source="urn:ats:test") for u in pool.updates
     ]
     publish(kafka_bootstrap, topics.candidates, messages)
     env = base_env(kafka_bootstrap, pg_database_url, topics, group_id)
@@ -268,4 +269,31 @@ def test_an_event_the_store_refuses_is_dead_lettered_alone(
     assert dead[0].value == messages[5].value
     headers = dict(dead[0].headers)
     assert headers["dlq.error.class"] == b"processing_failed"
-    assert b"ats.candidate.updated" in headers["dlq.error.reason"]
+    # The driver's exception class names the failure (ProgrammingError with psycopg 3).
+    assert headers["dlq.error.reason"].endswith(b"Error while applying ats.candidate.updated")
+    assert count_rows(pg_database_url, f"candidates WHERE candidate_id = '{refused}'") == 0
+
+
+def _refuse_candidate(url: str, candidate_id: str) -> None:
+    """Make PostgreSQL refuse to store one candidate, as it would a value it cannot hold.
+
+    The contract now refuses at decoding what PostgreSQL text cannot hold (NUL), so a valid
+    event is refused by a trigger instead: the statement fails on the server, like a real
+    refusal, and the error (RAISE EXCEPTION, SQLSTATE P0001) is neither an integrity error
+    nor transient, so nothing retries it.
+    """
+    assert candidate_id.isascii() and "'" not in candidate_id  # spliced into DDL below
+    with create_engine(url, poolclass=NullPool).begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse_candidate() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'this candidate is refused by the test'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse_candidate BEFORE INSERT OR UPDATE ON candidates "
+                f"FOR EACH ROW WHEN (NEW.candidate_id = '{candidate_id}') "
+                "EXECUTE FUNCTION refuse_candidate()"
+            )
+        )

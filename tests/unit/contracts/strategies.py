@@ -37,11 +37,13 @@ from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkippe
 
 # Any Unicode scalar value JSON can carry (no lone surrogates), control characters included.
 _CHARACTERS = st.characters(codec="utf-8")
+# What a string of a valid event may hold: all of those but NUL, which the contract refuses.
+_VALID_CHARACTERS = st.characters(codec="utf-8", exclude_characters="\x00")
 
 
 def text(max_size: int, *, min_size: int = 1) -> st.SearchStrategy[str]:
     """Strings that are already trimmed, so that they survive a round trip unchanged."""
-    return st.text(_CHARACTERS, min_size=min_size, max_size=max_size).filter(
+    return st.text(_VALID_CHARACTERS, min_size=min_size, max_size=max_size).filter(
         lambda s: s == s.strip() and min_size <= len(s)
     )
 
@@ -65,8 +67,8 @@ tenant_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 entity_ids = text(128)
 outreach_ids = st.uuids().map(str)
 urls = st.none() | st.from_regex(r"\Ahttps?://[a-z0-9.-]{1,40}(/[A-Za-z0-9/_%.~-]{0,60})?\Z")
-event_ids = st.text(_CHARACTERS, min_size=1, max_size=256)
-sources = st.text(_CHARACTERS, min_size=1, max_size=200)
+event_ids = st.text(_VALID_CHARACTERS, min_size=1, max_size=256)
+sources = st.text(_VALID_CHARACTERS, min_size=1, max_size=200)
 
 
 @st.composite
@@ -85,7 +87,8 @@ job_opened = st.builds(
     job_id=entity_ids,
     title=text(300),
     required_credentials=credentials(50),
-    preferred_credentials=credentials(50),
+    # No limit on a preferred credential's length: some go past the 100 of the others.
+    preferred_credentials=st.lists(text(300), max_size=5).map(tuple),
     location=optional_text(200),
     apply_url=urls,
     opened_at=timestamps,

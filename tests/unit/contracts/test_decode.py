@@ -318,6 +318,26 @@ def test_required_credentials_are_never_assumed_empty() -> None:
     assert invalid.reason == "data.required_credentials: Input should be a valid array"
 
 
+def test_preferred_credentials_have_no_length_limit_and_blank_ones_are_dropped() -> None:
+    long = "Kubernetes " * 20_000
+    raw = _with("ats.job.opened", preferred_credentials=[f" {long}", "", "  \t", "Go"])
+    assert _decoded(raw).data.preferred_credentials == (long.strip(), "Go")
+    too_many = _invalid(_with("ats.job.opened", preferred_credentials=["Go"] * 51))
+    assert (
+        too_many.reason
+        == "data.preferred_credentials: Tuple should have at most 50 items after validation, not 51"
+    )
+
+
+def test_required_credentials_keep_their_limits() -> None:
+    too_long = _invalid(_with("ats.job.opened", required_credentials=["x" * 101]))
+    assert (
+        too_long.reason == "data.required_credentials[0]: String should have at most 100 characters"
+    )
+    blank = _invalid(_with("ats.job.opened", required_credentials=[" "]))
+    assert blank.reason == "data.required_credentials[0]: String should have at least 1 character"
+
+
 def test_defaults_fill_what_is_left_out() -> None:
     event = _example("ats.candidate.updated")
     event["data"] = {
@@ -452,3 +472,87 @@ def test_personal_data_in_bad_fields_stays_out_of_the_reason() -> None:
     assert "data.applications[0].applied_at" in invalid.reason
     assert SECRET not in invalid.reason
     assert "jane" not in invalid.reason.lower()
+
+
+# --- NUL: valid JSON, refused by PostgreSQL text, so refused here on every database --------
+
+_NUL_MESSAGE = "String should not contain a NUL character (U+0000)"
+# String leaves whose own rule (a pattern, an enumeration, a timestamp) already refuses a NUL.
+_NOT_FREE_TEXT = {"specversion", "time", "tenant_id", "outreach_id", "apply_url"} | {
+    "email_status",
+    "reason",
+    "trigger",
+}
+
+
+def _string_leaves(node: Any, path: str = "") -> list[str]:
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    leaves = []
+    for key, value in items:
+        here = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+        if isinstance(value, dict | list):
+            leaves += _string_leaves(value, here)
+        elif isinstance(value, str) and here != "type":
+            leaves.append(here)
+    return leaves
+
+
+def _set_leaf(document: Any, path: str, change: Any) -> None:
+    parts = [
+        int(p) if p.isdigit() else p for p in path.replace("[", ".").replace("]", "").split(".")
+    ]
+    node = document
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = change(node[parts[-1]])
+
+
+_NUL_CASES = [
+    (event_type, leaf)
+    for event_type in sorted(ALL_TYPES)
+    for leaf in _string_leaves(_example(event_type))
+]
+
+
+@pytest.mark.parametrize(("event_type", "leaf"), _NUL_CASES)
+def test_a_nul_in_any_string_is_refused_at_the_edge(event_type: str, leaf: str) -> None:
+    event = _example(event_type)
+    _set_leaf(event, leaf, lambda value: value[:1] + "\u0000" + value[1:])
+    invalid = _invalid(as_json(event))
+    assert invalid.error_class == ("bad_data" if leaf.startswith("data.") else "bad_envelope")
+    assert invalid.reason.startswith(f"{leaf}: ")
+    name = leaf.rsplit(".", 1)[-1].split("[", maxsplit=1)[0]
+    if name not in _NOT_FREE_TEXT and not name.endswith("_at"):
+        assert invalid.reason == f"{leaf}: {_NUL_MESSAGE}"
+
+
+def test_every_kind_of_string_is_covered_by_the_nul_cases() -> None:
+    leaves = {leaf for _type, leaf in _NUL_CASES}
+    for expected in (
+        "id",
+        "source",
+        "subject",
+        "datacontenttype",
+        "data.first_name",
+        "data.credentials[0]",
+        "data.applications[0].status",
+        "data.preferred_credentials[0]",
+        "data.reason.summary",
+        "data.reason.matched_preferred_credentials[0]",
+        "data.detail",
+        "data.message_id",
+    ):
+        assert expected in leaves
+
+
+def test_a_nul_among_other_errors_is_named_with_them() -> None:
+    raw = _with("ats.candidate.updated", last_name="Doe\u0000", email="x" * 300)
+    assert _invalid(raw).reason == (
+        f"data.email: String should have at most 254 characters; data.last_name: {_NUL_MESSAGE}"
+    )
+
+
+def test_a_nul_in_a_field_we_ignore_is_ignored() -> None:
+    event = _example("ats.job.closed") | {"traceparent": "00\u0000"}
+    event["data"]["note"] = "a\u0000b"
+    assert _decoded(as_json(event)) == _decoded(as_json(_example("ats.job.closed")))

@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.rules.factories import DAY, T, make_candidate, make_job
 from worker.rules.model import Application
 from worker.rules.reason import (
+    MAX_CREDENTIAL_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
     PreviousApplication,
     build_reason,
     join_credentials,
     month_year,
     previous_application,
+    summary_sentence,
 )
+from worker.rules.shorten import ELLIPSIS, plain
 
 MARCH_2025 = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 ANALYST = Application("J-old", "Data Analyst", MARCH_2025, "rejected")
@@ -112,6 +119,119 @@ def test_credentials_in_job_spelling_each_once() -> None:
 )
 def test_join_credentials(items: list[str], joined: str) -> None:
     assert join_credentials(items) == joined
+
+
+@pytest.mark.parametrize(
+    ("entries", "joined"),
+    [(4, "A, B, C and 2 more"), (3, "A, B and 3 more"), (2, "A and 4 more")],
+)
+def test_join_credentials_in_fewer_entries(entries: int, joined: str) -> None:
+    assert join_credentials(list("ABCDE"), entries) == joined
+    assert join_credentials(["A", "B"], entries) == "A and B"
+    with pytest.raises(ValueError, match="count"):
+        join_credentials(list("ABCDE"), 1)
+
+
+# --- every input at its limit (EVENTS.md: titles 1-300, required credentials 1-100, 50 of
+# them; preferred credentials any length) -----------------------------------------------
+
+SEPTEMBER_2025 = datetime(2025, 9, 30, 12, 0, tzinfo=UTC)
+
+
+def _words(prefix: str, length: int) -> str:
+    """Exactly `length` characters of words: "Lead-0 Lead-1 Lead-2 …"."""
+    text = " ".join(f"{prefix}-{n}" for n in range(length))[: length - 1]
+    return text + "X"  # never ends in a space, which trimming would take off
+
+
+LONG_TITLE = _words("Lead", MAX_TITLE_CHARS)
+LONG_OLD_TITLE = _words("Clerk", MAX_TITLE_CHARS)
+LONG_REQUIRED = tuple(_words(f"Skill{n}", MAX_CREDENTIAL_CHARS) for n in range(50))
+
+
+def _longest(month: datetime, required: tuple[str, ...]) -> str:
+    job = make_job(title=LONG_TITLE, required_credentials=required, preferred_credentials=())
+    history = tuple(
+        Application(f"J-{n}", LONG_OLD_TITLE, month - n * DAY, "rejected") for n in range(100)
+    )
+    candidate = make_candidate(credentials=required, applications=history)
+    return build_reason(candidate, job, T).summary
+
+
+def test_the_longest_summary_names_fewer_credentials_to_fit() -> None:
+    assert len(LONG_TITLE) == len(LONG_OLD_TITLE) == MAX_TITLE_CHARS
+    assert {len(c) for c in LONG_REQUIRED} == {MAX_CREDENTIAL_CHARS}
+    summary = _longest(SEPTEMBER_2025, LONG_REQUIRED)
+    # Four entries ("A, B, C and 47 more") would make 1,004 characters.
+    assert summary == (
+        f"You applied for {LONG_OLD_TITLE} in September 2025; this new {LONG_TITLE} role asks "
+        f"for {LONG_REQUIRED[0]}, {LONG_REQUIRED[1]} and 48 more, which are on your profile."
+    )
+    assert len(summary) == 902
+
+
+def test_a_summary_of_exactly_the_limit_keeps_every_entry() -> None:
+    summary = _longest(datetime(2025, 3, 14, tzinfo=UTC), LONG_REQUIRED)
+    first, second, third = LONG_REQUIRED[:3]
+    assert summary.endswith(
+        f"for {first}, {second}, {third} and 47 more, which are on your profile."
+    )
+    assert len(summary) == MAX_SUMMARY_CHARS
+
+
+def test_two_longest_credentials_are_both_named() -> None:
+    summary = _longest(SEPTEMBER_2025, LONG_REQUIRED[:2])
+    assert summary.endswith(
+        f"for {LONG_REQUIRED[0]} and {LONG_REQUIRED[1]}, which are on your profile."
+    )
+    assert len(summary) == 893  # the longest a summary can be
+
+
+def test_a_long_preferred_credential_is_shortened_at_a_word() -> None:
+    # "Groß" and "Gross" are the same credential (casefolding), so the job's spelling of the
+    # one the candidate has can be longer than any credential of the candidate.
+    held = " ".join(["Groß"] * 20)
+    spelled = " ".join(["Gross"] * 20)
+    spaced = "Data" + " " * 5000 + "Science"
+    job = make_job(required_credentials=(), preferred_credentials=(spelled, spaced, "Go"))
+    reason = build_reason(make_candidate(credentials=(held, "data science")), job, T)
+    shortened = " ".join(["Gross"] * 16) + ELLIPSIS
+    assert len(spelled) > MAX_CREDENTIAL_CHARS >= len(shortened)
+    assert reason.matched_preferred_credentials == (shortened, "Data Science")
+    assert reason.summary == (
+        f"This new Senior Data Analyst role prefers {shortened} and Data Science, which are on "
+        "your profile."
+    )
+
+
+def test_names_are_put_on_one_line_in_the_summary() -> None:
+    job = make_job(title="Senior\nData   Analyst", required_credentials=("Power\tBI",))
+    reason = build_reason(make_candidate(credentials=("power bi",)), job, T)
+    assert (
+        reason.summary
+        == "This new Senior Data Analyst role asks for Power BI, which is on your profile."
+    )
+    assert reason.matched_credentials == ("Power\tBI",)  # the list keeps the job's spelling
+
+
+_names = st.text(min_size=1, max_size=MAX_TITLE_CHARS).filter(str.strip)
+_credentials = st.text(min_size=1, max_size=MAX_CREDENTIAL_CHARS).filter(str.strip)
+
+
+@given(
+    title=_names,
+    required=st.lists(_credentials, max_size=50),
+    preferred=st.lists(st.text(min_size=1, max_size=3000).filter(str.strip), max_size=50),
+    previous=st.none()
+    | _names.map(lambda title: PreviousApplication("J-0", title, SEPTEMBER_2025)),
+)
+def test_any_summary_is_one_line_within_the_limit(
+    title: str, required: list[str], preferred: list[str], previous: PreviousApplication | None
+) -> None:
+    summary = summary_sentence(title, required, preferred, previous)
+    assert len(summary) <= MAX_SUMMARY_CHARS
+    assert summary == plain(summary)
+    assert summary.endswith((" on your profile.", " given your profile."))
 
 
 def test_previous_application_is_the_latest_up_to_t() -> None:
