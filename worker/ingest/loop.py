@@ -40,6 +40,9 @@ from worker.store.engine import is_retryable
 
 log = get_logger("reengage.worker")
 
+# Integrity conflicts in a row that are still taken for a race with another consumer.
+_MAX_CONFLICT_RETRIES = 3
+
 _POLL_TIMEOUT_S = 0.5
 _T = TypeVar("_T")
 
@@ -93,6 +96,7 @@ class IngestLoop:
         self._retry_budget_s = retry_budget_s
         self._after_commit = after_commit
         self._in_hand: list[Record] = []
+        self._conflicts = 0
 
     def run(self) -> None:
         """Until shutdown is requested; the batch in hand is always finished first."""
@@ -148,11 +152,19 @@ class IngestLoop:
             return BatchReport()
         try:
             with self._engine.begin() as connection:
-                return apply_batch(connection, incoming, self._config)
+                report = apply_batch(connection, incoming, self._config)
+            self._conflicts = 0
+            return report
         except IntegrityError as exc:
             # Another consumer committed the same outreach claim first (a rebalance overlap):
             # run the batch again and it will see that work as done. (Processed markers never
             # get here: a marker another transaction holds is waited for, then a duplicate.)
+            # A race settles at once; the same conflict again and again is the data's own,
+            # and is left to the event-by-event fallback.
+            self._conflicts += 1
+            if self._conflicts > _MAX_CONFLICT_RETRIES:
+                self._conflicts = 0
+                raise
             raise TransientError("a concurrent consumer applied part of this batch") from exc
         except Exception as exc:
             if is_retryable(exc):
