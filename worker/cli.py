@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from worker import __version__
 from worker.commands import demo as demo_command
@@ -21,7 +22,9 @@ from worker.commands import relay as relay_command
 from worker.commands import worker as worker_command
 from worker.contracts.export import run as export_schemas
 from worker.logs import configure_logging, get_logger
+from worker.runtime.shutdown import Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
+from worker.settings_help import settings_epilog
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -41,16 +44,40 @@ def _not_implemented(name: str) -> Command:
     return run
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph texts as argparse does; keeps texts laid out already (those with
+    line breaks, such as the settings list) as they are."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of `reengage` and, as subparsers take their parent's class, of every
+    command: one help layout throughout."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    settings_list = settings_epilog()
+    parser = _Parser(
         prog="reengage",
         description=(
             "Re-engage dormant candidates when a job opens: consume ATS events from Kafka, "
             "match in the database, publish outreach through a transactional outbox. "
-            "Settings come from REENGAGE_* environment variables (see the README)."
+            "Settings come from the REENGAGE_* environment variables listed below. Exit "
+            "codes: 0 done (also after SIGTERM/SIGINT), 2 a configuration error (one line "
+            "naming the setting), 1 anything unexpected."
         ),
+        epilog=settings_list,
     )
     parser.add_argument("--version", action="version", version=f"reengage {__version__}")
+    # The long-running services list the settings too: that is where operators look.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     worker = commands.add_parser(
@@ -58,23 +85,42 @@ def _build_parser() -> argparse.ArgumentParser:
         help="consume ATS events, store, match, write the outbox (and relay it)",
         description="Consume ats.jobs, ats.candidates and reengage.outreach.status; store, "
         "match and write the outbox. Runs the relay in-process unless --no-relay.",
+        epilog=settings_list,
     )
     worker.add_argument("--no-relay", action="store_true", help="do not run the outbox relay")
     worker.set_defaults(run=worker_command.run)
 
-    relay = commands.add_parser("relay", help="publish outbox rows to reengage.outreach")
+    relay = commands.add_parser(
+        "relay",
+        help="publish outbox rows to reengage.outreach",
+        description="Publish the outbox to reengage.outreach from a process of its own, "
+        "next to workers started with --no-relay.",
+        epilog=settings_list,
+    )
     relay.set_defaults(run=relay_command.run)
 
     mailer = commands.add_parser(
-        "mailer", help="reference mailer: consume outreach, send email over SMTP"
+        "mailer",
+        help="reference mailer: consume outreach, send email over SMTP",
+        description="The reference mailer: consume reengage.outreach, send each outreach "
+        "at most once over SMTP, publish the outcome to reengage.outreach.status.",
+        epilog=settings_list,
     )
     mailer.set_defaults(run=mailer_command.run)
 
-    migrate = commands.add_parser("migrate", help="bring the database schema to the latest version")
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database schema to the latest version",
+        description="Bring the database schema (REENGAGE_DATABASE_URL) to the latest "
+        "version; run once per release, before the workers.",
+    )
     migrate.set_defaults(run=migrate_command.run)
 
     preview = commands.add_parser(
-        "preview", help="dry run: who would be contacted for a stored job, and who not, and why"
+        "preview",
+        help="dry run: who would be contacted for a stored job, and who not, and why",
+        description="Dry run for one stored job: who would be contacted, ranked and with "
+        "the reason, and how many candidates each rule excluded. Writes nothing.",
     )
     preview.add_argument("--tenant", required=True, help="tenant id")
     preview.add_argument("--job", required=True, help="job id")
@@ -83,11 +129,14 @@ def _build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--json", action="store_true", help="machine-readable output")
     preview.set_defaults(run=preview_command.run)
 
-    dlq = commands.add_parser("dlq", help="dead-letter tools")
+    dlq = commands.add_parser(
+        "dlq", help="dead-letter tools", description="Tools for the <topic>.dlq topics."
+    )
     dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="COMMAND", required=True)
     replay = dlq_commands.add_parser(
         "replay",
         help="re-publish dead letters to their original topic after a fix",
+        description="Re-publish dead letters to their original topic after a fix.",
         epilog=dlq_replay_command.EPILOG,
     )
     replay.add_argument("--topic", required=True, help="the dead-letter topic, e.g. ats.jobs.dlq")
@@ -100,12 +149,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     replay.set_defaults(run=dlq_replay_command.run)
 
-    schemas = commands.add_parser("schemas", help="event contract tools")
+    schemas = commands.add_parser(
+        "schemas", help="event contract tools", description="Tools for the event contract."
+    )
     schema_commands = schemas.add_subparsers(
         dest="schemas_command", metavar="COMMAND", required=True
     )
     export = schema_commands.add_parser(
-        "export", help="write the JSON Schemas and the AsyncAPI document"
+        "export",
+        help="write the JSON Schemas and the AsyncAPI document",
+        description="Write the events' JSON Schemas and the AsyncAPI document (the files "
+        "committed in schemas/).",
     )
     export.add_argument(
         "dir", nargs="?", default="schemas", help="output folder (default: schemas)"
@@ -115,8 +169,9 @@ def _build_parser() -> argparse.ArgumentParser:
     imports = commands.add_parser(
         "import-candidates",
         help="publish ats.candidate.updated events for an ATS CSV export",
+        description="Publish one ats.candidate.updated event per row of an ATS's CSV "
+        "export, for a first backfill, with a progress bar and a final count.",
         epilog=import_command.epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imports.add_argument("file", metavar="FILE.csv", help="the CSV export")
     imports.add_argument("--tenant", required=True, help="tenant id the candidates belong to")
@@ -156,7 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandNotAvailableError as exc:
         print(f"reengage: '{exc}' is not implemented in this version", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
+        # Interrupted: a signal while start-up still waited for the database or the broker
+        # (nothing consumed, nothing to finish). KeyboardInterrupt: a second signal abandoned
+        # the batch in hand (nothing of it committed).
+        log.info("stopped by a signal", command=args.command)
         return EXIT_OK
     except Exception:
         log.exception("unexpected error", command=args.command)

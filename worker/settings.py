@@ -6,7 +6,9 @@ reported as one line naming the variable, never echoing what was given (it may b
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +33,11 @@ _TOOLING_VARIABLES = frozenset(
 )
 
 _SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}
+
+# A host name (RFC 1123 labels; also IPv4), or an IPv6 address in brackets, then the port.
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
+_BROKER = re.compile(r"^(?:\[(?P<ipv6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>[0-9]{1,5})$")
+_BROKERS_EXPECTED = "expected host:port[,host:port...] (IPv6 as [addr]:port, port 1-65535)"
 
 
 class ConfigurationError(Exception):
@@ -65,7 +72,12 @@ class Settings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000, le=1_800_000)
 
     # None means "the command's own default": reengage-worker, or reengage-mailer for the mailer.
-    consumer_group: str | None = Field(default=None, min_length=1, max_length=249)
+    consumer_group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=249,
+        description="unset means reengage-worker, or reengage-mailer for the mailer",
+    )
 
     topic_jobs: str = Field(default="ats.jobs", pattern=r"^[A-Za-z0-9._-]{1,249}$")
     topic_candidates: str = Field(default="ats.candidates", pattern=r"^[A-Za-z0-9._-]{1,249}$")
@@ -74,7 +86,11 @@ class Settings(BaseSettings):
         default="reengage.outreach.status", pattern=r"^[A-Za-z0-9._-]{1,249}$"
     )
 
-    database_url: SecretStr = SecretStr("sqlite:///reengage.db")
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///reengage.db"),
+        description="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB; "
+        "default: SQLite, reengage.db in the working folder",
+    )
 
     min_inactive_days: int = Field(default=180, ge=0, le=3650)
     max_inactive_days: int = Field(default=450, ge=0, le=3650)
@@ -103,7 +119,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     # The sender, e.g. "Acme Talent <talent@acme.example>": no sensible default, the mailer
     # refuses to start without it.
-    mail_from: str | None = None
+    mail_from: str | None = Field(default=None, description="required by the mailer")
     mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
     # Mailer: the link when a job has no apply_url, and the unsubscribe link (placeholders
     # {tenant_id}, {candidate_id}, {outreach_id}); see worker/mailer/README.md.
@@ -118,6 +134,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _brokers_are_host_port_pairs(cls, value: str) -> str:
+        return ",".join(_broker_address(entry) for entry in value.split(","))
 
     @field_validator("database_url")
     @classmethod
@@ -163,6 +184,23 @@ class Settings(BaseSettings):
 
     def group_for(self, command: str) -> str:
         return self.consumer_group or f"reengage-{command}"
+
+
+def _broker_address(entry: str) -> str:
+    """One `host:port` of the bootstrap list, trimmed; ValueError if it is not one (checked
+    here because kafka-python would only fail on it later, with a traceback)."""
+    address = entry.strip()
+    match = _BROKER.match(address)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError(_BROKERS_EXPECTED)
+    if match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            raise ValueError(_BROKERS_EXPECTED) from None
+    elif not _HOST_NAME.match(match["host"]):
+        raise ValueError(_BROKERS_EXPECTED)
+    return address
 
 
 def _variable_of(field: str) -> str:

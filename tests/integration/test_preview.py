@@ -78,3 +78,21 @@ def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -
     assert table.returncode == 0 and "Senior Data Analyst" in table.stdout
     missing = preview("--job", "nope")
     assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path) -> None:
+    missing = tmp_path / "not-yet.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
+    env["REENGAGE_DATABASE_URL"] = f"sqlite:///{missing}"
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "preview", "--tenant", "acme", "--job", "J-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "REENGAGE_DATABASE_URL" in line and "reengage migrate" in line
+    assert list(tmp_path.iterdir()) == []

@@ -1,13 +1,24 @@
-"""Start-up failures are configuration errors: exit 2, one line naming the setting."""
+"""Start-up failures are configuration errors: exit 2, one line naming the setting. A signal
+while start-up still waits for the database or the broker ends it at once with exit 0."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from tests.integration.worker.harness import Process, running, wait_for
 from worker.store.versioning import migrate
+
+# Far longer than the test may take: were the wait deaf to signals, the process would still
+# be waiting when the test gives up, instead of exiting 2 at the end of its budget.
+STARTUP_TIMEOUT_NEVER = "3600"
 
 
 def _reengage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -54,3 +65,73 @@ def test_an_unreachable_database_names_the_database_setting() -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert "REENGAGE_DATABASE_URL" in last
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def _clean_env(**env: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
+    return {
+        **clean,
+        "REENGAGE_STARTUP_TIMEOUT_SECONDS": STARTUP_TIMEOUT_NEVER,
+        "REENGAGE_HTTP_PORT": "0",
+        "REENGAGE_MAIL_FROM": "Talent <talent@example.com>",
+        **env,
+    }
+
+
+def _waiting(process: Process, event: str, **fields: str) -> bool:
+    """The process logged `event` with `fields`: start-up is waiting (with its signal handler
+    in place)."""
+    for line in process.output().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("event") == event and all(record.get(k) == v for k, v in fields.items()):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("command", "signum"),
+    [
+        ("worker", signal.SIGTERM),
+        ("worker", signal.SIGINT),
+        ("relay", signal.SIGTERM),
+        ("mailer", signal.SIGINT),
+    ],
+)
+def test_a_signal_while_waiting_for_the_broker_exits_0(
+    sqlite_url: str, tmp_path: Path, command: str, signum: signal.Signals
+) -> None:
+    migrate(sqlite_url)
+    env = _clean_env(
+        REENGAGE_DATABASE_URL=sqlite_url,
+        REENGAGE_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_closed_port()}",
+    )
+    with running([command], env, tmp_path / f"{command}.log") as process:
+        wait_for(
+            lambda: _waiting(
+                process,
+                "start-up waiting for an answer",
+                setting="REENGAGE_KAFKA_BOOTSTRAP_SERVERS",
+            ),
+            "the wait for the broker",
+        )
+        process.signal(signum)
+        assert process.wait(timeout=60) == 0, process.output()
+        assert "configuration error" not in process.output()
+
+
+def test_a_signal_while_waiting_for_the_database_exits_0(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://nobody:hunter2@127.0.0.1:{_closed_port()}/reengage"
+    env = _clean_env(REENGAGE_DATABASE_URL=url)
+    with running(["worker"], env, tmp_path / "worker.log") as process:
+        wait_for(
+            lambda: _waiting(
+                process, "transient failure, retrying", what="cannot reach the database"
+            ),
+            "the wait for the database",
+        )
+        process.signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, process.output()
+        assert "hunter2" not in process.output()

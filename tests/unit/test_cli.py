@@ -1,8 +1,12 @@
+import argparse
 import os
 import subprocess
 import sys
 
 import pytest
+
+from worker.cli import _build_parser
+from worker.settings import Settings
 
 COMMANDS = [
     "worker",
@@ -55,3 +59,76 @@ def test_secret_in_a_bad_url_is_not_echoed() -> None:
     result = _reengage("worker", REENGAGE_DATABASE_URL="mysql://admin:hunter2@db/x")
     assert result.returncode == 2
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_bootstrap_server_without_a_port_number_exits_2_with_one_line() -> None:
+    result = _reengage("worker", REENGAGE_KAFKA_BOOTSTRAP_SERVERS="localhost:notaport")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("reengage: configuration error: REENGAGE_KAFKA_BOOTSTRAP_SERVERS: ")
+
+
+@pytest.mark.parametrize("command", [[], ["worker"], ["relay"], ["mailer"]])
+def test_help_lists_every_setting_with_its_default(command: list[str]) -> None:
+    result = _reengage(*command, "--help")
+    assert result.returncode == 0
+    listed = {
+        line.split()[0]: line
+        for line in result.stdout.splitlines()
+        if line.startswith("  REENGAGE_")
+    }
+    assert set(listed) == {f"REENGAGE_{name.upper()}" for name in Settings.model_fields}
+    assert listed["REENGAGE_KAFKA_BOOTSTRAP_SERVERS"].split()[1] == "localhost:9092"
+    assert listed["REENGAGE_HTTP_PORT"].split()[1] == "8000"
+    assert listed["REENGAGE_SMTP_STARTTLS"].split()[1] == "false"
+    assert listed["REENGAGE_KAFKA_SECURITY_PROTOCOL"].split()[1:4] == ["PLAINTEXT", "(one", "of"]
+
+
+def test_help_shows_no_secret_neither_a_default_nor_a_value_from_the_environment() -> None:
+    result = _reengage(
+        "--help",
+        REENGAGE_SMTP_PASSWORD="hunter2",
+        REENGAGE_KAFKA_SASL_PASSWORD="hunter3",
+        REENGAGE_DATABASE_URL="postgresql+psycopg://u:hunter4@db/reengage",
+    )
+    assert result.returncode == 0
+    for secret in ("hunter2", "hunter3", "hunter4", "sqlite:///reengage.db"):
+        assert secret not in result.stdout
+    (database,) = [line for line in result.stdout.splitlines() if "REENGAGE_DATABASE_URL" in line]
+    assert database.split()[1] == "(secret)"
+
+
+def _commands(parser: argparse.ArgumentParser, path: str = "reengage") -> dict[str, str | None]:
+    """Every command and subcommand's description, by its full name."""
+    found: dict[str, str | None] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[f"{path} {name}"] = sub.description
+                found.update(_commands(sub, f"{path} {name}"))
+    return found
+
+
+def test_every_command_has_a_description() -> None:
+    described = _commands(_build_parser())
+    assert {"reengage relay", "reengage mailer", "reengage migrate", "reengage dlq replay"} <= set(
+        described
+    )
+    assert [name for name, text in described.items() if not text] == []
+
+
+@pytest.mark.parametrize("command", [["relay"], ["mailer"], ["migrate"]])
+def test_a_command_help_shows_its_description(command: list[str]) -> None:
+    result = _reengage(*command, "--help")
+    assert result.returncode == 0
+    usage, description = result.stdout.split("\n\n")[:2]
+    assert usage.startswith("usage: reengage")
+    assert description.strip() and not description.startswith("options:")
+
+
+def test_import_help_states_when_ids_repeat_and_what_an_interruption_returns() -> None:
+    result = _reengage("import-candidates", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "only when every row has updated_at or the same --updated-at is given" in text
+    assert "130 interrupted by SIGTERM or SIGINT" in text

@@ -55,6 +55,7 @@ def test_dotenv_file_is_read(tmp_path) -> None:
         ("REENGAGE_MAIL_RATE_PER_SECOND", "-5"),
         ("REENGAGE_TOPIC_JOBS", "bad topic"),
         ("REENGAGE_SMTP_STARTTLS", "perhaps"),
+        ("REENGAGE_KAFKA_BOOTSTRAP_SERVERS", "localhost:notaport"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_not_the_value(monkeypatch, variable, value) -> None:
@@ -66,6 +67,48 @@ def test_a_bad_value_names_the_variable_and_not_the_value(monkeypatch, variable,
     assert "\n" not in message
     assert value not in message
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "localhost:notaport",
+        "localhost",
+        "localhost:0",
+        "localhost:65536",
+        "broker-1:9092,",
+        "broker-1:9092,,broker-2:9092",
+        "",
+        "::1:9092",
+        "[not-an-address]:9092",
+        "[::1]",
+        "-broker:9092",
+        "broker one:9092",
+        "PLAINTEXT://broker:9092",
+    ],
+)
+def test_a_bad_bootstrap_list_names_the_variable(monkeypatch, value) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_BOOTSTRAP_SERVERS", value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
+    assert "host:port" in caught.value.problem
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("localhost:9092", "localhost:9092"),
+        ("broker-1.internal:9092,10.0.0.7:9093", "broker-1.internal:9092,10.0.0.7:9093"),
+        ("[::1]:9092", "[::1]:9092"),
+        ("[2001:db8::7]:9093, kafka_1:1", "[2001:db8::7]:9093,kafka_1:1"),
+        (" broker:65535 ", "broker:65535"),
+    ],
+)
+def test_a_bootstrap_list_of_host_port_pairs_is_accepted(monkeypatch, value, kept) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_BOOTSTRAP_SERVERS", value)
+    assert load_settings().kafka_bootstrap_servers == kept
 
 
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:

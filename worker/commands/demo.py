@@ -29,11 +29,10 @@ from worker.demo.settle import (
 from worker.demo.summary import DemoSummary, summarise
 from worker.devrun.mailbox import Mailbox
 from worker.kafka.producer import Producer
-from worker.runtime.startup import check_database, connect_or_fail
+from worker.runtime.startup import BROKER, check_database, connect_or_fail
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 
-BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
 EXIT_STALLED = 1
 
 
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_store_engine(settings.database)
     try:
         try:
-            check_database(engine, settings.startup_timeout_seconds)
+            check_database(engine, settings.startup_timeout_seconds, shutdown=None)
         except ConfigurationError as exc:
             # Most likely the loop is not running here yet: say where to start.
             raise ConfigurationError(
@@ -67,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             variable=BROKER,
             what="cannot reach Kafka",
             timeout_s=settings.startup_timeout_seconds,
+            shutdown=None,
         )
         try:
             return _run(args, settings, engine, producer, dataset)

@@ -1,5 +1,10 @@
 """`reengage import-candidates FILE.csv --tenant T`: publish an ATS's CSV export as
-`ats.candidate.updated` events (see worker/imports), with a progress bar and a final count."""
+`ats.candidate.updated` events (see worker/imports), with a progress bar and a final count.
+
+SIGTERM/SIGINT: the rows in hand are sent and acknowledged, then the command says on which
+line it stopped and exits 130. Not 0, which the long-running commands use after a signal: an
+import is a task with an end, and a script must not take a partial import for a whole one.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +25,18 @@ from rich.progress import (
 )
 
 from worker.commands.demo import parse_time
-from worker.contracts.fields import TENANT_ID_PATTERN
+from worker.contracts.fields import TENANT_ID_PATTERN, format_timestamp
 from worker.imports.columns import COLUMNS, TIMESTAMP_HELP, Header
 from worker.imports.events import IMPORT_SOURCE
 from worker.imports.reader import CsvFile
-from worker.imports.run import BadRow, ImportTarget, import_candidates
+from worker.imports.run import BadRow, ImportReport, ImportTarget, import_candidates
 from worker.kafka.producer import Producer
-from worker.runtime.startup import connect_or_fail
+from worker.runtime.shutdown import Interrupted, Shutdown
+from worker.runtime.startup import BROKER, connect_or_fail
 from worker.settings import Settings
 
-BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: "stopped before the end"
 # A backfill is throughput, not latency: fuller batches per request (still acks=all and
 # idempotent, as every producer of ours).
 BULK_PRODUCER = {"linger_ms": 50, "batch_size": 512 * 1024}
@@ -40,11 +46,21 @@ def epilog() -> str:
     columns = "\n".join(f"  {name:<28} {meaning}" for name, meaning in COLUMNS.items())
     return (
         f"CSV columns (a header row is required; other columns are ignored):\n{columns}\n\n"
-        + textwrap.fill(
-            f"{TIMESTAMP_HELP} Bad rows are reported with their line number and skipped; "
-            "importing the same file again publishes the same event ids (ignored as "
-            "duplicates).",
-            width=88,
+        + "\n\n".join(
+            textwrap.fill(paragraph, width=88, break_on_hyphens=False)
+            for paragraph in (
+                f"{TIMESTAMP_HELP} Bad rows are reported with their line number and skipped.",
+                "Event ids are derived from tenant, candidate_id and updated_at. Importing "
+                "the same file again publishes the same ids (ignored by the worker as "
+                "duplicates) only when every row has updated_at or the same --updated-at is "
+                "given; otherwise the rows without updated_at get the new import's start "
+                "time, new ids, and are stored again as newer snapshots of the same data.",
+                "Exit codes: 0 the whole file was read (bad rows included); 130 interrupted "
+                "by SIGTERM or SIGINT (the rows already read are published; the last line "
+                "handled and the --updated-at to re-run with are printed); 2 a bad "
+                "argument, file or setting (such as an unreachable broker); 1 anything "
+                "unexpected.",
+            )
         )
     )
 
@@ -55,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse_time,
         default=None,
         help="the snapshot version for rows without updated_at (default: when the import "
-        "starts); ATS updates older than this are then ignored as stale",
+        "starts; the same value again gives the same event ids); ATS updates older than "
+        "this are then ignored as stale",
     )
     parser.add_argument(
         "--source", default=IMPORT_SOURCE, help=f"CloudEvents source (default {IMPORT_SOURCE})"
@@ -80,48 +97,89 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         updated_at=args.updated_at or datetime.now(UTC),
         source=args.source,
     )
-    producer = connect_or_fail(
-        lambda: Producer(settings, **BULK_PRODUCER),
-        variable=BROKER,
-        what="cannot reach Kafka",
-        timeout_s=settings.startup_timeout_seconds,
-    )
-    try:
-        with csv_file, _progress(err) as progress:
-            task = progress.add_task("importing", total=csv_file.size, rows=0)
-
-            def on_header(header: Header) -> None:
-                if header.ignored:
-                    ignored = ", ".join(header.ignored)
-                    progress.console.print(f"ignoring columns: {ignored}", markup=False)
-
-            def on_bad_row(bad: BadRow) -> None:
-                problems = "; ".join(bad.problems)
-                progress.console.print(f"line {bad.line}: {problems}", markup=False)
-
-            def on_progress(done: int, rows: int) -> None:
-                progress.update(task, completed=done, rows=rows)
-
-            report = import_candidates(
-                csv_file,
-                target,
-                producer,
-                on_header=on_header,
-                on_bad_row=on_bad_row,
-                on_progress=on_progress,
+    shutdown = Shutdown().install()
+    with csv_file:
+        try:
+            producer = connect_or_fail(
+                lambda: Producer(settings, **BULK_PRODUCER),
+                variable=BROKER,
+                what="cannot reach Kafka",
+                timeout_s=settings.startup_timeout_seconds,
+                shutdown=shutdown,
             )
-    except ValueError as exc:  # HeaderError, an empty file, bytes that are not UTF-8
-        err.print(f"reengage: {path}: {exc}", markup=False)
-        return EXIT_USAGE
-    finally:
-        producer.close()
+        except Interrupted:
+            err.print("reengage: interrupted before anything was published", markup=False)
+            return EXIT_INTERRUPTED
+        try:
+            report = _publish(csv_file, target, producer, shutdown, err)
+        except ValueError as exc:  # HeaderError, an empty file, bytes that are not UTF-8
+            err.print(f"reengage: {path}: {exc}", markup=False)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            # A second signal: the rows in hand may or may not have been acknowledged.
+            err.print(
+                "reengage: interrupted again, without waiting for the rows in hand; "
+                f"{_rerun_hint(target)}",
+                markup=False,
+                soft_wrap=True,
+            )
+            return EXIT_INTERRUPTED
+        finally:
+            producer.close()
+    return _summarise(report, target, path, err)
+
+
+def _publish(
+    csv_file: CsvFile, target: ImportTarget, producer: Producer, shutdown: Shutdown, err: Console
+) -> ImportReport:
+    with _progress(err) as progress:
+        task = progress.add_task("importing", total=csv_file.size, rows=0)
+
+        def on_header(header: Header) -> None:
+            if header.ignored:
+                ignored = ", ".join(header.ignored)
+                progress.console.print(f"ignoring columns: {ignored}", markup=False)
+
+        def on_bad_row(bad: BadRow) -> None:
+            problems = "; ".join(bad.problems)
+            progress.console.print(f"line {bad.line}: {problems}", markup=False)
+
+        def on_progress(done: int, rows: int) -> None:
+            progress.update(task, completed=done, rows=rows)
+
+        return import_candidates(
+            csv_file,
+            target,
+            producer,
+            on_header=on_header,
+            on_bad_row=on_bad_row,
+            on_progress=on_progress,
+            stop_requested=lambda: shutdown.requested,
+        )
+
+
+def _summarise(report: ImportReport, target: ImportTarget, path: Path, err: Console) -> int:
     print(
-        f"published {report.published} ats.candidate.updated events to "
-        f"{settings.topic_candidates} for tenant {tenant}; "
-        f"skipped {report.bad_rows} bad rows" + (" (reported above)" if report.bad_rows else ""),
+        f"published {report.published} ats.candidate.updated events to {target.topic} for "
+        f"tenant {target.tenant_id}; skipped {report.bad_rows} bad rows"
+        + (" (reported above)" if report.bad_rows else ""),
         file=sys.stdout,
     )
-    return 0
+    if report.stopped_after_line is None:
+        return 0
+    err.print(
+        f"reengage: interrupted: stopped after line {report.stopped_after_line} of {path} "
+        f"(the lines after it were not read); to finish, {_rerun_hint(target)}",
+        markup=False,
+        soft_wrap=True,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _rerun_hint(target: ImportTarget) -> str:
+    """How to re-run so that the rows already published keep their event ids."""
+    version = format_timestamp(target.updated_at)
+    return f"run the import again with --updated-at {version} (the same event ids)"
 
 
 def _progress(console: Console) -> Progress:

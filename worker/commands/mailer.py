@@ -8,7 +8,7 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
@@ -19,14 +19,14 @@ from worker.mailer.loop import MailerLoop
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import SmtpConfig, SmtpSender
 from worker.runtime.http import HttpServer
+from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
-from worker.runtime.startup import check_database, connect_or_fail
+from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 
 log = get_logger("reengage.mailer")
 
-BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
 # A batch holds about this many seconds of mail at the configured rate, so status events
 # follow the emails closely and a shutdown finishes its batch quickly.
 BATCH_SECONDS_OF_MAIL = 5.0
@@ -54,23 +54,21 @@ def claimant_token() -> str:
 
 def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown) -> int:
     timeout = settings.startup_timeout_seconds
-    check_database(engine, timeout)
+    check_database(engine, timeout, shutdown)
     group = settings.group_for("mailer")
-    producer = connect_or_fail(
-        lambda: Producer(settings), variable=BROKER, what="cannot reach Kafka", timeout_s=timeout
-    )
-    consumer = connect_or_fail(
+    producer = connect_to_broker(lambda: Producer(settings), timeout_s=timeout, shutdown=shutdown)
+    consumer = connect_to_broker(
         lambda: BatchConsumer(
             settings, group, [settings.topic_outreach], max_records=batch_size(settings)
         ),
-        variable=BROKER,
-        what="cannot reach Kafka",
         timeout_s=timeout,
+        shutdown=shutdown,
+        release=lambda: producer.close(timeout_s=3),
     )
     server = SmtpSender(SmtpConfig.from_settings(settings))
     http = HttpServer(
         settings.http_port,
-        readiness=[lambda: _assigned(consumer), lambda: _database_ok(engine)],
+        readiness=[lambda: _assigned(consumer), database_answers(engine)],
     ).start()
     loop = MailerLoop(
         engine=engine,
@@ -107,12 +105,3 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
 
 def _assigned(consumer: BatchConsumer) -> tuple[bool, str]:
     return (bool(consumer.assigned), "no partitions assigned")
-
-
-def _database_ok(engine: Engine) -> tuple[bool, str]:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return (False, "database unreachable")
-    return (True, "")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from rich.console import Console
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 
 from worker.preview.render import render_json, render_table
 from worker.preview.report import Contact, Explained, PreviewReport, RequestedRow
@@ -24,12 +25,13 @@ from worker.rules.ranking import remaining_capacity
 from worker.rules.reason import build_reason
 from worker.rules.reference import Decision, exclusion_counts, outcome_for
 from worker.runtime.startup import check_database
-from worker.settings import Settings
+from worker.settings import ConfigurationError, Settings
 from worker.store.candidates import load_candidates, stream_candidates
 from worker.store.engine import READ_ONLY, create_store_engine
 from worker.store.jobs import load_job
 from worker.store.matcher import ranked_candidates, requests_for_job
 from worker.store.outreach import past_outreach
+from worker.store.versioning import SchemaOutdatedError
 
 EXIT_NOT_FOUND = 2
 _TIME = TypeAdapter(AwareDatetime)
@@ -41,9 +43,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError:
         print("reengage: --at: expected an RFC 3339 time with an offset", file=sys.stderr)
         return EXIT_NOT_FOUND
+    if _sqlite_file_missing(settings.database):
+        # Connecting would create it, empty; the answer would be the same anyway.
+        raise ConfigurationError("REENGAGE_DATABASE_URL", str(SchemaOutdatedError()))
     engine = create_store_engine(settings.database)
     try:
-        check_database(engine, settings.startup_timeout_seconds)
+        check_database(engine, settings.startup_timeout_seconds, shutdown=None)
         with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             job = load_job(connection, args.tenant, args.job)
             if job is None:
@@ -62,6 +67,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         render_table(report, Console())
     return 0
+
+
+def _sqlite_file_missing(url: URL) -> bool:
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return False  # a server, or an SQLite URI filename (file:…), which we do not parse
+    name = url.database or ""
+    return name not in ("", ":memory:") and not Path(name).exists()
 
 
 def build_report(

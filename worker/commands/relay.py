@@ -8,6 +8,7 @@ from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
 from worker.runtime.http import HttpServer
+from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import check_database, connect_or_fail
 from worker.settings import Settings
@@ -20,12 +21,13 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
     shutdown = Shutdown().install()
     engine = create_store_engine(settings.database)
     try:
-        check_database(engine, settings.startup_timeout_seconds)
+        check_database(engine, settings.startup_timeout_seconds, shutdown)
         producer = connect_or_fail(
             lambda: Producer(settings),
             variable="REENGAGE_KAFKA_BOOTSTRAP_SERVERS",
             what="cannot reach Kafka",
             timeout_s=settings.startup_timeout_seconds,
+            shutdown=shutdown,
         )
         relay = OutboxRelay(
             engine,
@@ -33,7 +35,9 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
             sweep_interval_s=settings.relay_sweep_seconds,
             retry_budget_s=settings.retry_budget_seconds,
         )
-        http = HttpServer(settings.http_port, readiness=[]).start()
+        # The relay has no consumer: ready means it can read the outbox. (A broker outage
+        # shows as a growing reengage_outbox_pending, and the relay retries it in place.)
+        http = HttpServer(settings.http_port, readiness=[database_answers(engine)]).start()
         log.info("relay started", http_port=http.port)
         try:
             relay.run(shutdown)

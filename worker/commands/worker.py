@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import threading
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from worker.ingest.context import IngestConfig
 from worker.ingest.loop import IngestLoop
@@ -16,15 +16,14 @@ from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
 from worker.runtime.http import HttpServer
+from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
-from worker.runtime.startup import check_database, connect_or_fail
+from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
 from worker.status_page.page import StatusPage
 from worker.store.engine import create_store_engine
 
 log = get_logger("reengage.worker")
-
-BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,13 +36,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_process: bool) -> int:
-    check_database(engine, settings.startup_timeout_seconds)
+    check_database(engine, settings.startup_timeout_seconds, shutdown)
     group = settings.group_for("worker")
     # Listening first: a port in use is a configuration error, found before joining the group.
-    readiness = _Readiness(engine)
+    readiness = _Readiness()
     http = HttpServer(
         settings.http_port,
-        readiness=[readiness.assigned, readiness.database],
+        readiness=[readiness.assigned, database_answers(engine)],
         pages={"/": StatusPage(engine, settings.policy).render},
     ).start()
     readiness.port = http.port
@@ -65,19 +64,17 @@ def _consume(
     relay_in_process: bool,
 ) -> int:
     timeout = settings.startup_timeout_seconds
-    producer = connect_or_fail(
-        lambda: Producer(settings), variable=BROKER, what="cannot reach Kafka", timeout_s=timeout
-    )
-    consumer = connect_or_fail(
+    producer = connect_to_broker(lambda: Producer(settings), timeout_s=timeout, shutdown=shutdown)
+    consumer = connect_to_broker(
         lambda: BatchConsumer(
             settings,
             group,
             [settings.topic_jobs, settings.topic_candidates, settings.topic_status],
             max_records=settings.batch_max_records,
         ),
-        variable=BROKER,
-        what="cannot reach Kafka",
         timeout_s=timeout,
+        shutdown=shutdown,
+        release=lambda: producer.close(timeout_s=3),
     )
     readiness.consumer = consumer
     relay = OutboxRelay(
@@ -116,21 +113,12 @@ def _consume(
 
 
 class _Readiness:
-    """What /readyz asks: partitions assigned (once the consumer exists), database answering."""
+    """Partitions assigned, for /readyz (once the consumer exists; the server starts first)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self) -> None:
         self.consumer: BatchConsumer | None = None
         self.port = 0
 
     def assigned(self) -> tuple[bool, str]:
         ok = self.consumer is not None and bool(self.consumer.assigned)
         return (ok, "no partitions assigned")
-
-    def database(self) -> tuple[bool, str]:
-        try:
-            with self._engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            return (False, "database unreachable")
-        return (True, "")

@@ -1,8 +1,9 @@
 """One imported row as the `ats.candidate.updated` event the ATS would have published.
 
 The event id is a UUIDv5 of (tenant, candidate, updated_at): importing the same export twice
-publishes the same ids, which the worker ignores as duplicates; a snapshot with the same
-`updated_at` would change nothing anyway.
+publishes the same ids, which the worker ignores as duplicates, as long as each row's
+`updated_at` is the same both times (given in the file, or the same --updated-at); a snapshot
+with the same `updated_at` would change nothing anyway.
 """
 
 from __future__ import annotations

@@ -26,14 +26,21 @@ class CsvFile:
         self.path = path
         self.size = path.stat().st_size
         self._raw: BinaryIO = path.open("rb")
+        self._seekable = self._raw.seekable()
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
         self._reader = csv.reader(self._text, strict=False)
         self._line = 0
 
     @property
+    def line(self) -> int:
+        """The last line read so far (the header's, before the first row)."""
+        return self._line
+
+    @property
     def bytes_read(self) -> int:
-        """Bytes handed to the decoder so far (it reads ahead in blocks)."""
-        return self._raw.tell()
+        """Bytes handed to the decoder so far (it reads ahead in blocks); 0 for a pipe, such
+        as `<(gunzip -c export.csv.gz)`, which has no position (nor a size)."""
+        return self._raw.tell() if self._seekable else 0
 
     def header(self) -> list[str]:
         """The first row; raises ValueError for an empty file."""

@@ -1,5 +1,8 @@
 """The import loop: rows in, events out in acknowledged chunks, bad rows reported as they are
-met. Memory is one chunk of events, whatever the file's size."""
+met. Memory is one chunk of events, whatever the file's size.
+
+Asked to stop (SIGTERM/SIGINT), it reads no further row, sends the rows it holds, waits for
+the broker's acknowledgement and says on which line it stopped."""
 
 from __future__ import annotations
 
@@ -33,6 +36,9 @@ class ImportReport:
     published: int
     bad_rows: int
     ignored_columns: tuple[str, ...]
+    # Set when asked to stop before the end of the file: every line up to this one was
+    # published or reported as bad; none after it was read.
+    stopped_after_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +57,27 @@ def import_candidates(
     on_header: Callable[[Header], None] = lambda _h: None,
     on_bad_row: Callable[[BadRow], None] = lambda _b: None,
     on_progress: Callable[[int, int], None] = lambda _bytes, _rows: None,
+    stop_requested: Callable[[], bool] = lambda: False,
     chunk: int = CHUNK,
 ) -> ImportReport:
     """Publish one event per good row; report every bad row (line, problems) and skip it.
 
     Raises HeaderError or ValueError (empty file) before anything is published. A send that
-    fails raises: the chunks before it are published, and a new run republishes the same
-    event ids, which the worker ignores.
+    fails raises: the chunks before it are published, and a new run with the same
+    `target.updated_at` republishes the same event ids, which the worker ignores. Once
+    `stop_requested()` says so, no further row is read and the rows in hand are sent.
     """
     header = Header.parse(csv_file.header())
     on_header(header)
     mapper = RowMapper(header, target.tenant_id, target.updated_at)
     pending: list[Outgoing] = []
     published = bad = rows = 0
+    stopped_after: int | None = None
     for row in csv_file.rows():
+        if stop_requested():
+            # `row` was read but is not handled: the last handled line is just before it.
+            stopped_after = row.line - 1
+            break
         rows += 1
         try:
             if row.error is not None:
@@ -84,4 +97,9 @@ def import_candidates(
         sink.send_all(pending)
         published += len(pending)
     on_progress(csv_file.bytes_read, rows)
-    return ImportReport(published=published, bad_rows=bad, ignored_columns=header.ignored)
+    return ImportReport(
+        published=published,
+        bad_rows=bad,
+        ignored_columns=header.ignored,
+        stopped_after_line=stopped_after,
+    )

@@ -8,6 +8,13 @@ import threading
 from types import FrameType
 
 
+class Interrupted(BaseException):
+    """SIGTERM/SIGINT arrived while the process was still waiting to start (for its database
+    or broker): nothing was consumed or sent, so there is nothing to finish. A BaseException,
+    like KeyboardInterrupt, so that no `except Exception` on the way out mistakes it for a
+    failure."""
+
+
 class Shutdown:
     def __init__(self) -> None:
         self._requested = threading.Event()

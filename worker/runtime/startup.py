@@ -1,41 +1,127 @@
 """Start-up checks that turn an unreachable dependency into a configuration error (exit 2)
 naming the setting, after a bounded wait: a worker started before its broker or database is
-fine, one pointed at the wrong place says so."""
+fine, one pointed at the wrong place says so.
+
+The wait gives way to SIGTERM/SIGINT: nothing has been consumed yet, so a signal ends it at
+once with `Interrupted` (exit 0) instead of after the whole budget.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from typing import TypeVar
 
 from sqlalchemy import Engine, text
 
 from worker.errors import TransientError
+from worker.logs import get_logger
 from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_transient
+from worker.runtime.shutdown import Interrupted, Shutdown
 from worker.settings import ConfigurationError
 from worker.store.versioning import SchemaOutdatedError, require_current_schema
 
+log = get_logger("reengage.startup")
+
 T = TypeVar("T")
 
+# A wait for a connect attempt ends on either of two things, its answer or a shutdown request:
+# it waits for the answer and looks at the shutdown flag this often.
+_SHUTDOWN_POLL_S = 0.1
+# An attempt taking longer than this is worth a line in the log: start-up is waiting.
+_SLOW_ATTEMPT_S = 1.0
 
-def connect_or_fail(connect: Callable[[], T], *, variable: str, what: str, timeout_s: float) -> T:
+
+BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
+
+
+def connect_to_broker(
+    connect: Callable[[], T],
+    *,
+    timeout_s: float,
+    shutdown: Shutdown | None,
+    release: Callable[[], None] = lambda: None,
+) -> T:
+    """`connect_or_fail` for a Kafka client; `release()` closes what was opened before it (a
+    producer made first) when this one cannot be made or the wait is interrupted."""
+    try:
+        return connect_or_fail(
+            connect,
+            variable=BROKER,
+            what="cannot reach Kafka",
+            timeout_s=timeout_s,
+            shutdown=shutdown,
+        )
+    except BaseException:
+        release()
+        raise
+
+
+def connect_or_fail(
+    connect: Callable[[], T],
+    *,
+    variable: str,
+    what: str,
+    timeout_s: float,
+    shutdown: Shutdown | None,
+) -> T:
     """`connect()` retried while it fails transiently; then ConfigurationError for `variable`.
-    The underlying error is not quoted: it may contain the URL, and with it a password."""
+    The underlying error is not quoted: it may contain the URL, and with it a password.
+
+    With `shutdown`, a signal ends the wait with `Interrupted`, also in the middle of an
+    attempt (a Kafka bootstrap or a database connect can block for many seconds). Without it
+    (commands that install no handler) the default signal behaviour applies.
+    """
 
     def attempt() -> T:
+        if shutdown is not None and shutdown.requested:
+            raise Interrupted
         try:
-            return connect()
+            if shutdown is None:
+                return connect()
+            return _unless_shutdown(connect, shutdown, variable)
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, OSError):
                 raise TransientError(what) from exc
             raise
 
+    def idle(seconds: float) -> None:
+        if shutdown is None:
+            time.sleep(seconds)
+        else:
+            shutdown.wait(seconds)
+
     try:
-        return retry_transient(attempt, budget_s=timeout_s, what=what, max_wait_s=5.0)
+        return retry_transient(attempt, budget_s=timeout_s, idle=idle, what=what, max_wait_s=5.0)
     except RetryBudgetSpentError:
         raise ConfigurationError(variable, f"{what}: no answer within {timeout_s:g} s") from None
 
 
-def check_database(engine: Engine, timeout_s: float) -> None:
+def _unless_shutdown(call: Callable[[], T], shutdown: Shutdown, variable: str) -> T:
+    """`call()` on a helper thread, given up on when shutdown is requested. An abandoned
+    attempt runs on in a daemon thread, which ends with the process."""
+    outcome: Future[T] = Future()
+    slow_at = time.monotonic() + _SLOW_ATTEMPT_S
+
+    def run() -> None:
+        try:
+            outcome.set_result(call())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name="reengage-startup", daemon=True).start()
+    while not wait([outcome], timeout=_SHUTDOWN_POLL_S).done:
+        if shutdown.requested:
+            raise Interrupted
+        if time.monotonic() >= slow_at:
+            log.info("start-up waiting for an answer", setting=variable)
+            slow_at = float("inf")
+    return outcome.result()
+
+
+def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
     def ping() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -45,6 +131,7 @@ def check_database(engine: Engine, timeout_s: float) -> None:
         variable="REENGAGE_DATABASE_URL",
         what="cannot reach the database",
         timeout_s=timeout_s,
+        shutdown=shutdown,
     )
     try:
         require_current_schema(engine)

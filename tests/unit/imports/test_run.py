@@ -131,3 +131,31 @@ def test_a_field_beyond_the_csv_limit_is_one_bad_row(tmp_path: Path) -> None:
     assert published == 1
     assert [b.line for b in bad] == [2]
     assert "not readable as CSV" in bad[0].problems[0]
+
+
+def test_a_stop_request_sends_the_rows_in_hand_and_says_where_it_stopped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "export.csv", "candidate_id,do_not_contact\nC-1,no\nC-2,maybe\nC-3,\nC-4,\n"
+    )
+    answers = iter([False, False, True])  # asked before each row: stop when the third is read
+    sink = RecordingSink()
+    bad: list[BadRow] = []
+    with CsvFile(path) as csv_file:
+        report = import_candidates(
+            csv_file,
+            TARGET,
+            sink,
+            on_bad_row=bad.append,
+            stop_requested=lambda: next(answers),
+            chunk=1000,
+        )
+    assert [json.loads(m.value)["data"]["candidate_id"] for m in sink.sent] == ["C-1"]
+    assert [b.line for b in bad] == [3]
+    assert (report.published, report.bad_rows, report.stopped_after_line) == (1, 1, 3)
+
+
+def test_a_file_read_to_the_end_reports_no_stop(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.csv", "candidate_id\nC-1\n")
+    with CsvFile(path) as csv_file:
+        report = import_candidates(csv_file, TARGET, RecordingSink(), stop_requested=lambda: False)
+    assert (report.published, report.stopped_after_line) == (1, None)
