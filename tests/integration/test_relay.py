@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import signal
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.integration.worker.harness import count_rows, read_until
+from dev.local_postgres import LocalPostgres
+from tests.integration.worker.harness import (
+    Topics,
+    base_env,
+    count_rows,
+    http_port_of,
+    read_until,
+    running,
+    wait_for,
+)
 from worker.kafka.producer import Producer
 from worker.outbox.leadership import RelayLeadership
 from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay
 from worker.outbox.writer import OutboxMessage, append
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
+from worker.store.versioning import migrate
 
 pytestmark = pytest.mark.kafka
 
@@ -67,3 +81,28 @@ def test_only_one_relay_leads_per_database(migrated: str) -> None:
         second.release()
         first_engine.dispose()
         second_engine.dispose()
+
+
+def _readyz(port: int) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_the_relay_is_ready_while_its_database_answers(
+    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path, own_postgres: LocalPostgres
+) -> None:
+    server = own_postgres
+    migrate(server.url)
+    env = base_env(kafka_bootstrap, server.url, topics, group_id)
+    with running(["relay"], env, tmp_path / "relay.log") as relay:
+        port = http_port_of(relay)
+        assert _readyz(port) == (200, "ready\n")
+        server.halt()
+        wait_for(lambda: _readyz(port) == (503, "database unreachable\n"), "not ready")
+        server.resume()
+        wait_for(lambda: _readyz(port) == (200, "ready\n"), "ready again")
+        relay.signal(signal.SIGTERM)
+        assert relay.wait(timeout=60) == 0, relay.output()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from dev import local_postgres
+from dev.local_postgres import LocalPostgres
 from tests.integration.worker.harness import (
     Topics,
     base_env,
@@ -113,78 +113,64 @@ def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldo
 
 
 def test_database_outage_of_20_s_the_worker_stays_in_the_group_and_loses_nothing(
-    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path
+    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path, own_postgres: LocalPostgres
 ) -> None:
-    try:
-        server = local_postgres.start()
-    except local_postgres.PostgresUnavailableError as exc:
-        pytest.skip(str(exc))
-    try:
-        url = server.url
-        migrate(url)
-        env = base_env(kafka_bootstrap, url, topics, group_id)
-        pool = make_pool(seed=8, size=1200)
-        first, second = pool.messages()[:600], pool.messages()[600:]
-        with running(["worker"], env, tmp_path / "w.log") as worker:
-            publish(kafka_bootstrap, topics.candidates, first)
-            wait_for(lambda: count_rows(url, "processed_events") == 600, "the first half processed")
-            assigned_before = worker.output().count("partitions assigned")
-            server.halt()
-            publish(kafka_bootstrap, topics.candidates, second)
-            time.sleep(20)
-            assert worker.popen.poll() is None, worker.output()
-            server.resume()
-            wait_for(
-                lambda: count_rows(url, "processed_events") == 1200,
-                "the second half processed",
-                timeout_s=120,
-            )
-            port = http_port_of(worker)
-            assert metric(port, "reengage_events_total", outcome="processed") == 1200
-            log = worker.output()
-            assert worker.stop() == 0, log
-        assert "transient failure, retrying" in log
-        # No rebalance happened: the member kept its partitions through the outage.
-        assert log.count("partitions assigned") == assigned_before
-        assert "partitions lost" not in log
-        assert count_rows(url, "candidates") == 1200
-    finally:
-        server.stop()
+    server = own_postgres
+    url = server.url
+    migrate(url)
+    env = base_env(kafka_bootstrap, url, topics, group_id)
+    pool = make_pool(seed=8, size=1200)
+    first, second = pool.messages()[:600], pool.messages()[600:]
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        publish(kafka_bootstrap, topics.candidates, first)
+        wait_for(lambda: count_rows(url, "processed_events") == 600, "the first half processed")
+        assigned_before = worker.output().count("partitions assigned")
+        server.halt()
+        publish(kafka_bootstrap, topics.candidates, second)
+        time.sleep(20)
+        assert worker.popen.poll() is None, worker.output()
+        server.resume()
+        wait_for(
+            lambda: count_rows(url, "processed_events") == 1200,
+            "the second half processed",
+            timeout_s=120,
+        )
+        port = http_port_of(worker)
+        assert metric(port, "reengage_events_total", outcome="processed") == 1200
+        log = worker.output()
+        assert worker.stop() == 0, log
+    assert "transient failure, retrying" in log
+    # No rebalance happened: the member kept its partitions through the outage.
+    assert log.count("partitions assigned") == assigned_before
+    assert "partitions lost" not in log
+    assert count_rows(url, "candidates") == 1200
 
 
 def test_an_outage_longer_than_the_retry_budget_stops_the_worker_and_dead_letters_nothing(
-    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path
+    kafka_bootstrap: str, topics: Topics, group_id: str, tmp_path: Path, own_postgres: LocalPostgres
 ) -> None:
-    try:
-        server = local_postgres.start()
-    except local_postgres.PostgresUnavailableError as exc:
-        pytest.skip(str(exc))
-    try:
-        url = server.url
-        migrate(url)
-        env = {
-            **base_env(kafka_bootstrap, url, topics, group_id),
-            "REENGAGE_RETRY_BUDGET_SECONDS": "3",
-        }
-        pool = make_pool(seed=8, size=40)
-        with running(["worker"], env, tmp_path / "w.log") as worker:
-            publish(kafka_bootstrap, topics.candidates, pool.messages()[:20])
-            wait_for(
-                lambda: count_rows(url, "processed_events") == 20, "the first events processed"
-            )
-            server.halt()
-            publish(kafka_bootstrap, topics.candidates, pool.messages()[20:])
-            assert worker.wait(60) == 1, worker.output()
-            log = worker.output()
-        assert "RetryBudgetSpentError" in log
-        dead = read_until(kafka_bootstrap, topics.candidates + ".dlq", lambda r: False, timeout_s=3)
-        assert dead == []  # valid events are never dead-lettered for an outage
-        server.resume()
-        with running(["worker"], env, tmp_path / "w2.log") as worker:
-            wait_for(
-                lambda: count_rows(url, "processed_events") == 40,
-                "the rest processed after restart",
-            )
-            assert worker.stop() == 0, worker.output()
-    finally:
-        server.stop()
+    server = own_postgres
+    url = server.url
+    migrate(url)
+    env = {
+        **base_env(kafka_bootstrap, url, topics, group_id),
+        "REENGAGE_RETRY_BUDGET_SECONDS": "3",
+    }
+    pool = make_pool(seed=8, size=40)
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        publish(kafka_bootstrap, topics.candidates, pool.messages()[:20])
+        wait_for(lambda: count_rows(url, "processed_events") == 20, "the first events processed")
+        server.halt()
+        publish(kafka_bootstrap, topics.candidates, pool.messages()[20:])
+        assert worker.wait(60) == 1, worker.output()
+        log = worker.output()
+    assert "RetryBudgetSpentError" in log
+    dead = read_until(kafka_bootstrap, topics.candidates + ".dlq", lambda r: False, timeout_s=3)
+    assert dead == []  # valid events are never dead-lettered for an outage
+    server.resume()
+    with running(["worker"], env, tmp_path / "w2.log") as worker:
+        wait_for(
+            lambda: count_rows(url, "processed_events") == 40,
+            "the rest processed after restart",
+        )
+        assert worker.stop() == 0, worker.output()
