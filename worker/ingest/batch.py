@@ -53,7 +53,8 @@ class Incoming:
 
 @dataclass(slots=True)
 class BatchReport:
-    outcomes: list[str] = field(default_factory=list)  # one per Incoming, in order
+    items: list[Incoming] = field(default_factory=list)  # what was applied, in order
+    outcomes: list[str] = field(default_factory=list)  # one per item
     effects: Effects = field(default_factory=Effects)
 
 
@@ -85,7 +86,7 @@ def apply_batch(
         outcomes[fresh[position]] = _apply_one(ctx, item)
         position += 1
 
-    return BatchReport([o or Outcome.PROCESSED for o in outcomes], ctx.effects)
+    return BatchReport(list(batch), [o or Outcome.PROCESSED for o in outcomes], ctx.effects)
 
 
 def _candidate_updates(

@@ -198,6 +198,7 @@ class IngestLoop:
                     error_class=type(exc).__name__,
                 )
                 continue
+            merged.items += single.items
             merged.outcomes += single.outcomes
             merged.effects.requested += single.effects.requested
             merged.effects.cancelled.update(single.effects.cancelled)
@@ -250,7 +251,9 @@ class IngestLoop:
 
     def _count(self, sorted_: _Sorted, report: BatchReport) -> None:
         counts: Counter[tuple[str, str, str]] = Counter()
-        for item, outcome in zip(sorted_.incoming, report.outcomes, strict=False):
+        # The report's own items: partitions revoked during a retry left some of the batch
+        # unapplied, and counting those would mislabel the rest.
+        for item, outcome in zip(report.items, report.outcomes, strict=True):
             counts[(item.record.topic, item.event.type, outcome)] += 1
         for letter in sorted_.dead:
             counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
