@@ -4,6 +4,7 @@ handed over together with the end of data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, text
 from worker.mailer import ledger
 from worker.mailer.handover import Handover, commit_then
 from worker.mailer.ledger import MailState, OutreachKey
+from worker.store.engine import create_store_engine
+from worker.store.versioning import migrate_engine
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 KEY = OutreachKey("03c6d09b-cef2-526b-b012-cc61eb08ee0b", "acme", "J-1", "C-1")
@@ -129,13 +132,15 @@ def test_failures_before_the_claim_come_from_pending_only(ledger_engine: Engine)
 
 
 @pytest.fixture
-def requested_on_postgresql(ledger_engine: Engine) -> Engine:
-    """SQLite commits in-process: there is no reply to wait for and no server to lose."""
-    if ledger_engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
-    with ledger_engine.begin() as c:
+def requested_on_postgresql(pg_database_url: str) -> Iterator[Engine]:
+    """PostgreSQL only: SQLite commits in-process, so there is no reply to wait for and no
+    server to lose."""
+    engine = create_store_engine(pg_database_url)
+    migrate_engine(engine)
+    with engine.begin() as c:
         ledger.record_requested(c, KEY, NOW)
-    return ledger_engine
+    yield engine
+    engine.dispose()
 
 
 def test_the_claim_commits_and_the_follow_up_runs_once(ledger_engine: Engine) -> None:
@@ -155,6 +160,7 @@ def test_the_claim_commits_and_the_follow_up_runs_once(ledger_engine: Engine) ->
     assert _state(ledger_engine) is MailState.SENDING
 
 
+@pytest.mark.postgres
 def test_on_postgresql_the_follow_up_runs_before_the_commit_is_answered(
     requested_on_postgresql: Engine,
 ) -> None:
@@ -173,6 +179,7 @@ def test_on_postgresql_the_follow_up_runs_before_the_commit_is_answered(
     assert outcome is Handover.COMMITTED
 
 
+@pytest.mark.postgres
 def test_on_postgresql_a_connection_lost_at_the_commit_is_uncertain(
     requested_on_postgresql: Engine,
 ) -> None:
