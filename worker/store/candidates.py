@@ -201,9 +201,9 @@ def erase_candidate(
 
     Erasure always scrubs, whatever the stored snapshot's age: an erasure request is not
     something to second-guess. The tombstone (`erased_at`, the latest one) makes any snapshot
-    with `updated_at <= erased_at` stale. Unpublished outreach requests for the candidate are
-    deleted from the outbox (they carry the address and names); the caller cancels the pending
-    outreach itself, which publishes a cancellation without personal data.
+    with `updated_at <= erased_at` stale. The candidate's outreach requests are deleted from
+    the outbox, published or not (they carry the address and names); the caller cancels the
+    pending outreach itself, which publishes a cancellation without personal data.
     """
     insert = upsert(connection, CandidateRow).values(
         tenant_id=tenant_id,
@@ -247,15 +247,18 @@ def erase_candidate(
             CandidateCredentialRow.candidate_id == candidate_id,
         )
     )
-    _delete_unpublished_requests(connection, tenant_id, candidate_id)
+    _delete_requests(connection, tenant_id, candidate_id)
 
 
-def _delete_unpublished_requests(connection: Connection, tenant_id: str, candidate_id: str) -> None:
+def _delete_requests(connection: Connection, tenant_id: str, candidate_id: str) -> None:
+    """Outreach requests in the outbox carry the address and names. Unpublished ones must go
+    (the contract); published ones go too: the relay keeps them a day only for operators, and
+    personal data is not to stay in the store after an erasure."""
     # Outbox rows carry the recommended key `{tenant_id}:{candidate_id}` (tenant ids hold no
     # colon, so the key is unambiguous).
     rows = connection.execute(
         select(OutboxRow.id, OutboxRow.payload).where(
-            OutboxRow.key == f"{tenant_id}:{candidate_id}", OutboxRow.published_at.is_(None)
+            OutboxRow.key == f"{tenant_id}:{candidate_id}"
         )
     ).all()
     doomed = [row.id for row in rows if _event_type(row.payload) == _REQUESTED_TYPE]
