@@ -98,6 +98,7 @@ def _waiting(process: Process, event: str, **fields: str) -> bool:
         ("worker", signal.SIGINT),
         ("relay", signal.SIGTERM),
         ("mailer", signal.SIGINT),
+        ("dlq replay --topic ats.candidates.dlq", signal.SIGTERM),
     ],
 )
 def test_a_signal_while_waiting_for_the_broker_exits_0(
@@ -108,7 +109,7 @@ def test_a_signal_while_waiting_for_the_broker_exits_0(
         REENGAGE_DATABASE_URL=sqlite_url,
         REENGAGE_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_closed_port()}",
     )
-    with running([command], env, tmp_path / f"{command}.log") as process:
+    with running(command.split(), env, tmp_path / "process.log") as process:
         wait_for(
             lambda: _waiting(
                 process,

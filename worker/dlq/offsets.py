@@ -5,12 +5,13 @@ not rebalance anyone."""
 from __future__ import annotations
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaTimeoutError
 
 from worker.dlq.backlog import Span
 from worker.errors import FatalError
 from worker.kafka.config import consumer_options
-from worker.settings import ConfigurationError, Settings
+from worker.runtime.shutdown import Shutdown
+from worker.runtime.startup import connect_to_broker
+from worker.settings import Settings
 
 
 class NoSuchTopicError(Exception):
@@ -31,14 +32,19 @@ class DeadLettersExpiredError(FatalError):
         )
 
 
-def measure(settings: Settings, group_id: str, topic: str) -> dict[int, Span]:
-    """Per partition of `topic`: the span a replay by `group_id` would cover now."""
-    try:
-        consumer = KafkaConsumer(
+def measure(
+    settings: Settings, group_id: str, topic: str, shutdown: Shutdown | None = None
+) -> dict[int, Span]:
+    """Per partition of `topic`: the span a replay by `group_id` would cover now. A broker
+    that does not answer is waited for as at every start-up; with `shutdown`, a signal ends
+    the wait (`Interrupted`)."""
+    consumer = connect_to_broker(
+        lambda: KafkaConsumer(
             **consumer_options(settings, group_id), allow_auto_create_topics=False
-        )
-    except KafkaTimeoutError:  # kafka-python's "Unable to bootstrap", after its own retries
-        raise ConfigurationError("REENGAGE_KAFKA_BOOTSTRAP_SERVERS", "no broker answered") from None
+        ),
+        timeout_s=settings.startup_timeout_seconds,
+        shutdown=shutdown,
+    )
     try:
         partitions = sorted(consumer.partitions_for_topic(topic))
         if not partitions:

@@ -49,7 +49,10 @@ def replay(
     """Replay up to `limit` dead letters of `dlq_topic` (all of them when None) from the replay
     group's committed position up to the end offsets seen now."""
     group = replay_group(settings)
-    backlog = Backlog(measure(settings, group, dlq_topic))
+    # A signal while waiting for the broker ends the command (nothing replayed yet); a stop
+    # requested before the call still measures, so the report says what is left.
+    waiting_gives_way_to = None if shutdown.requested else shutdown
+    backlog = Backlog(measure(settings, group, dlq_topic, waiting_gives_way_to))
     report = ReplayReport(dlq_topic)
     log.info(
         "dead-letter replay starting",
