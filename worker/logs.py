@@ -14,7 +14,12 @@ from typing import Any, Literal
 
 import structlog
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
+# Any characters an address may hold, not just ASCII: internationalised addresses
+# (`josé@exämple.com`, `用户@例子.中国`) are personal data too.
+_ADDRESS_CHAR = r"[^\s@<>()\[\],;:\"'`]"
+_EMAIL = re.compile(
+    rf"({_ADDRESS_CHAR}){_ADDRESS_CHAR}*@({_ADDRESS_CHAR}+\.(?:(?!\.){_ADDRESS_CHAR}){{2,}})"
+)
 # Keys whose values are personal data whatever they look like.
 _PERSONAL_KEYS = frozenset({"email", "first_name", "last_name", "name", "full_name", "to"})
 _REDACTED = "[redacted]"

@@ -9,6 +9,9 @@ def test_mask_emails_keeps_first_letter_and_domain() -> None:
     assert mask_emails("to jane.doe@example.com now") == "to j***@example.com now"
     assert mask_emails("a@b.io, Zed+x@mail.example.org") == "a***@b.io, Z***@mail.example.org"
     assert mask_emails("no address here") == "no address here"
+    assert mask_emails("<josé.martín@exämple.com>") == "<j***@exämple.com>"
+    assert mask_emails("用户名@例子.中国 wrote") == "用***@例子.中国 wrote"
+    assert mask_emails("'ünïcode+tag@mail.example.org'") == "'ü***@mail.example.org'"
 
 
 def _capture(fmt: str = "json") -> io.StringIO:
