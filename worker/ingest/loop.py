@@ -23,20 +23,23 @@ from worker.errors import ReengageError, TransientError
 from worker.ingest.batch import HANDLED_TYPES, BatchReport, Incoming, apply_batch
 from worker.ingest.context import IngestConfig
 from worker.kafka.consumer import BatchConsumer
-from worker.kafka.dead_letters import DeadLetter, DeadLetterBudget, DeadLetterQueue
+from worker.kafka.dead_letters import (
+    DeadLetter,
+    DeadLetterBudget,
+    DeadLetterQueue,
+    publish_counts,
+)
 from worker.kafka.records import Record, without_partitions
 from worker.logs import get_logger
 from worker.runtime.faults import crash_point
 from worker.runtime.metrics import (
     BATCH_SECONDS,
-    EVENTS,
     OUTREACH_CANCELLED,
     OUTREACH_REQUESTED,
-    Outcome,
 )
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
-from worker.store.engine import is_retryable
+from worker.store.engine import in_transaction
 
 log = get_logger("reengage.worker")
 
@@ -151,8 +154,9 @@ class IngestLoop:
         if not incoming:
             return BatchReport()
         try:
-            with self._engine.begin() as connection:
-                report = apply_batch(connection, incoming, self._config)
+            report = in_transaction(
+                self._engine, lambda connection: apply_batch(connection, incoming, self._config)
+            )
             self._conflicts = 0
             return report
         except IntegrityError as exc:
@@ -166,12 +170,6 @@ class IngestLoop:
                 self._conflicts = 0
                 raise
             raise TransientError("a concurrent consumer applied part of this batch") from exc
-        except Exception as exc:
-            if is_retryable(exc):
-                raise TransientError(
-                    "the database asked for the transaction to be retried"
-                ) from exc
-            raise
 
     def _apply_one_by_one(
         self, incoming: Sequence[Incoming]
@@ -226,11 +224,7 @@ class IngestLoop:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            self._consumer.pause()
-            stray = self._consumer.poll(min(remaining, _POLL_TIMEOUT_S))
-            if stray:
-                # Newly assigned partitions are not paused yet: give their records back.
-                self._consumer.rewind(stray)
+            self._consumer.poll_paused(min(remaining, _POLL_TIMEOUT_S))
             self._drop_gone_partitions()
         self._consumer.resume()
 
@@ -255,12 +249,7 @@ class IngestLoop:
         # unapplied, and counting those would mislabel the rest.
         for item, outcome in zip(report.items, report.outcomes, strict=True):
             counts[(item.record.topic, item.event.type, outcome)] += 1
-        for letter in sorted_.dead:
-            counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
-        for record, event_type in sorted_.skipped:
-            counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
-        for (topic, event_type, outcome), n in counts.items():
-            EVENTS.labels(topic, event_type, outcome).inc(n)
+        publish_counts(counts, sorted_.dead, sorted_.skipped)
         OUTREACH_REQUESTED.inc(report.effects.requested)
         for reason, n in report.effects.cancelled.items():
             OUTREACH_CANCELLED.labels(reason).inc(n)
@@ -286,13 +275,4 @@ class IngestLoop:
                 **where,
                 count=len(decision.outreach_ids),
                 outreach_ids=list(decision.outreach_ids),
-            )
-        for letter in sorted_.dead:
-            log.warning(
-                "dead-lettered",
-                topic=letter.record.topic,
-                partition=letter.record.partition,
-                offset=letter.record.offset,
-                error_class=letter.error_class,
-                reason=letter.reason,
             )

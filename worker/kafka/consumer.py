@@ -165,6 +165,15 @@ class BatchConsumer:
     def resume(self) -> None:
         self._consumer.resume(*self._consumer.paused())
 
+    def poll_paused(self, timeout_s: float) -> None:
+        """Poll with every partition paused: keeps the member in the group (and lets rebalances
+        through) while the caller waits, consuming nothing. Left paused; `resume()` after."""
+        self.pause()
+        stray = self.poll(timeout_s)
+        if stray:
+            # Newly assigned partitions are not paused yet: give their records back.
+            self.rewind(stray)
+
     def update_lag(self) -> None:
         """Refresh reengage_consumer_lag from the fetcher's high watermarks (no extra I/O)."""
         for tp in self._consumer.assignment():

@@ -17,6 +17,10 @@ from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 from worker.errors import FatalError
 from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record
+from worker.logs import get_logger
+from worker.runtime.metrics import EVENTS, Outcome
+
+log = get_logger("reengage.dead_letters")
 
 DLQ_SUFFIX = ".dlq"
 MAX_REASON_CHARS = 1000
@@ -118,3 +122,28 @@ class DeadLetterBudget:
                 f"{ratio:.0%} of the last {len(outcomes)} records of {topic} were "
                 f"dead-lettered (limit {self._max_ratio:.0%}); halting"
             )
+
+
+def publish_counts(
+    counts: Counter[tuple[str, str, str]],
+    dead: Sequence[DeadLetter],
+    skipped: Sequence[tuple[Record, str]],
+) -> None:
+    """A consumed batch's outcomes as reengage_events_total: `counts` (topic, type, outcome)
+    of what the consumer applied, plus its dead letters and skipped records; each dead letter
+    is logged by position and reason (never its content)."""
+    for letter in dead:
+        counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
+    for record, event_type in skipped:
+        counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
+    for (topic, event_type, outcome), n in counts.items():
+        EVENTS.labels(topic, event_type, outcome).inc(n)
+    for letter in dead:
+        log.warning(
+            "dead-lettered",
+            topic=letter.record.topic,
+            partition=letter.record.partition,
+            offset=letter.record.offset,
+            error_class=letter.error_class,
+            reason=letter.reason,
+        )

@@ -45,7 +45,7 @@ from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import Attempt, Delivered, NotClaimed, Refused, Unknown
 from worker.runtime.retry import retry_transient
-from worker.store.engine import is_retryable
+from worker.store.engine import in_transaction
 
 log = get_logger("reengage.mailer")
 
@@ -299,13 +299,7 @@ class Deliverer:
 
     def _in_transaction(self, work: Callable[[Connection], _T]) -> _T:
         """One transaction, no retry: callers decide what may be retried."""
-        try:
-            with self._engine.begin() as connection:
-                return work(connection)
-        except Exception as exc:
-            if is_retryable(exc):
-                raise TransientError("the database asked for a retry") from exc
-            raise
+        return in_transaction(self._engine, work)
 
     def _retry(self, attempt: Callable[[], _T], what: str) -> _T:
         return retry_transient(attempt, budget_s=self._retry_budget_s, idle=self._idle, what=what)

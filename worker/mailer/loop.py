@@ -34,9 +34,14 @@ from sqlalchemy.engine import Connection
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.encode import OutgoingMessage
 from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
-from worker.errors import ReengageError, TransientError
+from worker.errors import ReengageError
 from worker.kafka.consumer import BatchConsumer
-from worker.kafka.dead_letters import DeadLetter, DeadLetterBudget, DeadLetterQueue
+from worker.kafka.dead_letters import (
+    DeadLetter,
+    DeadLetterBudget,
+    DeadLetterQueue,
+    publish_counts,
+)
 from worker.kafka.producer import Producer
 from worker.kafka.records import Record, without_partitions
 from worker.logs import get_logger
@@ -46,10 +51,10 @@ from worker.mailer.deliver import Deliverer, Delivery, MailServer
 from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
 from worker.mailer.rate import TokenBucket
 from worker.mailer.status import status_event, to_outgoing
-from worker.runtime.metrics import BATCH_SECONDS, EVENTS, MAIL, Outcome
+from worker.runtime.metrics import BATCH_SECONDS, MAIL, Outcome
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
-from worker.store.engine import is_retryable
+from worker.store.engine import in_transaction
 
 log = get_logger("reengage.mailer")
 
@@ -164,7 +169,7 @@ class MailerLoop:
             failed_at = self._now()
             self._retry(lambda: self._dead_letters.publish(self._owned(batch.dead), failed_at))
         cancelled, newly_skipped = self._retry(
-            lambda: self._in_transaction(lambda c: self._apply(c, batch))
+            lambda: in_transaction(self._engine, lambda c: self._apply(c, batch))
         )
         batch.statuses.extend(cancelled)
         MAIL.labels(MailState.SKIPPED.value).inc(newly_skipped)
@@ -279,11 +284,7 @@ class MailerLoop:
                 return
 
     def _keep_alive(self, timeout_s: float = 0.0) -> None:
-        self._consumer.pause()
-        stray = self._consumer.poll(timeout_s)
-        if stray:
-            # Newly assigned partitions are not paused yet: give their records back.
-            self._consumer.rewind(stray)
+        self._consumer.poll_paused(timeout_s)
         self._last_poll = time.monotonic()
         self._drop_gone_partitions()
         self._consumer.resume()
@@ -305,30 +306,7 @@ class MailerLoop:
         counts = batch.counts
         for record, event in batch.cancels:
             counts[(record.topic, event.type, Outcome.PROCESSED)] += 1
-        for letter in batch.dead:
-            counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
-        for record, event_type in batch.skipped:
-            counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
-        for (topic, event_type, outcome), n in counts.items():
-            EVENTS.labels(topic, event_type, outcome).inc(n)
-        for letter in batch.dead:
-            log.warning(
-                "dead-lettered",
-                topic=letter.record.topic,
-                partition=letter.record.partition,
-                offset=letter.record.offset,
-                error_class=letter.error_class,
-                reason=letter.reason,
-            )
-
-    def _in_transaction(self, work: Callable[[Connection], _T]) -> _T:
-        try:
-            with self._engine.begin() as connection:
-                return work(connection)
-        except Exception as exc:
-            if is_retryable(exc):
-                raise TransientError("the database asked for a retry") from exc
-            raise
+        publish_counts(counts, batch.dead, batch.skipped)
 
     def _retry(self, attempt: Callable[[], _T]) -> _T:
         return retry_transient(

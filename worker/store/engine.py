@@ -14,11 +14,16 @@ and custom plans only (see `_plan_per_execution`).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+
+from worker.errors import TransientError
+
+_T = TypeVar("_T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -101,3 +106,15 @@ def is_retryable(error: BaseException) -> bool:
         return "locked" in str(error.orig) or "busy" in str(error.orig)
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate in _RETRYABLE_SQLSTATES
+
+
+def in_transaction(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    """`work` in one transaction, not retried here: a failure `is_retryable` names comes out as
+    TransientError (the caller decides whether to run it again), anything else unchanged."""
+    try:
+        with engine.begin() as connection:
+            return work(connection)
+    except Exception as exc:
+        if is_retryable(exc):
+            raise TransientError("the database asked for the transaction to be retried") from exc
+        raise
