@@ -69,12 +69,10 @@ from bench.support import (
 )
 from dev.local_kafka import LocalKafka
 from dev.local_postgres import running as running_postgres
+from worker.commands.worker import ingest_loop
 from worker.contracts.encode import OutgoingMessage
-from worker.ingest.context import IngestConfig
-from worker.ingest.loop import IngestLoop
 from worker.kafka.config import consumer_options, producer_options
 from worker.kafka.consumer import BatchConsumer
-from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
 from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record, next_offsets
 from worker.logs import configure_logging
@@ -187,17 +185,7 @@ def worker_ingest(settings: Settings, ends: Mapping[TopicPartition, int], expect
     consumer = _MeasuredConsumer(settings, ends, on_done=shutdown.request)
     relay = OutboxRelay(engine, producer, sweep_interval_s=settings.relay_sweep_seconds)
     relay_thread = relay.start_in_thread(shutdown)
-    group = settings.group_for("worker")
-    loop = IngestLoop(
-        engine=engine,
-        consumer=consumer,
-        dead_letters=DeadLetterQueue(producer, group),
-        budget=DeadLetterBudget(settings.dlq_window, settings.dlq_max_ratio),
-        config=IngestConfig(settings.policy, settings.topic_outreach, settings.event_source),
-        shutdown=shutdown,
-        retry_budget_s=settings.retry_budget_seconds,
-        after_commit=relay.wake,
-    )
+    loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
     watchdog = threading.Timer(TIMEOUT_S, shutdown.request)
     watchdog.start()
     try:
@@ -212,7 +200,8 @@ def worker_ingest(settings: Settings, ends: Mapping[TopicPartition, int], expect
     try:
         if consumer.first_records_at is None or consumer.finished_at is None:
             raise BenchError(f"ingest into {settings.database.get_backend_name()} timed out")
-        if not all_committed(committed_offsets(settings.kafka_bootstrap_servers, group), ends):
+        committed = committed_offsets(settings.kafka_bootstrap_servers, consumer.group_id)
+        if not all_committed(committed, ends):
             raise BenchError("the worker's committed offsets do not reach the end offsets")
         stored = stored_candidates(engine, TENANT)
         if stored != expected:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -86,16 +87,7 @@ def _consume(
     relay_thread: threading.Thread | None = None
     if relay_in_process:
         relay_thread = relay.start_in_thread(shutdown)
-    loop = IngestLoop(
-        engine=engine,
-        consumer=consumer,
-        dead_letters=DeadLetterQueue(producer, group),
-        budget=DeadLetterBudget(settings.dlq_window, settings.dlq_max_ratio),
-        config=IngestConfig(settings.policy, settings.topic_outreach, settings.event_source),
-        shutdown=shutdown,
-        retry_budget_s=settings.retry_budget_seconds,
-        after_commit=relay.wake,
-    )
+    loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
     log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
     try:
         loop.run()
@@ -122,3 +114,25 @@ class _Readiness:
     def assigned(self) -> tuple[bool, str]:
         ok = self.consumer is not None and bool(self.consumer.assigned)
         return (ok, "no partitions assigned")
+
+
+def ingest_loop(
+    settings: Settings,
+    engine: Engine,
+    consumer: BatchConsumer,
+    producer: Producer,
+    shutdown: Shutdown,
+    *,
+    after_commit: Callable[[], None],
+) -> IngestLoop:
+    """The worker's consume-and-apply loop as `reengage worker` wires it (bench/ uses it too)."""
+    return IngestLoop(
+        engine=engine,
+        consumer=consumer,
+        dead_letters=DeadLetterQueue(producer, consumer.group_id),
+        budget=DeadLetterBudget(settings.dlq_window, settings.dlq_max_ratio),
+        config=IngestConfig(settings.policy, settings.topic_outreach, settings.event_source),
+        shutdown=shutdown,
+        retry_budget_s=settings.retry_budget_seconds,
+        after_commit=after_commit,
+    )
