@@ -5,20 +5,20 @@ statement machinery and talk to the driver: PostgreSQL gets one parameter per co
 expanded by `unnest` (a short statement that psycopg parses and prepares once, whatever the
 row count); SQLite gets multi-row VALUES, or `executemany`, which its C driver loops over.
 Values go in as the tables store them (timestamps as integer microseconds, JSON as text) and
-come back out the same way, so callers see plain Python values.
+only the keys and the one column a snapshot does not set come back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from worker.store.columns import from_micros, to_micros
+from worker.store.columns import to_micros
 from worker.store.dialect import is_postgresql
 
 CredentialKey = tuple[str, str, str]  # tenant_id, candidate_id, normalised credential
@@ -82,27 +82,9 @@ _SET_COLUMNS = (
     ("applications", "text"),
     ("updated_at", "int8"),
 )
-_JSON_COLUMNS = frozenset({"credentials", "applications"})
-_TIMESTAMP_COLUMNS = frozenset({"consent_expires_at", "last_activity_at", "updated_at"})
-_BOOLEAN_COLUMNS = frozenset({"email_syntax_valid", "email_suppressed", "do_not_contact"})
-
-# What the rules read back (worker.store.candidates._candidate_select's columns).
-STORED_COLUMNS = (
-    "tenant_id",
-    "candidate_id",
-    "email",
-    "email_syntax_valid",
-    "email_status",
-    "email_suppressed",
-    "do_not_contact",
-    "consent_expires_at",
-    "last_activity_at",
-    "credentials",
-    "updated_at",
-    "first_name",
-    "last_name",
-    "applications",
-)
+# What the upsert hands back per applied row: everything else the candidate now holds is the
+# snapshot's own, and the caller has it already.
+_RETURNED = "RETURNING tenant_id, candidate_id, email_suppressed"
 
 # Statements are put together from this module's constant column names, never from data:
 # every value is a bound parameter (hence the `noqa: S608`s).
@@ -131,7 +113,7 @@ WHERE stored.updated_at < excluded.updated_at
 _POSTGRESQL_ON_CONFLICT = _on_conflict('lower({} COLLATE "C")')
 _SQLITE_ON_CONFLICT = _on_conflict("lower({})")
 _SELECTED = ", ".join(
-    f"s.{name}::json" if name in _JSON_COLUMNS else f"s.{name}" for name in _NAMES
+    f"s.{name}::json" if name in ("credentials", "applications") else f"s.{name}" for name in _NAMES
 )
 # `%b`: arrays go in psycopg's binary format, which needs no per-element quoting.
 _ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _SET_COLUMNS)
@@ -140,52 +122,30 @@ INSERT INTO candidates AS stored ({_INSERTED})
 SELECT {_SELECTED}, false, NULL
 FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
 {_POSTGRESQL_ON_CONFLICT}
-RETURNING {", ".join(f"{c}::text" if c in _JSON_COLUMNS else c for c in STORED_COLUMNS)}
+{_RETURNED}
 """  # noqa: S608
 _SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
 _SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
-_SQLITE_RETURNING = f"RETURNING {', '.join(STORED_COLUMNS)}"
 
 
 def upsert_snapshots(
     connection: Connection, rows: Sequence[SnapshotRow]
-) -> list[Mapping[str, Any]]:
-    """Insert or update (when newer and not erased) each row; the rows applied, as stored,
-    by STORED_COLUMNS name, as Python values. At most one row per candidate."""
+) -> dict[tuple[str, str], bool]:
+    """Insert or update (when newer and not erased) each row. The rows applied, by (tenant_id,
+    candidate_id), each with the `email_suppressed` it now has (the one column a snapshot does
+    not set). At most one row per candidate."""
     if not rows:
-        return []
+        return {}
     encoded = [row.values() for row in rows]
     if is_postgresql(connection):
         columns = tuple(list(column) for column in zip(*encoded, strict=True))
         result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
     else:
         statement = (
-            _SQLITE_INSERT
-            + ", ".join(_SQLITE_ROW for _ in rows)
-            + _SQLITE_ON_CONFLICT
-            + _SQLITE_RETURNING
+            _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
         )
         result = connection.exec_driver_sql(statement, tuple(v for row in encoded for v in row))
-    return [_decoded(values) for values in result]
-
-
-def _decoded(values: Sequence[Any]) -> dict[str, Any]:
-    return {
-        name: _decoded_value(name, value)
-        for name, value in zip(STORED_COLUMNS, values, strict=True)
-    }
-
-
-def _decoded_value(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _TIMESTAMP_COLUMNS:
-        return from_micros(int(value))
-    if name in _JSON_COLUMNS:
-        return json.loads(value)
-    if name in _BOOLEAN_COLUMNS:
-        return bool(value)
-    return value
+    return {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
 
 
 def _micros(moment: datetime | None) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -145,11 +145,47 @@ def _upsert_chunk(
 ) -> dict[tuple[str, str], Candidate]:
     """The chunk's applied candidates, as stored. Stale protection and the tombstone are in
     the statement (see candidate_sql)."""
-    stored = upsert_snapshots(connection, [_row(s) for s in snapshots])
-    applied = {(row["tenant_id"], row["candidate_id"]): _candidate(row) for row in stored}
+    rows = [_row(s) for s in snapshots]
+    suppressed = upsert_snapshots(connection, rows)
+    applied = {
+        (row.tenant_id, row.candidate_id): _stored_candidate(snapshot, row, suppressed[key])
+        for snapshot, row in zip(snapshots, rows, strict=True)
+        if (key := (row.tenant_id, row.candidate_id)) in suppressed
+    }
     by_key = {(s.tenant_id, s.candidate_id): s for s in snapshots}
     _sync_credentials(connection, [by_key[key] for key in sorted(applied)])
     return applied
+
+
+def _stored_candidate(
+    snapshot: CandidateSnapshot, row: SnapshotRow, email_suppressed: bool
+) -> Candidate:
+    """The candidate an applied snapshot left in the store, without reading it back: every
+    column but `email_suppressed` is the snapshot's, and timestamps read back in UTC (as
+    `_candidate` returns them, so both paths give equal values that also print alike)."""
+    return Candidate(
+        tenant_id=snapshot.tenant_id,
+        candidate_id=snapshot.candidate_id,
+        email=snapshot.email,
+        email_syntax_valid=row.email_syntax_valid,
+        email_status=snapshot.email_status,
+        email_suppressed=email_suppressed,
+        do_not_contact=snapshot.do_not_contact,
+        consent_expires_at=_utc(snapshot.consent_expires_at),
+        last_activity_at=_utc(snapshot.last_activity_at),
+        credentials=snapshot.credentials,
+        updated_at=snapshot.updated_at.astimezone(UTC),
+        first_name=snapshot.first_name,
+        last_name=snapshot.last_name,
+        applications=tuple(
+            Application(a.job_id, a.job_title, a.applied_at.astimezone(UTC), a.status)
+            for a in snapshot.applications
+        ),
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def _sync_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:

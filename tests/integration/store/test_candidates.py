@@ -139,7 +139,14 @@ def test_stored_candidates_come_from_the_upsert_as_a_read_would_see_them(engine:
             connection,
             [
                 snapshot("c-1", updated_at=T + DAY, last_name="Byron"),  # same address
-                snapshot("c-2", updated_at=T, consent_expires_at=datetime(2027, 1, 1, tzinfo=lyon)),
+                snapshot(
+                    "c-2",
+                    updated_at=T.astimezone(lyon),
+                    consent_expires_at=datetime(2027, 1, 1, tzinfo=lyon),
+                    applications=(
+                        Application("j-9", "Analyst", datetime(2025, 1, 1, 0, 30, tzinfo=lyon)),
+                    ),
+                ),
                 snapshot("c-1", updated_at=T - DAY),
             ],
         )
@@ -148,6 +155,8 @@ def test_stored_candidates_come_from_the_upsert_as_a_read_would_see_them(engine:
     assert results[0].candidate == read["c-1"]
     assert results[0].candidate is not None and results[0].candidate.email_suppressed is True
     assert results[1].candidate == read["c-2"]
+    # Equal instants compare equal across offsets; the rendered form must agree too.
+    assert repr(results[1].candidate) == repr(read["c-2"])
     assert results[2].candidate is None
 
 
