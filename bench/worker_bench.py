@@ -78,6 +78,7 @@ from worker.kafka.records import Record, next_offsets
 from worker.logs import configure_logging
 from worker.outbox.relay import OutboxRelay
 from worker.outbox.writer import OutboxMessage, append
+from worker.runtime.heap import tune_collector
 from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
@@ -186,6 +187,7 @@ def worker_ingest(settings: Settings, ends: Mapping[TopicPartition, int], expect
     relay = OutboxRelay(engine, producer, sweep_interval_s=settings.relay_sweep_seconds)
     relay_thread = relay.start_in_thread(shutdown)
     loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
+    tune_collector()
     watchdog = threading.Timer(TIMEOUT_S, shutdown.request)
     watchdog.start()
     try:

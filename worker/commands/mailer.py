@@ -18,6 +18,7 @@ from worker.mailer.compose import Sender
 from worker.mailer.loop import MailerLoop
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import SmtpConfig, SmtpSender
+from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
@@ -84,6 +85,7 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         shutdown=shutdown,
         retry_budget_s=settings.retry_budget_seconds,
     )
+    tune_collector()
     log.info(
         "mailer started",
         group=group,

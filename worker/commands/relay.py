@@ -7,6 +7,7 @@ import argparse
 from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
+from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
@@ -38,6 +39,7 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
         # The relay has no consumer: ready means it can read the outbox. (A broker outage
         # shows as a growing reengage_outbox_pending, and the relay retries it in place.)
         http = HttpServer(settings.http_port, readiness=[database_answers(engine)]).start()
+        tune_collector()
         log.info("relay started", http_port=http.port)
         try:
             relay.run(shutdown)

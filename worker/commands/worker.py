@@ -16,6 +16,7 @@ from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
 from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
+from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
@@ -88,6 +89,7 @@ def _consume(
     if relay_in_process:
         relay_thread = relay.start_in_thread(shutdown)
     loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
+    tune_collector()
     log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
     try:
         loop.run()
