@@ -79,7 +79,11 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            # FULL: every commit reaches the disk before it returns. The worker commits Kafka
+            # offsets, and the mailer hands an email over, on the strength of a commit; with
+            # NORMAL a power cut or OS crash may roll back the last commits after that, and
+            # their events would be lost or their emails sent again.
+            cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
