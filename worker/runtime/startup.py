@@ -21,6 +21,7 @@ from worker.logs import get_logger
 from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_transient
 from worker.runtime.shutdown import Interrupted, Shutdown
 from worker.settings import ConfigurationError
+from worker.store.durability import commit_durability_gaps
 from worker.store.versioning import SchemaOutdatedError, require_current_schema
 
 log = get_logger("reengage.startup")
@@ -137,3 +138,16 @@ def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) 
         require_current_schema(engine)
     except SchemaOutdatedError as exc:
         raise ConfigurationError("REENGAGE_DATABASE_URL", str(exc)) from None
+    _warn_if_commits_may_be_lost(engine)
+
+
+def _warn_if_commits_may_be_lost(engine: Engine) -> None:
+    """A warning, not a refusal: a test or demo server may run so on purpose."""
+    with engine.connect() as connection:
+        gaps = commit_durability_gaps(connection)
+    if gaps:
+        log.warning(
+            "database commits may be lost after they return (a crash of the server or its "
+            "machine); events acted on could then be lost and emails sent twice",
+            settings=gaps,
+        )
