@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
-from worker.contracts.encode import ats_event
+from worker.contracts.encode import ats_event, outreach_id
+from worker.contracts.encode import outreach_failed as encode_failed
+from worker.contracts.encode import outreach_sent as encode_sent
 from worker.contracts.envelope import AnyEvent
+from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.batch import BatchReport, Incoming, apply_batch
 from worker.ingest.context import IngestConfig
 from worker.kafka.records import Record
@@ -20,7 +23,7 @@ from worker.rules.model import Policy
 from worker.runtime.metrics import Outcome
 from worker.store.candidates import load_candidates
 from worker.store.engine import create_store_engine
-from worker.store.schema import OutreachRow, ProcessedEventRow
+from worker.store.schema import CandidateRow, OutreachRow, ProcessedEventRow
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -180,3 +183,56 @@ def test_an_event_whose_source_and_id_are_at_their_longest_is_applied_once(
     assert apply(engine, [_incoming(event)]).outcomes == [PROCESSED]
     assert apply(engine, [_incoming(event)]).outcomes == [DUPLICATE]
     assert markers(engine) == 1
+
+
+def _report(kind: str, tenant_id: str, candidate_id: str, of: tuple[str, str, str]) -> Incoming:
+    """A mailer report from `tenant_id` about `candidate_id`, naming the outreach of `of`
+    (tenant, job, candidate), so a report can name someone else's outreach."""
+    ids = {
+        "outreach_id": outreach_id(*of),
+        "tenant_id": tenant_id,
+        "candidate_id": candidate_id,
+        "job_id": of[1],
+    }
+    source = f"urn:mailer:{tenant_id}"  # event ids derive from the outreach id: keep them apart
+    if kind == "sent":
+        sent = OutreachSent(**ids, sent_at=T + DAY, message_id="<m@x>")
+        return _incoming(encode_sent(sent, source=source).event)
+    failed = OutreachFailed(**ids, reason="bounced", detail="550 5.1.1")
+    return _incoming(encode_failed(failed, time=T + DAY, source=source).event)
+
+
+def _suppressed(engine: Engine) -> dict[tuple[str, str], bool]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(CandidateRow.tenant_id, CandidateRow.candidate_id, CandidateRow.email_suppressed)
+        )
+        return {(tenant, candidate): bool(flag) for tenant, candidate, flag in rows}
+
+
+def test_a_report_naming_another_tenants_outreach_changes_nothing(engine: Engine) -> None:
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(
+        engine,
+        [
+            updated("e-a", "c-1", T - 30 * DAY, **dormant),
+            updated("e-g", "c-1", T - 30 * DAY, tenant_id="globex", **dormant),
+        ],
+    )
+    apply(engine, [opened("e-o1", "j-1", T)])
+    assert outreach_states(engine) == {"c-1": "requested"}  # acme's; globex has no job
+    acmes = (TENANT, "j-1", "c-1")
+
+    # globex's mailer (or a forged report) names acme's outreach under its own tenant.
+    report = apply(engine, [_report("sent", "globex", "c-1", acmes)])
+    report = apply(engine, [_report("failed", "globex", "c-1", acmes)])
+    assert report.effects.cancelled == {}
+    assert outreach_states(engine) == {"c-1": "requested"}
+    assert _suppressed(engine) == {(TENANT, "c-1"): False, ("globex", "c-1"): False}
+
+    # The real reports: sent, then the bounce that came back later. The address is
+    # suppressed even though the outreach stays `sent`.
+    apply(engine, [_report("sent", TENANT, "c-1", acmes)])
+    apply(engine, [_report("failed", TENANT, "c-1", acmes)])
+    assert outreach_states(engine) == {"c-1": "sent"}
+    assert _suppressed(engine) == {(TENANT, "c-1"): True, ("globex", "c-1"): False}

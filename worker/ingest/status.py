@@ -3,6 +3,10 @@
 `sent`: the outreach can no longer be cancelled. `failed` with `bounced` or `rejected`: the
 candidate's current address is unusable, so it is never matched again and their other
 pending outreach is cancelled. Other outcomes change nothing but the outreach's status.
+
+A report is applied only to the outreach that has every id it names (outreach, tenant,
+candidate, job): a report naming another tenant's outreach, or pairing an outreach with
+someone else's candidate, changes nothing and suppresses no address.
 """
 
 from __future__ import annotations
@@ -13,18 +17,26 @@ from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.context import HandlerContext
 from worker.rules.cancellation import CancellationReason
 from worker.store.candidates import suppress_email
-from worker.store.outreach import cancel_pending, mark_failed, mark_sent
+from worker.store.outreach import (
+    OutreachRef,
+    cancel_pending,
+    mark_failed,
+    mark_sent,
+    outreach_exists,
+)
 
 _ADDRESS_FAILURES = frozenset({"bounced", "rejected"})
 
 
 def outreach_sent(ctx: HandlerContext, data: OutreachSent) -> None:
-    mark_sent(ctx.connection, data.outreach_id, data.sent_at)
+    mark_sent(ctx.connection, _named(data), data.sent_at)
 
 
 def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> None:
-    mark_failed(ctx.connection, data.outreach_id, at)
-    if data.reason not in _ADDRESS_FAILURES:
+    named = _named(data)
+    mark_failed(ctx.connection, named, at)
+    # A bounce often comes after `sent` (the row no longer changes): the address is still bad.
+    if data.reason not in _ADDRESS_FAILURES or not outreach_exists(ctx.connection, named):
         return
     if suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
         reason = CancellationReason.EMAIL_UNUSABLE
@@ -32,3 +44,7 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
             ctx.connection, data.tenant_id, reason, at, candidate_id=data.candidate_id
         )
         ctx.cancel(refs, reason, at)
+
+
+def _named(data: OutreachSent | OutreachFailed) -> OutreachRef:
+    return OutreachRef(data.outreach_id, data.tenant_id, data.job_id, data.candidate_id)

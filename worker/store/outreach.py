@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -116,31 +117,42 @@ def pending(
     return [OutreachRef(*row) for row in connection.execute(statement)]
 
 
-def mark_sent(connection: Connection, outreach_id_: str, sent_at: datetime) -> bool:
+def _named_by(ref: OutreachRef) -> Any:
+    """The outreach row a report names, matched on every id the report carries: an id from
+    another tenant, or for another candidate or job, matches nothing."""
+    return and_(
+        OutreachRow.outreach_id == ref.outreach_id,
+        OutreachRow.tenant_id == ref.tenant_id,
+        OutreachRow.candidate_id == ref.candidate_id,
+        OutreachRow.job_id == ref.job_id,
+    )
+
+
+def mark_sent(connection: Connection, ref: OutreachRef, sent_at: datetime) -> bool:
     """The mailer sent it: it can no longer be cancelled. (A send that raced a cancellation
     still happened, so `sent` overrides `cancelled`.) False for an unknown outreach."""
     result = connection.execute(
         update(OutreachRow)
-        .where(
-            OutreachRow.outreach_id == outreach_id_,
-            OutreachRow.status != OutreachStatus.SENT.value,
-        )
+        .where(_named_by(ref), OutreachRow.status != OutreachStatus.SENT.value)
         .values(status=OutreachStatus.SENT.value, status_at=sent_at)
     )
     return result.rowcount > 0
 
 
-def mark_failed(connection: Connection, outreach_id_: str, failed_at: datetime) -> bool:
+def mark_failed(connection: Connection, ref: OutreachRef, failed_at: datetime) -> bool:
     """The mailer gave up on it. Only a still-requested outreach changes."""
     result = connection.execute(
         update(OutreachRow)
-        .where(
-            OutreachRow.outreach_id == outreach_id_,
-            OutreachRow.status == OutreachStatus.REQUESTED.value,
-        )
+        .where(_named_by(ref), OutreachRow.status == OutreachStatus.REQUESTED.value)
         .values(status=OutreachStatus.FAILED.value, status_at=failed_at)
     )
     return result.rowcount > 0
+
+
+def outreach_exists(connection: Connection, ref: OutreachRef) -> bool:
+    """Whether the store holds this outreach, whatever its status."""
+    found = connection.execute(select(OutreachRow.outreach_id).where(_named_by(ref)).limit(1))
+    return found.first() is not None
 
 
 def past_outreach(

@@ -17,6 +17,7 @@ from worker.store.outreach import (
     cancel_pending,
     mark_failed,
     mark_sent,
+    outreach_exists,
     past_outreach,
     pending,
 )
@@ -80,7 +81,7 @@ def test_cancel_pending_for_a_job_skips_what_was_sent(engine: Engine) -> None:
     _requested_pair(engine)
     sent = outreach_id(TENANT, "j-1", "c-1")
     with engine.begin() as connection:
-        assert mark_sent(connection, sent, T + DAY) is True
+        assert mark_sent(connection, _ref("j-1", "c-1"), T + DAY) is True
         assert pending(connection, TENANT, job_id="j-1") == [
             OutreachRef(outreach_id(TENANT, "j-1", "c-2"), TENANT, "j-1", "c-2")
         ]
@@ -106,7 +107,7 @@ def test_cancel_pending_for_a_job_skips_what_was_sent(engine: Engine) -> None:
 def test_cancel_pending_for_a_candidate_across_jobs(engine: Engine) -> None:
     _requested_pair(engine)
     with engine.begin() as connection:
-        assert mark_failed(connection, outreach_id(TENANT, "j-2", "c-1"), T) is True
+        assert mark_failed(connection, _ref("j-2", "c-1"), T) is True
         cancelled = cancel_pending(
             connection, TENANT, CancellationReason.DO_NOT_CONTACT, T, candidate_id="c-1"
         )
@@ -128,7 +129,32 @@ def test_cancel_pending_needs_a_target(engine: Engine) -> None:
 def test_sent_wins_over_a_racing_cancellation(engine: Engine) -> None:
     with engine.begin() as connection:
         record_outreach(connection, "j-1", "c-1", T, status="cancelled")
-        assert mark_sent(connection, outreach_id(TENANT, "j-1", "c-1"), T) is True
-        assert mark_sent(connection, outreach_id(TENANT, "j-1", "c-1"), T) is False
-        assert mark_failed(connection, outreach_id(TENANT, "j-1", "c-1"), T) is False
-        assert mark_sent(connection, "unknown", T) is False
+        assert mark_sent(connection, _ref("j-1", "c-1"), T) is True
+        assert mark_sent(connection, _ref("j-1", "c-1"), T) is False
+        assert mark_failed(connection, _ref("j-1", "c-1"), T) is False
+        assert mark_sent(connection, OutreachRef("unknown", TENANT, "j-1", "c-1"), T) is False
+
+
+def _ref(job_id: str, candidate_id: str, tenant_id: str = TENANT) -> OutreachRef:
+    return OutreachRef(outreach_id(TENANT, job_id, candidate_id), tenant_id, job_id, candidate_id)
+
+
+def test_a_report_changes_only_the_outreach_with_every_id_it_names(engine: Engine) -> None:
+    _requested_pair(engine)
+    real = _ref("j-1", "c-1")
+    with engine.begin() as connection:
+        # The outreach id of acme's outreach, claimed by another tenant, for another
+        # candidate, or for another job: none of these is that outreach.
+        for wrong in (
+            _ref("j-1", "c-1", tenant_id="globex"),
+            OutreachRef(real.outreach_id, TENANT, "j-1", "c-2"),
+            OutreachRef(real.outreach_id, TENANT, "j-2", "c-1"),
+        ):
+            assert outreach_exists(connection, wrong) is False
+            assert mark_sent(connection, wrong, T) is False
+            assert mark_failed(connection, wrong, T) is False
+        assert outreach_exists(connection, real) is True
+        status = connection.execute(
+            select(OutreachRow.status).where(OutreachRow.outreach_id == real.outreach_id)
+        ).scalar_one()
+    assert status == "requested"
