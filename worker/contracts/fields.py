@@ -225,6 +225,27 @@ class OptionalTrimmed:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionalVerbatim:
+    """A string taken as given (not trimmed), at most `max_length` characters, no NUL; or null.
+    Only the empty string is read as null, as for every optional string."""
+
+    max_length: int
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        text = core_schema.str_schema(min_length=1, max_length=self.max_length)
+        # blank_to_none only ever sees "": any other string passed the value branch first.
+        return _or_fallback(_without_nul(text), blank_to_none=True, null_means=None)
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        text = {"type": "string", "maxLength": self.max_length, **NO_NUL_SCHEMA}
+        return {"anyOf": [text, {"type": "null"}]}
+
+
+@dataclass(frozen=True, slots=True)
 class NullMeansEmpty:
     """An optional array: omitted and null both mean empty."""
 
@@ -262,7 +283,8 @@ PreferredCredential = Annotated[str, Trimmed(None, min_length=0)]
 Title = Annotated[str, Trimmed(300)]
 OptionalName = Annotated[str | None, OptionalTrimmed(200)]
 OptionalLocation = Annotated[str | None, OptionalTrimmed(200)]
-OptionalEmail = Annotated[str | None, OptionalTrimmed(254)]
+# An address is judged as given (spaces make it invalid), so it is not trimmed.
+OptionalEmail = Annotated[str | None, OptionalVerbatim(254)]
 Email = Annotated[str, Trimmed(254)]
 # No `format: uri`: validators that check it reject "" (read here as "no URL") and IRIs.
 OptionalHttpUrl = Annotated[str | None, OptionalTrimmed(2048, pattern=HTTP_URL_PATTERN)]

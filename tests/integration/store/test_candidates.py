@@ -177,6 +177,7 @@ def test_email_syntax_is_checked_on_ingest(engine: Engine) -> None:
         "unicode-ok": "josé@example.com",
         "no-at": "jane.example.com",
         "space": "jane doe@example.com",
+        "padded": " jane.doe@example.com ",
         "none": None,
     }
     with engine.begin() as connection:
@@ -188,9 +189,11 @@ def test_email_syntax_is_checked_on_ingest(engine: Engine) -> None:
         "unicode-ok": True,
         "no-at": False,
         "space": False,
+        "padded": False,
         "none": False,
     }
     assert stored["space"].email == "jane doe@example.com"  # stored as given
+    assert stored["padded"].email == " jane.doe@example.com "
 
 
 def test_suppression_sticks_to_the_address(engine: Engine) -> None:

@@ -296,9 +296,11 @@ def test_limits_apply_after_trimming() -> None:
 
 
 def test_a_blank_optional_string_means_absent() -> None:
-    raw = _with("ats.candidate.updated", email="  ", first_name="", location="\t")
+    raw = _with("ats.candidate.updated", email="", first_name="", location="\t")
     data = _decoded(raw).data
     assert (data.email, data.first_name, data.location) == (None, None, None)
+    # An address is taken as given: whitespace is part of it (and makes it invalid).
+    assert _decoded(_with("ats.candidate.updated", email="  ")).data.email == "  "
     opened = _decoded(_with("ats.job.opened", apply_url=" ", location="")).data
     assert (opened.apply_url, opened.location) == (None, None)
 
@@ -375,7 +377,11 @@ def test_integers_are_json_integers(value: Any) -> None:
 
 def test_a_syntactically_invalid_email_is_stored_as_given() -> None:
     data = _decoded(_with("ats.candidate.updated", email=" jane at example dot com ")).data
-    assert data.email == "jane at example dot com"
+    assert data.email == " jane at example dot com "
+    padded = _decoded(_with("ats.candidate.updated", email=" jane@example.com ")).data
+    assert padded.email == " jane@example.com "  # so rule 4 finds it invalid, as the spec says
+    too_long = _invalid(_with("ats.candidate.updated", email=" " + "j" * 242 + "@example.com"))
+    assert too_long.reason.startswith("data.email: String should have at most 254 characters")
 
 
 def test_policy_window_must_be_ordered_only_when_both_bounds_are_given() -> None:
