@@ -236,3 +236,11 @@ def test_a_report_naming_another_tenants_outreach_changes_nothing(engine: Engine
     apply(engine, [_report("failed", TENANT, "c-1", acmes)])
     assert outreach_states(engine) == {"c-1": "sent"}
     assert _suppressed(engine) == {(TENANT, "c-1"): True, ("globex", "c-1"): False}
+
+
+def test_a_bounce_for_an_outreach_not_held_yet_still_suppresses(engine: Engine) -> None:
+    """A replay into an empty store may read the status topic before the jobs topic has
+    rebuilt the outreach: the bounce is about the candidate's address all the same."""
+    apply(engine, [updated("e-g", "c-1", T - 30 * DAY, tenant_id="globex")])
+    apply(engine, [_report("failed", "globex", "c-1", ("globex", "j-7", "c-1"))])
+    assert _suppressed(engine) == {("globex", "c-1"): True}

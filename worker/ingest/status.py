@@ -6,7 +6,9 @@ pending outreach is cancelled. Other outcomes change nothing but the outreach's 
 
 A report is applied only to the outreach that has every id it names (outreach, tenant,
 candidate, job): a report naming another tenant's outreach, or pairing an outreach with
-someone else's candidate, changes nothing and suppresses no address.
+someone else's candidate, changes nothing and suppresses no address. A bounce for an outreach
+the store does not hold (yet: a replay may read the status topic before the jobs topic has
+rebuilt it) still suppresses the address of the candidate it names in its own tenant.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from worker.store.outreach import (
     cancel_pending,
     mark_failed,
     mark_sent,
-    outreach_exists,
+    named_elsewhere,
 )
 
 _ADDRESS_FAILURES = frozenset({"bounced", "rejected"})
@@ -36,7 +38,7 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
     named = _named(data)
     mark_failed(ctx.connection, named, at)
     # A bounce often comes after `sent` (the row no longer changes): the address is still bad.
-    if data.reason not in _ADDRESS_FAILURES or not outreach_exists(ctx.connection, named):
+    if data.reason not in _ADDRESS_FAILURES or named_elsewhere(ctx.connection, named):
         return
     if suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
         reason = CancellationReason.EMAIL_UNUSABLE

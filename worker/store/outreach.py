@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, not_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -149,9 +149,14 @@ def mark_failed(connection: Connection, ref: OutreachRef, failed_at: datetime) -
     return result.rowcount > 0
 
 
-def outreach_exists(connection: Connection, ref: OutreachRef) -> bool:
-    """Whether the store holds this outreach, whatever its status."""
-    found = connection.execute(select(OutreachRow.outreach_id).where(_named_by(ref)).limit(1))
+def named_elsewhere(connection: Connection, ref: OutreachRef) -> bool:
+    """Whether the store holds this outreach id under other ids (another tenant, candidate or
+    job) than the report names: a report that cannot be about what it says."""
+    found = connection.execute(
+        select(OutreachRow.outreach_id)
+        .where(OutreachRow.outreach_id == ref.outreach_id, not_(_named_by(ref)))
+        .limit(1)
+    )
     return found.first() is not None
 
 
