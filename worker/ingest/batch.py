@@ -28,6 +28,8 @@ from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
 
 # The types the worker consumes: on ats.jobs, ats.candidates and reengage.outreach.status.
+# Not `reengage.outreach.skipped`: it changes nothing here, so like any type the worker does
+# not handle it is skipped and counted, never validated or dead-lettered (EVENTS.md).
 HANDLED_TYPES = frozenset(
     {
         "ats.job.opened",
@@ -35,7 +37,6 @@ HANDLED_TYPES = frozenset(
         "ats.candidate.updated",
         "ats.candidate.erased",
         "reengage.outreach.sent",
-        "reengage.outreach.skipped",
         "reengage.outreach.failed",
     }
 )
@@ -120,8 +121,7 @@ def _apply_one(ctx: HandlerContext, item: Incoming) -> str:
         case OutreachFailedEvent():
             status.outreach_failed(ctx, event.data, _event_time(item))
         case _:
-            # reengage.outreach.skipped: nothing to change; the outreach stays as it is.
-            pass
+            raise TypeError(f"no handler for {event.type}")  # HANDLED_TYPES and this disagree
     return Outcome.PROCESSED
 
 
