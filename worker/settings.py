@@ -49,6 +49,11 @@ class ConfigurationError(Exception):
         self.problem = problem
 
 
+# Kafka's topic names: 1-249 of these characters. 245 at most here, so that `<topic>.dlq`,
+# where a consumed topic's dead letters go, is a legal name too.
+_TOPIC = r"^[A-Za-z0-9._-]{1,245}$"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -79,12 +84,10 @@ class Settings(BaseSettings):
         description="unset means reengage-worker, or reengage-mailer for the mailer",
     )
 
-    topic_jobs: str = Field(default="ats.jobs", pattern=r"^[A-Za-z0-9._-]{1,249}$")
-    topic_candidates: str = Field(default="ats.candidates", pattern=r"^[A-Za-z0-9._-]{1,249}$")
-    topic_outreach: str = Field(default="reengage.outreach", pattern=r"^[A-Za-z0-9._-]{1,249}$")
-    topic_status: str = Field(
-        default="reengage.outreach.status", pattern=r"^[A-Za-z0-9._-]{1,249}$"
-    )
+    topic_jobs: str = Field(default="ats.jobs", pattern=_TOPIC)
+    topic_candidates: str = Field(default="ats.candidates", pattern=_TOPIC)
+    topic_outreach: str = Field(default="reengage.outreach", pattern=_TOPIC)
+    topic_status: str = Field(default="reengage.outreach.status", pattern=_TOPIC)
 
     database_url: SecretStr = Field(
         default=SecretStr("sqlite:///reengage.db"),

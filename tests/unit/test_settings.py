@@ -111,6 +111,16 @@ def test_a_bootstrap_list_of_host_port_pairs_is_accepted(monkeypatch, value, kep
     assert load_settings().kafka_bootstrap_servers == kept
 
 
+def test_a_topic_leaves_room_for_its_dead_letter_topic(monkeypatch) -> None:
+    """Kafka allows 249 characters; `<topic>.dlq` must fit too."""
+    monkeypatch.setenv("REENGAGE_TOPIC_CANDIDATES", "c" * 245)
+    assert len(load_settings().topic_candidates + ".dlq") == 249
+    monkeypatch.setenv("REENGAGE_TOPIC_CANDIDATES", "c" * 246)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "REENGAGE_TOPIC_CANDIDATES" in str(raised.value)
+
+
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_MIN_INACTIVE_DAYS", "200")
     monkeypatch.setenv("REENGAGE_MAX_INACTIVE_DAYS", "100")
