@@ -244,3 +244,19 @@ def test_a_bounce_for_an_outreach_not_held_yet_still_suppresses(engine: Engine) 
     apply(engine, [updated("e-g", "c-1", T - 30 * DAY, tenant_id="globex")])
     apply(engine, [_report("failed", "globex", "c-1", ("globex", "j-7", "c-1"))])
     assert _suppressed(engine) == {("globex", "c-1"): True}
+
+
+def test_times_at_the_start_of_the_calendar_are_matched_not_refused(engine: Engine) -> None:
+    """The contract accepts timestamps from 0001-01-02: windows reaching back before year 1
+    start at the earliest instant instead of overflowing."""
+    early = datetime(1, 1, 2, tzinfo=UTC)
+    report = apply(
+        engine,
+        [
+            updated("e-1", "c-1", early, credentials=["SQL"], last_activity_at=early),
+            opened("e-2", "j-1", early + 200 * DAY),
+            updated("e-3", "c-2", early + 10 * DAY, credentials=["SQL"], last_activity_at=early),
+        ],
+    )
+    assert report.outcomes == [PROCESSED, PROCESSED, PROCESSED]
+    assert outreach_states(engine) == {"c-1": "requested"}  # 200 days dormant at T

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated
 from worker.ingest.context import HandlerContext
 from worker.ingest.translate import snapshot_of
 from worker.rules.cancellation import CancellationReason, cancellation_reason
+from worker.rules.days import days_before
 from worker.rules.eligibility import effective_policy, first_failing_rule
 from worker.rules.model import Candidate, Job
 from worker.runtime.metrics import MATCH_SECONDS
@@ -23,8 +24,6 @@ from worker.store.candidates import UpsertOutcome, erase_candidate, store_snapsh
 from worker.store.jobs import jobs_opened_between
 from worker.store.matcher import Trigger, match_job
 from worker.store.outreach import cancel_pending, candidates_with_pending
-
-_DAY = timedelta(days=1)
 
 
 def split_into_runs(updates: Sequence[CandidateUpdated]) -> list[list[CandidateUpdated]]:
@@ -130,17 +129,16 @@ class _RecentJobs:
     per run, filtered per snapshot to [T - window, T]."""
 
     def __init__(self, ctx: HandlerContext, updates: Sequence[CandidateUpdated]) -> None:
-        window = ctx.config.policy.reverse_match_window_days * _DAY
+        self._window_days = ctx.config.policy.reverse_match_window_days
         self._jobs: dict[str, list[Job]] = {}
-        self._window = window
         for tenant_id in sorted({u.tenant_id for u in updates}):
             times = [u.updated_at for u in updates if u.tenant_id == tenant_id]
             self._jobs[tenant_id] = jobs_opened_between(
-                ctx.connection, tenant_id, min(times) - window, max(times)
+                ctx.connection, tenant_id, days_before(min(times), self._window_days), max(times)
             )
 
     def for_candidate(self, tenant_id: str, at: datetime) -> list[Job]:
-        start = at - self._window
+        start = days_before(at, self._window_days)
         return [j for j in self._jobs.get(tenant_id, []) if start <= j.opened_at <= at]
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
+from worker.rules.days import days_before
 from worker.rules.model import Candidate, EmailStatus, Job, PastOutreach, Policy
 from worker.rules.normalise import norm, norm_set
 
@@ -142,7 +143,7 @@ def cooldown_blocker(
     that was processed first) does not block, and one requested exactly `cooldown_days` before
     T is already outside. With `cooldown_days` = 0 the interval is empty.
     """
-    start = at - timedelta(days=cooldown_days)
+    start = days_before(at, cooldown_days)
     blockers = [o for o in candidate_outreach if start < o.requested_at <= at]
     # The latest one explains best "until when"; the choice affects only the detail text.
     return max(blockers, key=lambda o: o.requested_at) if blockers else None

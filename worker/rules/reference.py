@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from worker.rules.days import days_before
 from worker.rules.eligibility import (
     Exclusion,
     Failure,
@@ -242,7 +243,7 @@ def jobs_for_reverse_match(
 
     Closed jobs are kept here and excluded by rule 2, so an explanation can say so.
     """
-    start = at - timedelta(days=window_days)
+    start = days_before(at, window_days)
     window = [j for j in jobs if j.tenant_id == tenant_id and start <= j.opened_at <= at]
     return sorted(window, key=lambda j: (j.opened_at, j.job_id.encode("utf-8")))
 

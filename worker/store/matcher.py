@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -53,6 +53,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from worker.contracts.encode import outreach_id
+from worker.rules.days import days_before
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Job, Policy
 from worker.rules.ranking import remaining_capacity
@@ -68,7 +69,6 @@ from worker.store.schema import (
     OutreachStatus,
 )
 
-_DAY = timedelta(days=1)
 _SEMI_JOINED_CREDENTIALS = 3
 _CONTACTABLE: ColumnElement[bool] = literal_column("candidates.contactable")
 
@@ -121,8 +121,8 @@ def eligible_conditions(
         _CONTACTABLE,
         or_(c.consent_expires_at.is_(None), c.consent_expires_at > at),
         and_(
-            c.last_activity_at > at - (policy.max_inactive_days + 1) * _DAY,
-            c.last_activity_at <= at - policy.min_inactive_days * _DAY,
+            c.last_activity_at > days_before(at, policy.max_inactive_days + 1),
+            c.last_activity_at <= days_before(at, policy.min_inactive_days),
         ),
     ]
     required = sorted(credential_keys(job.required_credentials))
@@ -139,7 +139,7 @@ def eligible_conditions(
         ~exists().where(
             outreach.tenant_id == c.tenant_id,
             outreach.candidate_id == c.candidate_id,
-            outreach.requested_at > at - policy.cooldown_days * _DAY,
+            outreach.requested_at > days_before(at, policy.cooldown_days),
             outreach.requested_at <= at,
         )
     )
@@ -271,7 +271,7 @@ def reverse_match(
 ) -> list[Requested]:
     """After storing a candidate snapshot (T = its `updated_at`): evaluate the candidate
     against each open job of the tenant opened in [T - window, T], oldest first."""
-    start = at - defaults.reverse_match_window_days * _DAY
+    start = days_before(at, defaults.reverse_match_window_days)
     requested: list[Requested] = []
     for job in jobs_opened_between(connection, tenant_id, start, at):
         requested += match_job(
