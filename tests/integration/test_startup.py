@@ -123,16 +123,27 @@ def test_a_signal_while_waiting_for_the_broker_exits_0(
         assert "configuration error" not in process.output()
 
 
-def test_a_signal_while_waiting_for_the_database_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "signum"),
+    [
+        ("worker", signal.SIGTERM),
+        ("migrate", signal.SIGTERM),
+        ("migrate", signal.SIGINT),
+        ("preview --tenant acme --job j-1", signal.SIGTERM),
+    ],
+)
+def test_a_signal_while_waiting_for_the_database_exits_0(
+    tmp_path: Path, command: str, signum: signal.Signals
+) -> None:
     url = f"postgresql+psycopg://nobody:hunter2@127.0.0.1:{_closed_port()}/reengage"
     env = _clean_env(REENGAGE_DATABASE_URL=url)
-    with running(["worker"], env, tmp_path / "worker.log") as process:
+    with running(command.split(), env, tmp_path / "process.log") as process:
         wait_for(
             lambda: _waiting(
                 process, "transient failure, retrying", what="cannot reach the database"
             ),
             "the wait for the database",
         )
-        process.signal(signal.SIGTERM)
+        process.signal(signum)
         assert process.wait(timeout=60) == 0, process.output()
         assert "hunter2" not in process.output()

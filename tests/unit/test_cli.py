@@ -131,4 +131,5 @@ def test_import_help_states_when_ids_repeat_and_what_an_interruption_returns() -
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     assert "only when every row has updated_at or the same --updated-at is given" in text
-    assert "130 interrupted by SIGTERM or SIGINT" in text
+    assert "or SIGTERM or SIGINT stopped it" in text
+    assert "'reengage: interrupted' on standard error" in text

@@ -2,8 +2,8 @@
 `ats.candidate.updated` events (see worker/imports), with a progress bar and a final count.
 
 SIGTERM/SIGINT: the rows in hand are sent and acknowledged, then the command says on which
-line it stopped and exits 130. Not 0, which the long-running commands use after a signal: an
-import is a task with an end, and a script must not take a partial import for a whole one.
+line it stopped and exits 0, as OPERATIONS.md has every command do after a signal. A script
+tells a partial import from a whole one by the `interrupted:` line on standard error.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from worker.runtime.startup import BROKER, connect_or_fail
 from worker.settings import Settings
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: "stopped before the end"
+# After a signal, as every command (OPERATIONS.md); standard error says where it stopped.
+EXIT_INTERRUPTED = 0
 # A backfill is throughput, not latency: fuller batches per request (still acks=all and
 # idempotent, as every producer of ours).
 BULK_PRODUCER = {"linger_ms": 50, "batch_size": 512 * 1024}
@@ -55,11 +56,11 @@ def epilog() -> str:
                 "duplicates) only when every row has updated_at or the same --updated-at is "
                 "given; otherwise the rows without updated_at get the new import's start "
                 "time, new ids, and are stored again as newer snapshots of the same data.",
-                "Exit codes: 0 the whole file was read (bad rows included); 130 interrupted "
-                "by SIGTERM or SIGINT (the rows already read are published; the last line "
-                "handled and the --updated-at to re-run with are printed); 2 a bad "
-                "argument, file or setting (such as an unreachable broker); 1 anything "
-                "unexpected.",
+                "Exit codes: 0 the whole file was read (bad rows included), or SIGTERM or "
+                "SIGINT stopped it (the rows already read are published; a line starting "
+                "'reengage: interrupted' on standard error gives the last line handled and "
+                "the --updated-at to re-run with); 2 a bad argument, file or setting (such "
+                "as an unreachable broker); 1 anything unexpected.",
             )
         )
     )

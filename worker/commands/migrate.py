@@ -7,6 +7,8 @@ import argparse
 from sqlalchemy.exc import OperationalError
 
 from worker.logs import get_logger
+from worker.runtime.shutdown import Shutdown
+from worker.runtime.startup import wait_for_database
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 from worker.store.versioning import current_revisions, migrate_engine
@@ -15,8 +17,12 @@ _log = get_logger("reengage.migrate")
 
 
 def run(_args: argparse.Namespace, settings: Settings) -> int:
+    shutdown = Shutdown().install()
     engine = create_store_engine(settings.database)
     try:
+        # A signal while waiting ends the command at once (nothing done yet). Once begun, the
+        # migration runs to its end, one transaction, before the signal is honoured.
+        wait_for_database(engine, settings.startup_timeout_seconds, shutdown)
         with engine.connect() as connection:
             before = sorted(current_revisions(connection))
         migrate_engine(engine)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from sqlalchemy.engine import URL, Connection
 from worker.preview.render import render_json, render_table
 from worker.preview.report import Contact, Explained, PreviewReport, RequestedRow
 from worker.rules.eligibility import effective_policy
-from worker.rules.model import Job, Policy
+from worker.rules.model import Candidate, Job, Policy
 from worker.rules.ranking import remaining_capacity
 from worker.rules.reason import build_reason
 from worker.rules.reference import Decision, exclusion_counts, outcome_for
+from worker.runtime.shutdown import Interrupted, Shutdown
 from worker.runtime.startup import check_database
 from worker.settings import ConfigurationError, Settings
 from worker.store.candidates import load_candidates, stream_candidates
@@ -46,9 +48,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if _sqlite_file_missing(settings.database):
         # Connecting would create it, empty; the answer would be the same anyway.
         raise ConfigurationError("REENGAGE_DATABASE_URL", str(SchemaOutdatedError()))
+    shutdown = Shutdown().install()
     engine = create_store_engine(settings.database)
     try:
-        check_database(engine, settings.startup_timeout_seconds, shutdown=None)
+        check_database(engine, settings.startup_timeout_seconds, shutdown)
         with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             job = load_job(connection, args.tenant, args.job)
             if job is None:
@@ -58,7 +61,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 return EXIT_NOT_FOUND
             report = build_report(
-                connection, job, at or job.opened_at, settings.policy, args.explain
+                connection,
+                job,
+                at or job.opened_at,
+                settings.policy,
+                args.explain,
+                shutdown=shutdown,
             )
     finally:
         engine.dispose()
@@ -67,6 +75,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         render_table(report, Console())
     return 0
+
+
+def _until(shutdown: Shutdown, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
+    """The pass over the pool, given up on a signal: a dry run has nothing to finish."""
+    for candidate in candidates:
+        if shutdown.requested:
+            raise Interrupted
+        yield candidate
 
 
 def _sqlite_file_missing(url: URL) -> bool:
@@ -82,6 +98,8 @@ def build_report(
     at: datetime,
     defaults: Policy,
     explain_candidate: str | None = None,
+    *,
+    shutdown: Shutdown | None = None,
 ) -> PreviewReport:
     policy = effective_policy(job, defaults)
     before = requests_for_job(connection, job.tenant_id, job.job_id)
@@ -103,8 +121,9 @@ def build_report(
         for position, r in enumerate(ranked, start=1)
     )
     history = past_outreach(connection, job.tenant_id)
+    pool = stream_candidates(connection, job.tenant_id)
     exclusions = exclusion_counts(
-        job, at, policy, stream_candidates(connection, job.tenant_id), history
+        job, at, policy, pool if shutdown is None else _until(shutdown, pool), history
     )
     explained = None
     if explain_candidate is not None:

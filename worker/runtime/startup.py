@@ -122,7 +122,9 @@ def _unless_shutdown(call: Callable[[], T], shutdown: Shutdown, variable: str) -
     return outcome.result()
 
 
-def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
+def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
+    """Until the database answers (exit 2 naming the setting after `timeout_s`)."""
+
     def ping() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -134,6 +136,11 @@ def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) 
         timeout_s=timeout_s,
         shutdown=shutdown,
     )
+
+
+def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
+    """The database answers and holds the current schema."""
+    wait_for_database(engine, timeout_s, shutdown)
     try:
         require_current_schema(engine)
     except SchemaOutdatedError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Iterator
 
 import pytest
 from alembic import command
@@ -24,6 +26,15 @@ from worker.store.versioning import (
     require_current_schema,
     schema_is_current,
 )
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored() -> Iterator[None]:
+    """`reengage migrate` run in-process installs its SIGTERM/SIGINT handlers in pytest's."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 # PostgreSQL reflects the generated column's expression in its own spelling, which Alembic
@@ -71,6 +82,7 @@ def test_migrate_command_reports_an_unreachable_database(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("REENGAGE_DATABASE_URL", "sqlite:////nonexistent-dir/reengage.db")
+    monkeypatch.setenv("REENGAGE_STARTUP_TIMEOUT_SECONDS", "1")  # migrate waits this long
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert "REENGAGE_DATABASE_URL" in err
