@@ -9,10 +9,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -71,7 +77,8 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    # Checked here: a missing file would otherwise look like an unreachable broker.
+    kafka_ssl_cafile: FilePath | None = None
     # How long the group waits for a silent member before moving its partitions (Kafka's own
     # default); lower it to fail over faster after a crash.
     kafka_session_timeout_ms: int = Field(default=45_000, ge=6_000, le=1_800_000)

@@ -121,6 +121,21 @@ def test_a_topic_leaves_room_for_its_dead_letter_topic(monkeypatch) -> None:
     assert "REENGAGE_TOPIC_CANDIDATES" in str(raised.value)
 
 
+@pytest.mark.parametrize("value", ["/nonexistent/ca.pem", "", "/"])
+def test_a_ca_file_that_is_not_a_file_names_the_variable(monkeypatch, value) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_SSL_CAFILE", value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "REENGAGE_KAFKA_SSL_CAFILE" in str(raised.value)
+
+
+def test_a_ca_file_that_exists_is_taken(monkeypatch, tmp_path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    monkeypatch.setenv("REENGAGE_KAFKA_SSL_CAFILE", str(ca))
+    assert load_settings().kafka_ssl_cafile == ca
+
+
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_MIN_INACTIVE_DAYS", "200")
     monkeypatch.setenv("REENGAGE_MAX_INACTIVE_DAYS", "100")
