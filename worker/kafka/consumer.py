@@ -10,6 +10,7 @@ committed, nothing is done twice.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -58,6 +59,10 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         with self._lock:
             self._gone |= gone
             self.assigned -= gone
+        for topic, partition in gone:
+            # Another member reports these now; a frozen value here would count them twice.
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(topic, str(partition))
         log.info("partitions lost" if lost else "partitions revoked", partitions=sorted(gone))
 
     def take_gone(self) -> set[Position]:
