@@ -38,6 +38,9 @@ class Invalid:
 
     error_class: ErrorClass
     reason: str
+    # The message's `type` when it names one the caller handles (bad_envelope, bad_data),
+    # else "": labels the dead letter in reengage_events_total.
+    event_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,8 @@ def _verdict(exc: ValidationError, handled_types: frozenset[str]) -> Invalid | S
     relevant = [e for e in errors if FALLBACK_BRANCHES.isdisjoint(map(str, e["loc"]))]
     envelope = [e for e in relevant if e["loc"][1:2] != ("data",)]
     if envelope:
-        return Invalid("bad_envelope", _describe(envelope))
-    return Invalid("bad_data", _describe(relevant))
+        return Invalid("bad_envelope", _describe(envelope), event_type)
+    return Invalid("bad_data", _describe(relevant), event_type)
 
 
 def _whole_message(error: ErrorDetails) -> Invalid:

@@ -70,8 +70,8 @@ def sort_records(records: Sequence[Record]) -> _Sorted:
         match result:
             case Decoded(event=event):
                 incoming.append(Incoming(record, event))
-            case Invalid(error_class=error_class, reason=reason):
-                dead.append(DeadLetter(record, error_class, reason))
+            case Invalid(error_class=error_class, reason=reason, event_type=event_type):
+                dead.append(DeadLetter(record, error_class, reason, event_type))
             case Skipped(event_type=event_type):
                 skipped.append((record, event_type))
     return _Sorted(incoming, dead, skipped)
@@ -186,7 +186,9 @@ class IngestLoop:
                 raise
             except Exception as exc:
                 reason = f"{type(exc).__name__} while applying {item.event.type}"
-                failed[item.record] = DeadLetter(item.record, "processing_failed", reason)
+                failed[item.record] = DeadLetter(
+                    item.record, "processing_failed", reason, item.event.type
+                )
                 log.warning(
                     "event could not be applied",
                     topic=item.record.topic,

@@ -32,6 +32,7 @@ class DeadLetter:
     error_class: str
     # Must carry no personal data: say which field failed, never its value.
     reason: str
+    event_type: str = ""  # the CloudEvents type, when the message got far enough to name it
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -133,7 +134,7 @@ def publish_counts(
     of what the consumer applied, plus its dead letters and skipped records; each dead letter
     is logged by position and reason (never its content)."""
     for letter in dead:
-        counts[(letter.record.topic, "", Outcome.DEAD_LETTERED)] += 1
+        counts[(letter.record.topic, letter.event_type, Outcome.DEAD_LETTERED)] += 1
     for record, event_type in skipped:
         counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
     for (topic, event_type, outcome), n in counts.items():
@@ -144,6 +145,7 @@ def publish_counts(
             topic=letter.record.topic,
             partition=letter.record.partition,
             offset=letter.record.offset,
+            type=letter.event_type or None,
             error_class=letter.error_class,
             reason=letter.reason,
         )

@@ -97,8 +97,8 @@ def sort_records(records: Sequence[Record]) -> _Batch:
                 batch.cancels.append((record, event))
             case Decoded(event=event):  # pragma: no cover - decode only returns handled types
                 batch.skipped.append((record, event.type))
-            case Invalid(error_class=error_class, reason=reason):
-                batch.dead.append(DeadLetter(record, error_class, reason))
+            case Invalid(error_class=error_class, reason=reason, event_type=event_type):
+                batch.dead.append(DeadLetter(record, error_class, reason, event_type))
             case Skipped(event_type=event_type):
                 batch.skipped.append((record, event_type))
     return batch

@@ -128,7 +128,9 @@ def test_the_envelope_is_reported_before_the_data() -> None:
     event = _example("ats.job.opened")
     del event["id"]
     event["data"]["title"] = ""
-    assert _invalid(as_json(event)) == Invalid("bad_envelope", "id: Field required")
+    assert _invalid(as_json(event)) == Invalid(
+        "bad_envelope", "id: Field required", "ats.job.opened"
+    )
 
 
 def test_bad_data_names_every_path() -> None:
@@ -562,3 +564,12 @@ def test_a_nul_in_a_field_we_ignore_is_ignored() -> None:
     event = _example("ats.job.closed") | {"traceparent": "00\u0000"}
     event["data"]["note"] = "a\u0000b"
     assert _decoded(as_json(event)) == _decoded(as_json(_example("ats.job.closed")))
+
+
+def test_an_invalid_message_names_its_type_when_it_has_a_handled_one() -> None:
+    """The type labels the dead letter in reengage_events_total; a message that never got as
+    far as naming a type it may have leaves the label empty."""
+    bad_data = _invalid(_with("ats.job.opened", title=""))
+    assert (bad_data.error_class, bad_data.event_type) == ("bad_data", "ats.job.opened")
+    assert _invalid(b"not json").event_type == ""
+    assert _invalid(b'{"specversion": "1.0"}').event_type == ""

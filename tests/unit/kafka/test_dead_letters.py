@@ -1,6 +1,8 @@
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import REGISTRY
 
 from worker.errors import FatalError
 from worker.kafka.dead_letters import (
@@ -8,6 +10,7 @@ from worker.kafka.dead_letters import (
     DeadLetterBudget,
     dead_letter_topic,
     original_topic,
+    publish_counts,
     to_outgoing,
 )
 from worker.kafka.records import Record, next_offsets, without_partitions
@@ -83,3 +86,19 @@ def test_budget_is_kept_per_topic() -> None:
 def test_budget_of_one_never_halts() -> None:
     budget = DeadLetterBudget(window=2, max_ratio=1.0)
     budget.record("ats.jobs", total=50, dead_lettered=50)
+
+
+def test_dead_letters_are_counted_under_their_type_when_known() -> None:
+    topic = "test-dead-letter-counts"
+    record = Record(topic, 0, 0, None, b"x")
+    letters = [
+        DeadLetter(record, "bad_data", "data.title: too short", "ats.job.opened"),
+        DeadLetter(record, "not_json", "EOF at line 1"),
+    ]
+    publish_counts(Counter(), letters, [])
+
+    def counted(event_type: str) -> float | None:
+        labels = {"topic": topic, "type": event_type, "outcome": "dead_lettered"}
+        return REGISTRY.get_sample_value("reengage_events_total", labels)
+
+    assert (counted("ats.job.opened"), counted("")) == (1.0, 1.0)
