@@ -17,7 +17,7 @@ from worker.contracts.encode import outreach_sent as encode_sent
 from worker.contracts.envelope import AnyEvent
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.batch import BatchReport, Incoming, apply_batch
-from worker.ingest.context import IngestConfig
+from worker.ingest.context import Decision, IngestConfig, Origin
 from worker.kafka.records import Record
 from worker.rules.model import Policy
 from worker.runtime.metrics import Outcome
@@ -162,6 +162,17 @@ def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> N
     # A close after the reopen does close it.
     report = apply(engine, [closed("e-x2", "j-1", T + 3 * DAY)])
     assert report.effects.cancelled == {"job_closed": 1}
+    # Logged once committed: one line per outreach, with the event that led to it.
+    assert report.effects.decisions == [
+        Decision(
+            "outreach cancelled",
+            TENANT,
+            "j-1",
+            outreach_id(TENANT, "j-1", "c-2"),
+            Origin("ats.candidates", 0, 0, "e-x2"),
+            reason="job_closed",
+        )
+    ]
     assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "cancelled"}
 
 

@@ -22,7 +22,7 @@ from worker.contracts.envelope import (
     OutreachSentEvent,
 )
 from worker.ingest import candidates, jobs, status
-from worker.ingest.context import Effects, HandlerContext, IngestConfig
+from worker.ingest.context import Effects, HandlerContext, IngestConfig, Origin
 from worker.ingest.dedupe import EventKey, claim_unprocessed
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
@@ -50,6 +50,10 @@ class Incoming:
     @property
     def key(self) -> EventKey:
         return (self.event.source, self.event.id)
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.record.topic, self.record.partition, self.record.offset, self.event.id)
 
 
 @dataclass(slots=True)
@@ -84,6 +88,7 @@ def apply_batch(
             _candidate_updates(ctx, batch, fresh[position:end], outcomes)
             position = end
             continue
+        ctx.origin = item.origin
         outcomes[fresh[position]] = _apply_one(ctx, item)
         position += 1
 
@@ -100,7 +105,8 @@ def _candidate_updates(
         updates.append((index, event.data))
     cursor = 0
     for run in candidates.split_into_runs([data for _, data in updates]):
-        applied = candidates.candidates_updated(ctx, run)
+        origins = [batch[index].origin for index, _ in updates[cursor : cursor + len(run)]]
+        applied = candidates.candidates_updated(ctx, run, origins)
         for was_applied in applied:
             index = updates[cursor][0]
             outcomes[index] = Outcome.PROCESSED if was_applied else Outcome.STALE

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated
-from worker.ingest.context import HandlerContext
+from worker.ingest.context import HandlerContext, Origin
 from worker.ingest.translate import snapshot_of
 from worker.rules.cancellation import CancellationReason, cancellation_reason
 from worker.rules.days import days_before
@@ -40,10 +40,18 @@ def split_into_runs(updates: Sequence[CandidateUpdated]) -> list[list[CandidateU
     return runs
 
 
-def candidates_updated(ctx: HandlerContext, run: Sequence[CandidateUpdated]) -> list[bool]:
-    """Store a run of snapshots; per snapshot, True if applied, False if stale or erased."""
+def candidates_updated(
+    ctx: HandlerContext, run: Sequence[CandidateUpdated], origins: Sequence[Origin | None]
+) -> list[bool]:
+    """Store a run of snapshots (each from the record at the same place in `origins`); per
+    snapshot, True if applied, False if stale or erased."""
     results = store_snapshots(ctx.connection, [snapshot_of(u) for u in run])
-    applied = [u for u, r in zip(run, results, strict=True) if r.outcome is UpsertOutcome.APPLIED]
+    applied_with_origin = [
+        (u, origin)
+        for u, origin, r in zip(run, origins, results, strict=True)
+        if r.outcome is UpsertOutcome.APPLIED
+    ]
+    applied = [u for u, _ in applied_with_origin]
     stored: dict[tuple[str, str], Candidate] = {
         (r.candidate.tenant_id, r.candidate.candidate_id): r.candidate
         for r in results
@@ -51,7 +59,8 @@ def candidates_updated(ctx: HandlerContext, run: Sequence[CandidateUpdated]) -> 
     }
     jobs = _RecentJobs(ctx, applied)
     pending = _with_pending_outreach(ctx, applied, stored)
-    for update in applied:
+    for update, origin in applied_with_origin:
+        ctx.origin = origin
         candidate = stored[(update.tenant_id, update.candidate_id)]
         _after_update(ctx, candidate, update.updated_at, jobs, pending)
     return [r.outcome is UpsertOutcome.APPLIED for r in results]

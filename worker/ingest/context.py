@@ -25,15 +25,27 @@ class IngestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the event that led to a decision sits, so its log line can say so."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """One handler's requests or cancellations, ids only: logged once the batch commits
-    (logging inside the transaction would report what a rollback may undo)."""
+    """One outreach requested or cancelled, by ids: logged once the batch commits (logging
+    inside the transaction would report what a rollback may undo)."""
 
     what: str
     tenant_id: str
-    job_ids: tuple[str, ...]
-    outreach_ids: tuple[str, ...]
+    job_id: str
+    outreach_id: str
+    origin: Origin | None
     reason: str | None = None
+    rank: int | None = None
 
 
 @dataclass(slots=True)
@@ -52,6 +64,8 @@ class HandlerContext:
     # Outbox rows' created_at: bookkeeping for the backlog-age gauge, not a decision input.
     written_at: datetime
     effects: Effects = field(default_factory=Effects)
+    # The event being handled: set by the batch before each handler runs.
+    origin: Origin | None = None
 
     def publish(self, messages: Sequence[OutboxMessage]) -> None:
         """Appended at once, not at the end of the batch: a later erasure in the same batch
@@ -75,15 +89,12 @@ class HandlerContext:
             ]
         )
         self.effects.requested += len(requested)
-        if requested:
-            self.effects.decisions.append(
-                Decision(
-                    "outreach requested",
-                    job.tenant_id,
-                    (job.job_id,),
-                    tuple(r.outreach_id for r in requested),
-                )
+        self.effects.decisions += [
+            Decision(
+                "outreach requested", r.tenant_id, r.job_id, r.outreach_id, self.origin, rank=r.rank
             )
+            for r in requested
+        ]
 
     def cancel(self, refs: Sequence[OutreachRef], reason: CancellationReason, at: datetime) -> None:
         self.publish(
@@ -99,14 +110,14 @@ class HandlerContext:
             ]
         )
         self.effects.cancelled[reason.value] += len(refs)
-        for tenant_id in sorted({ref.tenant_id for ref in refs}):
-            mine = [ref for ref in refs if ref.tenant_id == tenant_id]
-            self.effects.decisions.append(
-                Decision(
-                    "outreach cancelled",
-                    tenant_id,
-                    tuple(sorted({ref.job_id for ref in mine})),
-                    tuple(ref.outreach_id for ref in mine),
-                    reason.value,
-                )
+        self.effects.decisions += [
+            Decision(
+                "outreach cancelled",
+                ref.tenant_id,
+                ref.job_id,
+                ref.outreach_id,
+                self.origin,
+                reason=reason.value,
             )
+            for ref in refs
+        ]

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.errors import ReengageError, TransientError
 from worker.ingest.batch import HANDLED_TYPES, BatchReport, Incoming, apply_batch
-from worker.ingest.context import IngestConfig
+from worker.ingest.context import Decision, IngestConfig
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import (
     DeadLetter,
@@ -264,17 +264,27 @@ class IngestLoop:
                 dead_lettered=len(sorted_.dead),
             )
         for decision in report.effects.decisions:
-            where: dict[str, object] = (
-                {"job_id": decision.job_ids[0]}
-                if len(decision.job_ids) == 1
-                else {"job_ids": list(decision.job_ids)}
-            )
-            if decision.reason is not None:
-                where["reason"] = decision.reason
-            log.info(
-                decision.what,
-                tenant_id=decision.tenant_id,
-                **where,
-                count=len(decision.outreach_ids),
-                outreach_ids=list(decision.outreach_ids),
-            )
+            _log_decision(decision)
+
+
+def _log_decision(decision: Decision) -> None:
+    """One line per outreach, with the ids OPERATIONS.md lists; no address or name."""
+    where: dict[str, object] = {}
+    if decision.origin is not None:
+        where = {
+            "topic": decision.origin.topic,
+            "partition": decision.origin.partition,
+            "offset": decision.origin.offset,
+            "event_id": decision.origin.event_id,
+        }
+    if decision.reason is not None:
+        where["reason"] = decision.reason
+    if decision.rank is not None:
+        where["rank"] = decision.rank
+    log.info(
+        decision.what,
+        tenant_id=decision.tenant_id,
+        job_id=decision.job_id,
+        outreach_id=decision.outreach_id,
+        **where,
+    )

@@ -54,12 +54,18 @@ def test_outreach_is_exactly_what_the_reference_predicts(
         text = worker.output()
     log_lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
-    # The log names what was decided by ids (OPERATIONS.md), and no address or name.
-    (logged,) = [line for line in log_lines if line["event"] == "outreach requested"]
-    assert (logged["tenant_id"], logged["job_id"], logged["count"]) == ("acme", "J-1", 6)
-    assert sorted(logged["outreach_ids"]) == sorted(
+    # The log names each decision by ids, with the event that led to it (OPERATIONS.md), and
+    # no address or name.
+    logged = [line for line in log_lines if line["event"] == "outreach requested"]
+    assert sorted(line["outreach_id"] for line in logged) == sorted(
         outreach_id("acme", "J-1", d.candidate_id) for d in expected
     )
+    assert {
+        (line["tenant_id"], line["job_id"], line["topic"], line["partition"], line["event_id"])
+        for line in logged
+    } == {("acme", "J-1", topics.jobs, 0, "job-1")}
+    assert sorted(line["rank"] for line in logged) == [1, 2, 3, 4, 5, 6]
+    assert all(isinstance(line["offset"], int) for line in logged)
     for update in pool.updates:
         assert update.email is None or update.email not in text
         assert update.last_name is None or f'"{update.last_name}"' not in text
