@@ -17,7 +17,14 @@ _log = get_logger("reengage.migrate")
 
 
 def run(_args: argparse.Namespace, settings: Settings) -> int:
-    shutdown = Shutdown().install()
+    bring_up_to_date(settings, Shutdown().install())
+    return 0
+
+
+def bring_up_to_date(settings: Settings, shutdown: Shutdown | None) -> None:
+    """Migrate the database to the newest revision. `shutdown`: the caller's signal flag, if
+    a signal should end the wait for the database (a command that has its own handlers, as
+    `make run`'s supervisor, passes None and keeps them)."""
     engine = create_store_engine(settings.database)
     try:
         # A signal while waiting ends the command at once (nothing done yet). Once begun, the
@@ -36,4 +43,3 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     _log.info("database schema is current", revision_before=before, revision=after)
-    return 0

@@ -9,7 +9,6 @@ the catcher closes, and the broker stops if it was started here.
 
 from __future__ import annotations
 
-import argparse
 import signal
 import socket
 import threading
@@ -72,7 +71,8 @@ def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) 
     )
     try:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-        migrate_command.run(argparse.Namespace(), settings)
+        # Not the command's run(): that would put its signal handlers in place of ours.
+        migrate_command.bring_up_to_date(settings, shutdown=None)
         created = ensure_topics(settings)
         if created:
             log.info("topics created", topics=created)
