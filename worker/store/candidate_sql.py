@@ -95,18 +95,24 @@ _UPDATED = ", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])
 
 def _on_conflict(ascii_lower: str) -> str:
     """Both spellings: newest updated_at wins, the tombstone refuses older snapshots, and the
-    mailer's bounce report is about an address, so a new address starts clean. "New" ignores
+    mailer's bounce report is about an address: the same address keeps its flag, another one
+    is suppressed only if it was itself reported before (suppressed_addresses). "Same" ignores
     ASCII case (`Jane@Example.com` bounced means `jane@example.com` did); `ascii_lower` is the
     database's spelling of lower-casing ASCII letters only, so both agree on other letters."""
+    new_address = ascii_lower.format("excluded.email")
     return f"""
 ON CONFLICT (tenant_id, candidate_id) DO UPDATE SET
     {_UPDATED},
-    email_suppressed = CASE WHEN {ascii_lower.format("stored.email")}
-                                 = {ascii_lower.format("excluded.email")}
-                            THEN stored.email_suppressed ELSE false END
+    email_suppressed = CASE
+        WHEN {ascii_lower.format("stored.email")} = {new_address} THEN stored.email_suppressed
+        ELSE EXISTS (SELECT 1 FROM suppressed_addresses AS reported
+                     WHERE reported.tenant_id = excluded.tenant_id
+                       AND reported.candidate_id = excluded.candidate_id
+                       AND reported.address = {new_address})
+    END
 WHERE stored.updated_at < excluded.updated_at
   AND (stored.erased_at IS NULL OR stored.erased_at < excluded.updated_at)
-"""
+"""  # noqa: S608
 
 
 # PostgreSQL lower-cases only ASCII under the C collation; SQLite's lower() only ever does.

@@ -10,6 +10,7 @@ for each database is in candidate_sql.py.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,11 +32,17 @@ from worker.store.candidate_sql import (
 from worker.store.columns import from_micros, to_micros
 from worker.store.credential_keys import credential_keys
 from worker.store.dialect import upsert
-from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
+from worker.store.schema import (
+    CandidateCredentialRow,
+    CandidateRow,
+    OutboxRow,
+    SuppressedAddressRow,
+)
 
 # Rows per upsert statement: well under SQLite's 32766 bound parameters at 14 columns a row.
 UPSERT_CHUNK = 500
 _REQUESTED_TYPE = "reengage.outreach.requested"
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +244,10 @@ def erase_candidate(
 
     Erasure always scrubs, whatever the stored snapshot's age: an erasure request is not
     something to second-guess. The tombstone (`erased_at`, the latest one) makes any snapshot
-    with `updated_at <= erased_at` stale. The candidate's outreach requests are deleted from
-    the outbox, published or not (they carry the address and names); the caller cancels the
-    pending outreach itself, which publishes a cancellation without personal data.
+    with `updated_at <= erased_at` stale. The candidate's credential rows and reported
+    addresses go, and their outreach requests are deleted from the outbox, published or not
+    (they carry the address and names); the caller cancels the pending outreach itself, which
+    publishes a cancellation without personal data.
     """
     insert = upsert(connection, CandidateRow).values(
         tenant_id=tenant_id,
@@ -277,12 +285,12 @@ def erase_candidate(
         },
     )
     connection.execute(statement)
-    connection.execute(
-        delete(CandidateCredentialRow).where(
-            CandidateCredentialRow.tenant_id == tenant_id,
-            CandidateCredentialRow.candidate_id == candidate_id,
+    for personal in (CandidateCredentialRow, SuppressedAddressRow):
+        connection.execute(
+            delete(personal).where(
+                personal.tenant_id == tenant_id, personal.candidate_id == candidate_id
+            )
         )
-    )
     _delete_requests(connection, tenant_id, candidate_id)
 
 
@@ -312,14 +320,29 @@ def _event_type(payload: str) -> str | None:
 
 
 def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) -> bool:
-    """The mailer reported the candidate's address bounced or rejected: never use it again
-    (until a snapshot brings a different address). False if the candidate is unknown."""
-    result = connection.execute(
+    """The mailer reported the candidate's current address bounced or rejected: never use it
+    again, now or should a later snapshot bring it back. False if the candidate is unknown."""
+    email = connection.execute(
         update(CandidateRow)
         .where(CandidateRow.tenant_id == tenant_id, CandidateRow.candidate_id == candidate_id)
         .values(email_suppressed=True)
-    )
-    return result.rowcount > 0
+        .returning(CandidateRow.email)
+    ).first()
+    if email is None:
+        return False
+    if email[0] is not None:
+        reported = {"tenant_id": tenant_id, "candidate_id": candidate_id}
+        statement = upsert(connection, SuppressedAddressRow).values(
+            **reported, address=ascii_lower(email[0])
+        )
+        connection.execute(statement.on_conflict_do_nothing())
+    return True
+
+
+def ascii_lower(address: str) -> str:
+    """ASCII letters lower-cased, others as they are: how both databases' `lower()` compare
+    addresses in the upsert (PostgreSQL under the C collation)."""
+    return address.translate(_ASCII_LOWER)
 
 
 def load_candidates(

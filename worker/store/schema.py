@@ -65,6 +65,7 @@ TENANT_ID = byte_ordered(64)
 ENTITY_ID = byte_ordered(128)
 # Normalised credentials may grow under NFKC (one code point can expand to many).
 CREDENTIAL = byte_ordered(1000)
+ADDRESS = byte_ordered(254)
 
 # Rules 3 and 4 as one stored column, so the matcher's partial index has a parameter-free
 # predicate that PostgreSQL can prove from the query even under a generic prepared plan.
@@ -139,6 +140,21 @@ class CandidateCredentialRow(Base):
     __table_args__ = (
         Index("ix_candidate_credentials_lookup", "tenant_id", "credential", "candidate_id"),
     )
+
+
+class SuppressedAddressRow(Base):
+    """An address the mailer reported bounced or rejected for a candidate, ASCII letters
+    lower-cased. Rule 4 excludes "this address": kept so that a candidate whose snapshots
+    change to another address and back does not make it usable again. The candidate's
+    `email_suppressed` is what the matcher reads; the upsert sets it from here when the address
+    changes. Deleted with the rest of the candidate's personal data at erasure."""
+
+    __tablename__ = "suppressed_addresses"
+
+    tenant_id: Mapped[str] = mapped_column(TENANT_ID, primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(ENTITY_ID, primary_key=True)
+    # 254 characters at most (the contract's limit on `email`): within an index entry.
+    address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
 
 
 class JobRow(Base):

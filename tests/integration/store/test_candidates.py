@@ -20,7 +20,12 @@ from worker.store.candidates import (
     suppress_email,
     upsert_candidates,
 )
-from worker.store.schema import CandidateCredentialRow, CandidateRow, OutboxRow
+from worker.store.schema import (
+    CandidateCredentialRow,
+    CandidateRow,
+    OutboxRow,
+    SuppressedAddressRow,
+)
 
 APPLIED, STALE, ERASED = UpsertOutcome.APPLIED, UpsertOutcome.STALE, UpsertOutcome.ERASED
 
@@ -208,6 +213,27 @@ def test_suppression_sticks_to_the_address(engine: Engine) -> None:
     assert same_address.email_suppressed is True
     assert same_address.last_name == "Byron"
     assert new_address.email_suppressed is False
+
+
+def test_a_reported_address_stays_suppressed_when_it_comes_back(engine: Engine) -> None:
+    """Rule 4: "the mailer has reported this address": another address in between does not
+    make it usable again; erasure forgets the reports with the rest of the personal data."""
+    addresses = ["first@example.com", "second@example.com", "First@Example.com"]
+    suppressed = []
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T, email=addresses[0])])
+        suppress_email(connection, TENANT, "c-1")
+        for day, address in enumerate(addresses[1:], start=1):
+            upsert_candidates(connection, [snapshot(updated_at=T + day * DAY, email=address)])
+            suppressed.append(load_candidates(connection, TENANT, ["c-1"])["c-1"].email_suppressed)
+        reports = connection.execute(select(SuppressedAddressRow.address)).scalars().all()
+        erase_candidate(connection, TENANT, "c-1", T + 3 * DAY)
+        upsert_candidates(connection, [snapshot(updated_at=T + 4 * DAY, email=addresses[0])])
+        after_erasure = load_candidates(connection, TENANT, ["c-1"])["c-1"].email_suppressed
+        left = connection.execute(select(SuppressedAddressRow.address)).scalars().all()
+    assert suppressed == [False, True]
+    assert reports == ["first@example.com"]
+    assert (after_erasure, left) == (False, [])
 
 
 @pytest.mark.parametrize(

@@ -123,3 +123,36 @@ def test_0004_stores_long_normalised_credentials_as_digests(sqlite_url: str) -> 
             )
     finally:
         engine.dispose()
+
+
+def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
+    """Before 0005 a suppressed address was only the candidate's flag: upgrading records the
+    current address of every flagged candidate (ASCII letters lower-cased)."""
+    engine = create_store_engine(database_url)
+    columns = (
+        "tenant_id, candidate_id, email, email_syntax_valid, email_status, email_suppressed, "
+        "do_not_contact, credentials, applications, updated_at"
+    )
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0004")
+            for candidate_id, email, suppressed in (
+                ("c-1", "Jane.Doe@Example.COM", True),
+                ("c-2", "kept@example.com", False),
+                ("c-3", None, True),
+            ):
+                connection.execute(
+                    text(
+                        f"INSERT INTO candidates ({columns}) VALUES ('acme', :candidate_id, "
+                        ":email, true, 'unknown', :suppressed, false, '[]', '[]', 0)"
+                    ),
+                    {"candidate_id": candidate_id, "email": email, "suppressed": suppressed},
+                )
+        migrate_engine(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT tenant_id, candidate_id, address FROM suppressed_addresses")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("acme", "c-1", "jane.doe@example.com")]
