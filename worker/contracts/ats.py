@@ -24,6 +24,7 @@ from worker.contracts.fields import (
     TenantId,
     Timestamp,
     Title,
+    Trimmed,
 )
 
 InactiveDays = Annotated[StrictInt, Field(ge=0, le=3650)]
@@ -103,9 +104,12 @@ class Application(ContractModel):
     """One past application of the candidate, used to explain the outreach."""
 
     job_id: EntityId
-    job_title: Title
+    # No length limits here: the contract gives none, and refusing a snapshot for a long past
+    # title would lose what else it says (a do-not-contact, a new address). An outreach
+    # names the title shortened to 300 characters (worker/rules/reason.py).
+    job_title: Annotated[str, Trimmed(None)]
     applied_at: Timestamp
-    status: Annotated[str | None, OptionalTrimmed(100)] = Field(
+    status: Annotated[str | None, OptionalTrimmed(None)] = Field(
         default=None, description="The ATS's own status word (e.g. rejected, withdrawn)."
     )
 

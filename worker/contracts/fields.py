@@ -204,9 +204,10 @@ class Verbatim:
 
 @dataclass(frozen=True, slots=True)
 class OptionalTrimmed:
-    """A trimmed string or null; a string that is empty after trimming is taken as null."""
+    """A trimmed string or null; a string that is empty after trimming is taken as null.
+    `max_length` None: no limit but the message's size."""
 
-    max_length: int
+    max_length: int | None
     pattern: str | None = None
 
     def __get_pydantic_core_schema__(

@@ -111,7 +111,9 @@ def previous_application(
     latest = max(
         past, key=lambda a: (a.applied_at, a.job_id.encode("utf-8"), a.job_title.encode("utf-8"))
     )
-    return PreviousApplication(latest.job_id, latest.job_title, latest.applied_at)
+    # The outreach event holds a title of at most MAX_TITLE_CHARS; the ATS's may be longer.
+    title = shorten(latest.job_title, MAX_TITLE_CHARS)
+    return PreviousApplication(latest.job_id, title, latest.applied_at)
 
 
 def summary_sentence(

@@ -180,3 +180,25 @@ def test_any_valid_job_and_candidate_give_a_valid_outreach(
     )
     _raw, data = _outreach(job, candidate, rank)
     assert len(data.reason.summary) <= 1000
+
+
+def test_a_past_application_title_of_any_length_is_named_shortened() -> None:
+    """The contract gives an application's title no limit; the outreach names it in at most
+    300 characters, and the snapshot (whatever else it says) is never refused for it."""
+    raw_job, raw_candidate = _largest_pair("a")
+    candidate_data = json.loads(raw_candidate)
+    latest = candidate_data["data"]["applications"][0]
+    latest["job_title"] = "Senior " + "Data " * 2000 + "Analyst"
+    latest["status"] = "withdrawn " * 500
+    candidate = _candidate(_decoded(json.dumps(candidate_data).encode(), "ats.candidate.updated"))
+    job = job_of(_decoded(raw_job, "ats.job.opened"))
+
+    raw, data = _outreach(job, candidate, rank=1)
+
+    assert schema_errors(REQUESTED, json.loads(raw)) == []
+    previous = data.reason.previous_application
+    assert previous is not None
+    assert len(previous.job_title) <= 300
+    assert previous.job_title.startswith("Senior Data Data")
+    assert previous.job_title.endswith(ELLIPSIS)
+    assert data.reason.summary.startswith("You applied for Senior Data Data")
