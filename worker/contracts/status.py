@@ -25,8 +25,10 @@ class OutreachSent(ContractModel):
     candidate_id: EntityId
     job_id: EntityId
     sent_at: Timestamp
-    message_id: Annotated[str, Trimmed(998)] = Field(
-        description="The Message-ID of the email sent (RFC 5322 allows 998 characters)."
+    # No length limits on message_id and detail: the contract gives none, and the worker must
+    # not dead-letter a mailer's report (a bounce it would then never apply) over one.
+    message_id: Annotated[str, Trimmed(None)] = Field(
+        description="The Message-ID of the email sent."
     )
 
 
@@ -48,7 +50,7 @@ class OutreachFailed(ContractModel):
     candidate_id: EntityId
     job_id: EntityId
     reason: FailReason
-    detail: Annotated[str, Trimmed(1000, min_length=0)] = Field(
+    detail: Annotated[str, Trimmed(None, min_length=0)] = Field(
         description="What went wrong, for operators (e.g. the SMTP reply code and text). "
-        "Must not contain personal data."
+        "Must not contain personal data. The reference mailer writes at most 1000 characters."
     )

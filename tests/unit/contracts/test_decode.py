@@ -573,3 +573,11 @@ def test_an_invalid_message_names_its_type_when_it_has_a_handled_one() -> None:
     assert (bad_data.error_class, bad_data.event_type) == ("bad_data", "ats.job.opened")
     assert _invalid(b"not json").event_type == ""
     assert _invalid(b'{"specversion": "1.0"}').event_type == ""
+
+
+def test_a_mailer_report_is_taken_whatever_the_length_of_its_detail_or_message_id() -> None:
+    """The contract gives neither a limit: a bounce refused over one would never be applied."""
+    failed = _decoded(_with("reengage.outreach.failed", detail="550 " + "x" * 5000)).data
+    assert len(failed.detail) == 5004
+    sent = _decoded(_with("reengage.outreach.sent", message_id="<" + "m" * 2000 + "@x>")).data
+    assert len(sent.message_id) == 2004
