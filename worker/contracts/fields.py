@@ -227,23 +227,38 @@ class OptionalTrimmed:
 
 @dataclass(frozen=True, slots=True)
 class OptionalVerbatim:
-    """A string taken as given (not trimmed), at most `max_length` characters, no NUL; or null.
-    Only the empty string is read as null, as for every optional string."""
+    """A string taken as given (not trimmed), no NUL, or null; like every string limit in the
+    contract, `max_length` applies after trimming surrounding whitespace. Only the empty string
+    is read as null."""
 
     max_length: int
 
     def __get_pydantic_core_schema__(
         self, _source: Any, _handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        text = core_schema.str_schema(min_length=1, max_length=self.max_length)
-        # blank_to_none only ever sees "": any other string passed the value branch first.
+        limited = core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=self._pattern()),
+            custom_error_type="string_too_long_when_trimmed",
+            # Worded as for every other limit (all of them count the trimmed value).
+            custom_error_message=f"String should have at most {self.max_length} characters",
+        )
+        text = core_schema.chain_schema([core_schema.str_schema(min_length=1), limited])
+        # blank_to_none sees "" and strings over the limit: only "" passes its max_length=0.
         return _or_fallback(_without_nul(text), blank_to_none=True, null_means=None)
 
     def __get_pydantic_json_schema__(
         self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        text = {"type": "string", "maxLength": self.max_length, **NO_NUL_SCHEMA}
+        text = {"type": "string", "pattern": self._pattern(), **NO_NUL_SCHEMA}
         return {"anyOf": [text, {"type": "null"}]}
+
+    def _pattern(self) -> str:
+        """Whitespace, then at most `max_length` characters that neither start nor end with
+        whitespace, then whitespace: a length limit on the trimmed value, as a pattern (all in
+        pydantic-core, and the same in the JSON Schema)."""
+        inner = max(self.max_length - 2, 0)
+        edge = NOT_BLANK_PATTERN
+        return rf"^[{_WHITESPACE}]*(?:{edge}(?:[\s\S]{{0,{inner}}}{edge})?)?[{_WHITESPACE}]*$"
 
 
 @dataclass(frozen=True, slots=True)

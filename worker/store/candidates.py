@@ -43,6 +43,7 @@ from worker.store.schema import (
 UPSERT_CHUNK = 500
 _REQUESTED_TYPE = "reengage.outreach.requested"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_MAX_ADDRESS_CHARS = 254  # suppressed_addresses.address
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +331,9 @@ def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) ->
     ).first()
     if email is None:
         return False
-    if email[0] is not None:
+    # An address over 254 characters is one padded with whitespace (the contract limits the
+    # trimmed value), which rule 4 never finds valid: there is nothing to remember it for.
+    if email[0] is not None and len(email[0]) <= _MAX_ADDRESS_CHARS:
         reported = {"tenant_id": tenant_id, "candidate_id": candidate_id}
         statement = upsert(connection, SuppressedAddressRow).values(
             **reported, address=ascii_lower(email[0])

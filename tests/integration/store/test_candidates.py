@@ -348,3 +348,22 @@ def _outbox_row(key: str, kind: str, *, published: bool) -> dict[str, object]:
         "created_at": T,
         "published_at": T if published else None,
     }
+
+
+def test_a_padded_address_longer_than_the_key_is_suppressed_without_a_record(
+    engine: Engine,
+) -> None:
+    """The contract limits the trimmed address to 254 characters; the stored one, kept as
+    given, may be longer. It is never valid, so suppressing it records nothing."""
+    padded = "  " + "j" * 242 + "@example.com  "
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T, email=padded)])
+        assert suppress_email(connection, TENANT, "c-1") is True
+        stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
+        reports = connection.execute(select(SuppressedAddressRow.address)).scalars().all()
+    assert (stored.email, stored.email_suppressed, stored.email_syntax_valid) == (
+        padded,
+        True,
+        False,
+    )
+    assert reports == []

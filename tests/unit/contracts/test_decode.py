@@ -382,8 +382,14 @@ def test_a_syntactically_invalid_email_is_stored_as_given() -> None:
     assert data.email == " jane at example dot com "
     padded = _decoded(_with("ats.candidate.updated", email=" jane@example.com ")).data
     assert padded.email == " jane@example.com "  # so rule 4 finds it invalid, as the spec says
-    too_long = _invalid(_with("ats.candidate.updated", email=" " + "j" * 242 + "@example.com"))
-    assert too_long.reason.startswith("data.email: String should have at most 254 characters")
+    # The 254-character limit applies after trimming, as every limit in the contract does.
+    longest = "j" * 242 + "@example.com"
+    padded_longest = _decoded(_with("ats.candidate.updated", email=f"  {longest} \t")).data
+    assert padded_longest.email == f"  {longest} \t"
+    too_long = _invalid(_with("ats.candidate.updated", email=f" j{longest} "))
+    assert too_long.reason == "data.email: String should have at most 254 characters"
+    not_text = _invalid(_with("ats.candidate.updated", email=42))
+    assert not_text.reason == "data.email: Input should be a valid string"
 
 
 def test_policy_window_must_be_ordered_only_when_both_bounds_are_given() -> None:
