@@ -22,9 +22,9 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def bring_up_to_date(settings: Settings, shutdown: Shutdown | None) -> None:
-    """Migrate the database to the newest revision. `shutdown`: the caller's signal flag, if
-    a signal should end the wait for the database (a command that has its own handlers, as
-    `make run`'s supervisor, passes None and keeps them)."""
+    """Migrate the database to the newest revision. `shutdown`: the caller's signal flag,
+    which ends the wait for the database (`Interrupted`); the caller installs the handlers
+    that set it (`make run`'s supervisor keeps its own)."""
     engine = create_store_engine(settings.database)
     try:
         # A signal while waiting ends the command at once (nothing done yet). Once begun, the

@@ -12,6 +12,7 @@ from worker.devrun.broker import DEFAULT_DATA_DIR, DEFAULT_PORT
 from worker.devrun.mailbox import DEFAULT_MAIL_DIR
 from worker.devrun.run import DEFAULT_SMTP_PORT, DevRunOptions, run
 from worker.logs import configure_logging, get_logger
+from worker.runtime.shutdown import Interrupted
 from worker.settings import ConfigurationError, load_settings
 
 EXIT_CONFIG = 2
@@ -56,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"reengage: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
-        return 0
+    except (Interrupted, KeyboardInterrupt):
+        return 0  # a signal before anything started (Interrupted), or a second one
     except Exception:
         get_logger("reengage.devrun").exception("unexpected error")
         return 1

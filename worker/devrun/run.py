@@ -28,6 +28,7 @@ from worker.devrun.mailbox import DEFAULT_MAIL_DIR
 from worker.devrun.processes import Child, Supervisor
 from worker.devrun.topics import ensure_topics
 from worker.logs import get_logger
+from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 from worker.store.schema import CandidateRow
@@ -50,10 +51,12 @@ class DevRunOptions:
 
 
 class _Stop:
-    """SIGINT/SIGTERM set a flag; the supervisor's loop does the stopping (once)."""
+    """SIGINT/SIGTERM set a flag; the supervisor's loop does the stopping (once). The same
+    signal also ends a wait for the database (`shutdown`) before any child has started."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.shutdown = Shutdown()
 
     def install(self) -> _Stop:
         signal.signal(signal.SIGINT, self._on_signal)
@@ -62,6 +65,7 @@ class _Stop:
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         self.event.set()
+        self.shutdown.request()
 
 
 def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) -> int:
@@ -72,7 +76,7 @@ def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) 
     try:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
         # Not the command's run(): that would put its signal handlers in place of ours.
-        migrate_command.bring_up_to_date(settings, shutdown=None)
+        migrate_command.bring_up_to_date(settings, stop.shutdown)
         created = ensure_topics(settings)
         if created:
             log.info("topics created", topics=created)
