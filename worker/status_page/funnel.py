@@ -23,19 +23,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from worker.rules.days import days_before
 from worker.rules.eligibility import Exclusion, effective_policy
 from worker.rules.model import Job, Policy
 from worker.rules.ranking import remaining_capacity
 from worker.store.credential_keys import credential_keys
 from worker.store.schema import CandidateCredentialRow, CandidateRow, OutreachRow
-
-_DAY = timedelta(days=1)
 
 # The rules a candidate of the job's own tenant can fail, in evaluation order (rules 3-9
 # without 8, see the module docstring), then the cap.
@@ -121,12 +120,12 @@ def _first_failing_rule(job: Job, at: datetime, policy: Policy) -> ColumnElement
         (c.last_activity_at.is_(None), Exclusion.NO_ACTIVITY.value),
         # inactive_days < min  <=>  last_activity_at > T - min days (negative days included)
         (
-            c.last_activity_at > at - policy.min_inactive_days * _DAY,
+            c.last_activity_at > days_before(at, policy.min_inactive_days),
             Exclusion.NOT_DORMANT_ENOUGH.value,
         ),
         # inactive_days > max  <=>  last_activity_at <= T - (max + 1) days
         (
-            c.last_activity_at <= at - (policy.max_inactive_days + 1) * _DAY,
+            c.last_activity_at <= days_before(at, policy.max_inactive_days + 1),
             Exclusion.INACTIVE_TOO_LONG.value,
         ),
     ]
@@ -146,7 +145,7 @@ def _first_failing_rule(job: Job, at: datetime, policy: Policy) -> ColumnElement
                 other.tenant_id == c.tenant_id,
                 other.candidate_id == c.candidate_id,
                 other.job_id != job.job_id,
-                other.requested_at > at - policy.cooldown_days * _DAY,
+                other.requested_at > days_before(at, policy.cooldown_days),
                 other.requested_at <= at,
             ),
             Exclusion.COOLDOWN.value,

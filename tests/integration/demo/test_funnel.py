@@ -184,3 +184,22 @@ def test_cooldown_counts_other_jobs_in_the_window_and_never_the_jobs_own(
         assert funnel.eligible == 4
     finally:
         engine.dispose()
+
+
+def test_a_job_opened_at_the_start_of_the_calendar_has_a_funnel(database_url: str) -> None:
+    """Its windows reach back before year 1: they start at the earliest instant instead."""
+    early = T.replace(year=1, month=1, day=20)
+    engine = create_store_engine(database_url)
+    try:
+        migrate_engine(engine)
+        with engine.begin() as connection:
+            upsert_candidates(connection, [snapshot("c-1", last_activity_at=early - 10 * DAY)])
+            upsert_job(connection, builder_job(opened_at=early))
+        with engine.connect() as connection:
+            job = load_job(connection, TENANT, "j-1")
+            assert job is not None
+            funnel = job_funnel(connection, job, DEFAULTS)
+    finally:
+        engine.dispose()
+    assert funnel.pool == 1
+    assert funnel.excluded[Exclusion.NOT_DORMANT_ENOUGH] == 1  # 10 days inactive at T
