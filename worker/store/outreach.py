@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, not_, select, update
+from sqlalchemy import ColumnElement, and_, not_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -117,7 +116,7 @@ def pending(
     return [OutreachRef(*row) for row in connection.execute(statement)]
 
 
-def _named_by(ref: OutreachRef) -> Any:
+def _named_by(ref: OutreachRef) -> ColumnElement[bool]:
     """The outreach row a report names, matched on every id the report carries: an id from
     another tenant, or for another candidate or job, matches nothing."""
     return and_(
