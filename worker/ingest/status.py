@@ -18,7 +18,6 @@ from datetime import datetime
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.context import HandlerContext
 from worker.rules.cancellation import CancellationReason
-from worker.store.candidates import suppress_email
 from worker.store.outreach import (
     OutreachRef,
     cancel_pending,
@@ -26,6 +25,7 @@ from worker.store.outreach import (
     mark_sent,
     named_elsewhere,
 )
+from worker.store.suppression import suppress_email
 
 _ADDRESS_FAILURES = frozenset({"bounced", "rejected"})
 

@@ -10,14 +10,13 @@ for each database is in candidate_sql.py.
 from __future__ import annotations
 
 import json
-import string
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, or_, select
 from sqlalchemy.engine import Connection
 
 from worker.rules.email_syntax import email_syntax_valid
@@ -42,8 +41,6 @@ from worker.store.schema import (
 # Rows per upsert statement: well under SQLite's 32766 bound parameters at 14 columns a row.
 UPSERT_CHUNK = 500
 _REQUESTED_TYPE = "reengage.outreach.requested"
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_MAX_ADDRESS_CHARS = 254  # suppressed_addresses.address
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,34 +315,6 @@ def _event_type(payload: str) -> str | None:
         return None
     kind = envelope.get("type") if isinstance(envelope, dict) else None
     return kind if isinstance(kind, str) else None
-
-
-def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) -> bool:
-    """The mailer reported the candidate's current address bounced or rejected: never use it
-    again, now or should a later snapshot bring it back. False if the candidate is unknown."""
-    email = connection.execute(
-        update(CandidateRow)
-        .where(CandidateRow.tenant_id == tenant_id, CandidateRow.candidate_id == candidate_id)
-        .values(email_suppressed=True)
-        .returning(CandidateRow.email)
-    ).first()
-    if email is None:
-        return False
-    # An address over 254 characters is one padded with whitespace (the contract limits the
-    # trimmed value), which rule 4 never finds valid: there is nothing to remember it for.
-    if email[0] is not None and len(email[0]) <= _MAX_ADDRESS_CHARS:
-        reported = {"tenant_id": tenant_id, "candidate_id": candidate_id}
-        statement = upsert(connection, SuppressedAddressRow).values(
-            **reported, address=ascii_lower(email[0])
-        )
-        connection.execute(statement.on_conflict_do_nothing())
-    return True
-
-
-def ascii_lower(address: str) -> str:
-    """ASCII letters lower-cased, others as they are: how both databases' `lower()` compare
-    addresses in the upsert (PostgreSQL under the C collation)."""
-    return address.translate(_ASCII_LOWER)
 
 
 def load_candidates(

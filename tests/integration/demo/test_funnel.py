@@ -23,7 +23,6 @@ from worker.status_page.funnel import STAGES, as_opened, job_funnel
 from worker.store.candidates import (
     erase_candidate,
     stream_candidates,
-    suppress_email,
     upsert_candidates,
 )
 from worker.store.engine import create_store_engine
@@ -31,6 +30,7 @@ from worker.store.jobs import close_job, load_job, upsert_job
 from worker.store.matcher import match_job
 from worker.store.outreach import past_outreach
 from worker.store.schema import OutreachRow
+from worker.store.suppression import suppress_email
 from worker.store.versioning import migrate_engine
 
 DEFAULTS = Policy()

@@ -17,7 +17,6 @@ from worker.store.candidates import (
     load_candidates,
     store_snapshots,
     stream_candidates,
-    suppress_email,
     upsert_candidates,
 )
 from worker.store.schema import (
@@ -26,6 +25,7 @@ from worker.store.schema import (
     OutboxRow,
     SuppressedAddressRow,
 )
+from worker.store.suppression import suppress_email
 
 APPLIED, STALE, ERASED = UpsertOutcome.APPLIED, UpsertOutcome.STALE, UpsertOutcome.ERASED
 

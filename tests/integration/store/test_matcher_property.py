@@ -25,12 +25,12 @@ from worker.rules.reference import reference_match, reference_reverse_match
 from worker.store.candidates import (
     CandidateSnapshot,
     load_candidates,
-    suppress_email,
     upsert_candidates,
 )
 from worker.store.jobs import load_job, upsert_job
 from worker.store.matcher import match_job, reverse_match
 from worker.store.outreach import past_outreach
+from worker.store.suppression import suppress_email
 
 MICRO = timedelta(microseconds=1)
 _tenants = itertools.count()
