@@ -258,7 +258,12 @@ class OptionalVerbatim:
         pydantic-core, and the same in the JSON Schema)."""
         inner = max(self.max_length - 2, 0)
         edge = NOT_BLANK_PATTERN
-        return rf"^[{_WHITESPACE}]*(?:{edge}(?:[\s\S]{{0,{inner}}}{edge})?)?[{_WHITESPACE}]*$"
+        # The trailing whitespace sits inside the optional group: with a second `W*` outside
+        # it, both could match the same run of whitespace, and a backtracking validator (an
+        # ECMA-262 or Python `re` one reading the schema) took quadratic time to refuse a
+        # long padded value.
+        white = f"[{_WHITESPACE}]*"
+        return rf"^{white}(?:{edge}(?:[\s\S]{{0,{inner}}}{edge})?{white})?$"
 
 
 @dataclass(frozen=True, slots=True)

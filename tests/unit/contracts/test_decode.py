@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.unit.contracts.strategies import SECRET, as_json, json_values, secret_values
-from tests.unit.contracts.support import EXAMPLES
+from tests.unit.contracts.support import EXAMPLES, schema_errors
 from worker.contracts.catalogue import ALL_TYPES
 from worker.contracts.decode import (
     MAX_MESSAGE_BYTES,
@@ -587,3 +587,25 @@ def test_a_mailer_report_is_taken_whatever_the_length_of_its_detail_or_message_i
     assert len(failed.detail) == 5004
     sent = _decoded(_with("reengage.outreach.sent", message_id="<" + "m" * 2000 + "@x>")).data
     assert len(sent.message_id) == 2004
+
+
+@pytest.mark.parametrize(
+    ("padding", "length", "valid"),
+    [
+        ("", 254, True),
+        ("", 255, False),
+        (" \t", 254, True),
+        ("\u3000\xa0\x85", 254, True),  # Unicode White_Space, as the models trim it
+        (" \t", 255, False),
+        (" " * 20_000, 255, False),  # long padding: refused without a backtracking blow-up
+        (" " * 20_000, 254, True),
+    ],
+)
+def test_the_schema_and_the_model_agree_on_the_trimmed_email_limit(
+    padding: str, length: int, valid: bool
+) -> None:
+    address = "j" * (length - len("@example.com")) + "@example.com"
+    raw = _with("ats.candidate.updated", email=f"{padding}{address}{padding}")
+    by_schema = schema_errors("ats.candidate.updated", json.loads(raw)) == []
+    by_model = isinstance(decode(raw, ALL_TYPES), Decoded)
+    assert (by_schema, by_model) == (valid, valid)
