@@ -29,6 +29,7 @@ from worker.devrun.processes import Child, Supervisor
 from worker.devrun.topics import ensure_topics
 from worker.logs import get_logger
 from worker.runtime.shutdown import Shutdown
+from worker.runtime.startup import connect_or_fail
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 from worker.store.schema import CandidateRow
@@ -77,7 +78,13 @@ def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) 
         settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
         # Not the command's run(): that would put its signal handlers in place of ours.
         migrate_command.bring_up_to_date(settings, stop.shutdown)
-        created = ensure_topics(settings)
+        created = connect_or_fail(
+            lambda: ensure_topics(settings),
+            variable=BROKER_VARIABLE,
+            what="cannot reach Kafka",
+            timeout_s=settings.startup_timeout_seconds,
+            shutdown=stop.shutdown,
+        )
         if created:
             log.info("topics created", topics=created)
         return _run_loop(options, settings, environ, stop, broker.started_here)
