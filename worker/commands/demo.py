@@ -29,7 +29,7 @@ from worker.demo.settle import (
 from worker.demo.summary import DemoSummary, summarise
 from worker.devrun.mailbox import Mailbox
 from worker.kafka.producer import Producer
-from worker.runtime.startup import BROKER, check_database, connect_or_fail
+from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 
@@ -61,12 +61,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigurationError(
                 exc.variable, f"{exc.problem} (is `make run` running in this folder?)"
             ) from None
-        producer = connect_or_fail(
-            lambda: Producer(settings),
-            variable=BROKER,
-            what="cannot reach Kafka",
-            timeout_s=settings.startup_timeout_seconds,
-            shutdown=None,
+        producer = connect_to_broker(
+            lambda: Producer(settings), timeout_s=settings.startup_timeout_seconds, shutdown=None
         )
         try:
             return _run(args, settings, engine, producer, dataset)

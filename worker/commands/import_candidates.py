@@ -32,7 +32,7 @@ from worker.imports.reader import CsvFile
 from worker.imports.run import BadRow, ImportReport, ImportTarget, import_candidates
 from worker.kafka.producer import Producer
 from worker.runtime.shutdown import Interrupted, Shutdown
-from worker.runtime.startup import BROKER, connect_or_fail
+from worker.runtime.startup import connect_to_broker
 from worker.settings import Settings
 
 EXIT_USAGE = 2
@@ -101,10 +101,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     shutdown = Shutdown().install()
     with csv_file:
         try:
-            producer = connect_or_fail(
+            producer = connect_to_broker(
                 lambda: Producer(settings, **BULK_PRODUCER),
-                variable=BROKER,
-                what="cannot reach Kafka",
                 timeout_s=settings.startup_timeout_seconds,
                 shutdown=shutdown,
             )

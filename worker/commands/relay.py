@@ -11,7 +11,7 @@ from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
-from worker.runtime.startup import check_database, connect_or_fail
+from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 
@@ -23,10 +23,8 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
     engine = create_store_engine(settings.database)
     try:
         check_database(engine, settings.startup_timeout_seconds, shutdown)
-        producer = connect_or_fail(
+        producer = connect_to_broker(
             lambda: Producer(settings),
-            variable="REENGAGE_KAFKA_BOOTSTRAP_SERVERS",
-            what="cannot reach Kafka",
             timeout_s=settings.startup_timeout_seconds,
             shutdown=shutdown,
         )

@@ -16,9 +16,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.runtime.startup import BROKER
 from worker.settings import ConfigurationError
 
-BROKER_VARIABLE = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
 DEFAULT_PORT = 9092
 DEFAULT_DATA_DIR = Path(".run/kafka")
 _LOCAL_KAFKA = "dev.local_kafka"
@@ -51,7 +51,7 @@ def ensure_broker(
         return Broker(bootstrap, started_here=False)
     if importlib.util.find_spec(_LOCAL_KAFKA) is None:
         raise ConfigurationError(
-            BROKER_VARIABLE,
+            BROKER,
             f"no broker answers on port {port} and the local broker (dev/local_kafka.py) "
             "is only in a source checkout: set the variable to your cluster",
         )
@@ -60,7 +60,7 @@ def ensure_broker(
     # `up` prints the address on stdout and its progress on stderr (left to the terminal).
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if result.returncode != 0:
-        raise ConfigurationError(BROKER_VARIABLE, "the local broker did not start (see above)")
+        raise ConfigurationError(BROKER, "the local broker did not start (see above)")
     return Broker(result.stdout.strip() or bootstrap, started_here=True, data_dir=data_dir)
 
 

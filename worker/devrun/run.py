@@ -22,14 +22,14 @@ from types import FrameType
 from sqlalchemy import func, select
 
 from worker.commands import migrate as migrate_command
-from worker.devrun.broker import BROKER_VARIABLE, DEFAULT_DATA_DIR, DEFAULT_PORT, ensure_broker
+from worker.devrun.broker import DEFAULT_DATA_DIR, DEFAULT_PORT, ensure_broker
 from worker.devrun.catcher import SmtpCatcher
 from worker.devrun.mailbox import DEFAULT_MAIL_DIR
 from worker.devrun.processes import Child, Supervisor
 from worker.devrun.topics import ensure_topics
 from worker.logs import get_logger
 from worker.runtime.shutdown import Shutdown
-from worker.runtime.startup import connect_or_fail
+from worker.runtime.startup import BROKER, connect_to_broker
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 from worker.store.schema import CandidateRow
@@ -72,16 +72,14 @@ class _Stop:
 def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) -> int:
     stop = _Stop().install()
     broker = ensure_broker(
-        environ.get(BROKER_VARIABLE), port=options.kafka_port, data_dir=options.kafka_data_dir
+        environ.get(BROKER), port=options.kafka_port, data_dir=options.kafka_data_dir
     )
     try:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
         # Not the command's run(): that would put its signal handlers in place of ours.
         migrate_command.bring_up_to_date(settings, stop.shutdown)
-        created = connect_or_fail(
+        created = connect_to_broker(
             lambda: ensure_topics(settings),
-            variable=BROKER_VARIABLE,
-            what="cannot reach Kafka",
             timeout_s=settings.startup_timeout_seconds,
             shutdown=stop.shutdown,
         )
@@ -160,7 +158,7 @@ def _child_env(
     env = {k: v for k, v in environ.items() if k not in _CATCHER_REPLACES}
     env.update(
         {
-            BROKER_VARIABLE: settings.kafka_bootstrap_servers,
+            BROKER: settings.kafka_bootstrap_servers,
             "REENGAGE_SMTP_HOST": catcher.host,
             "REENGAGE_SMTP_PORT": str(catcher.port),
             "REENGAGE_SMTP_STARTTLS": "false",
