@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from worker.runtime.http import ReadinessCheck
+from worker.store.engine import ping
 
 
 def database_answers(engine: Engine) -> ReadinessCheck:
@@ -13,8 +14,7 @@ def database_answers(engine: Engine) -> ReadinessCheck:
 
     def check() -> tuple[bool, str]:
         try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            ping(engine)
         except Exception:
             # The driver's message may quote the URL, and with it a password.
             return (False, "database unreachable")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from worker.errors import TransientError
 from worker.logs import get_logger
@@ -22,6 +22,7 @@ from worker.runtime.retry import RetryBudgetSpentError, is_transient, retry_tran
 from worker.runtime.shutdown import Interrupted, Shutdown
 from worker.settings import ConfigurationError
 from worker.store.durability import commit_durability_gaps
+from worker.store.engine import ping
 from worker.store.versioning import SchemaOutdatedError, require_current_schema
 
 log = get_logger("reengage.startup")
@@ -124,13 +125,8 @@ def _unless_shutdown(call: Callable[[], T], shutdown: Shutdown, variable: str) -
 
 def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
     """Until the database answers (exit 2 naming the setting after `timeout_s`)."""
-
-    def ping() -> None:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
     connect_or_fail(
-        ping,
+        lambda: ping(engine),
         variable="REENGAGE_DATABASE_URL",
         what="cannot reach the database",
         timeout_s=timeout_s,

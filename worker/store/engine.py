@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -110,6 +110,12 @@ def is_retryable(error: BaseException) -> bool:
         return "locked" in str(error.orig) or "busy" in str(error.orig)
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate in _RETRYABLE_SQLSTATES
+
+
+def ping(engine: Engine) -> None:
+    """Raises unless the database answers a trivial query (start-up waits, /readyz)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def in_transaction(engine: Engine, work: Callable[[Connection], _T]) -> _T:
