@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, from_json
 
 from worker.contracts.catalogue import ALL_TYPES
 from worker.contracts.envelope import AnyEvent, Event
@@ -53,6 +53,11 @@ class Skipped:
 DecodeResult = Decoded | Invalid | Skipped
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(Event)
+# pydantic-core's parser reads these tokens, and only a validated number refuses them: in an
+# ignored field they would pass. They are not JSON (RFC 8259), so a message holding one is
+# `not_json` wherever it is. Only messages with these bytes (even inside a string) pay for
+# the second, strict parse that tells.
+_NON_JSON_NUMBERS = (b"NaN", b"Infinity")
 
 
 def decode(raw: bytes | None, handled_types: frozenset[str]) -> DecodeResult:
@@ -65,6 +70,11 @@ def decode(raw: bytes | None, handled_types: frozenset[str]) -> DecodeResult:
         return Invalid("not_json", "the message has no value (a tombstone)")
     if len(raw) > MAX_MESSAGE_BYTES:
         return Invalid("too_large", f"the message is {len(raw)} bytes, over 1 MiB")
+    if any(token in raw for token in _NON_JSON_NUMBERS):
+        try:
+            from_json(raw, allow_inf_nan=False)
+        except ValueError as exc:  # the parser's words: a position, never the input
+            return Invalid("not_json", _bounded(str(exc)))
     try:
         event = _EVENT.validate_json(raw)
     except ValidationError as exc:

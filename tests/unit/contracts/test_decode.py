@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -230,10 +231,32 @@ def _rank(number: bytes) -> bytes:
     return _with("reengage.outreach.requested", rank=0).replace(b'"rank": 0', b'"rank": ' + number)
 
 
-@pytest.mark.parametrize("number", [b"1e999", b"-1e999", b"-" + b"9" * 400, b"NaN", b"-Infinity"])
-def test_huge_or_special_numbers_are_bad_data(number: bytes) -> None:
-    # NaN and Infinity are not JSON; the parser reads them, validation rejects them.
+@pytest.mark.parametrize("number", [b"1e999", b"-1e999", b"-" + b"9" * 400])
+def test_huge_numbers_are_bad_data(number: bytes) -> None:
     assert _invalid(_rank(number)).reason.startswith("data.rank: ")
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+@pytest.mark.parametrize("where", ["validated field", "unknown data field", "extension"])
+def test_nan_and_infinity_are_not_json_wherever_they_are(token: bytes, where: str) -> None:
+    event = _example("reengage.outreach.requested")
+    placeholder = "<number>"
+    if where == "validated field":
+        event["data"]["rank"] = placeholder
+    elif where == "unknown data field":
+        event["data"]["score"] = placeholder
+    else:
+        event["confidence"] = placeholder
+    message = as_json(event).replace(json.dumps(placeholder).encode(), token)
+    invalid = _invalid(message)
+    assert (invalid.error_class, invalid.event_type) == ("not_json", "")
+    assert re.fullmatch(r"[a-z ]+ at line 1 column \d+", invalid.reason), invalid.reason
+
+
+def test_nan_and_infinity_inside_a_string_are_text() -> None:
+    assert _decoded(_with("ats.job.opened", title="NaN-Infinity analyst")).data.title == (
+        "NaN-Infinity analyst"
+    )
 
 
 def test_a_number_beyond_the_parser_is_not_json() -> None:
