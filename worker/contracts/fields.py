@@ -141,7 +141,14 @@ class _TimestampType:
     def __get_pydantic_json_schema__(
         self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
+        # Python's `re` lets `$` match before a final newline, so a validator built on it
+        # would take "...Z\n" by the pattern alone; a timestamp holds no newline anywhere.
+        return {
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIMESTAMP_PATTERN,
+            "not": {"pattern": "\n"},
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -475,11 +475,20 @@ def test_a_timestamp_keeps_its_offset_when_read() -> None:
         "9999-12-30T23:30:00-01:00",
         "+2026-11-20T09:30:00Z",
         "٢٠٢٦-11-20T09:30:00Z",
+        "2026-11-20T09:30:00Z\n",
         "",
     ],
 )
 def test_what_is_not_a_timestamp(text: str) -> None:
     assert _invalid(_with("ats.job.closed", closed_at=text)).reason.startswith("data.closed_at: ")
+
+
+@pytest.mark.parametrize("text", ["2026-11-20T09:30:00Z\n", "2026-11-20T09:30:00+01:00\n"])
+def test_the_schema_also_refuses_a_timestamp_ending_in_a_newline(text: str) -> None:
+    # Python's `re` matches `$` before a final newline: the pattern alone would let it by.
+    raw = _with("ats.job.closed", closed_at=text)
+    assert schema_errors("ats.job.closed", json.loads(raw)) != []
+    assert isinstance(decode(raw, ALL_TYPES), Invalid)
 
 
 def test_the_result_types_are_frozen() -> None:
