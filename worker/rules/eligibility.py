@@ -123,7 +123,7 @@ def missing_required(job: Job, candidate: Candidate) -> tuple[str, ...]:
     seen: set[str] = set()
     for credential in job.required_credentials:
         key = norm(credential)
-        if key and key not in have and key not in seen:
+        if key not in have and key not in seen:
             seen.add(key)
             missing.append(credential)
     return tuple(missing)

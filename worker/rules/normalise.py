@@ -13,4 +13,8 @@ def norm(credential: str) -> str:
 
 
 def norm_set(credentials: Iterable[str]) -> frozenset[str]:
-    return frozenset(n for n in (norm(c) for c in credentials) if n)
+    """Every credential's normalised form, an empty one too: a job requirement made only of
+    characters the contract does not trim but `strip()` does (U+001C-U+001F) normalises to ""
+    and, as the rules say, is met only by a candidate credential that normalises to "" too.
+    Dropping it would turn that requirement into none and match every dormant candidate."""
+    return frozenset(norm(c) for c in credentials)

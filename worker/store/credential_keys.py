@@ -26,5 +26,5 @@ def credential_key(normalised: str) -> str:
 
 
 def credential_keys(credentials: Iterable[str]) -> frozenset[str]:
-    """The stored keys of these credentials (normalised, blank ones dropped, distinct)."""
+    """The stored keys of these credentials (normalised, distinct)."""
     return frozenset(credential_key(n) for n in norm_set(credentials))

@@ -131,6 +131,19 @@ CASES = [
         job=job(required_credentials=("python", "PYTHON", "sql")),
     ),
     Case("one required credential missing", False, snapshot(credentials=("python",))),
+    # The contract trims Unicode White_Space; norm's strip() also takes U+001C-U+001F.
+    Case(
+        "a requirement that normalises to nothing is not no requirement",
+        False,
+        snapshot(credentials=("python", "sql")),
+        job(required_credentials=("python", "\x1c")),
+    ),
+    Case(
+        "a requirement that normalises to nothing, met by a credential that does too",
+        True,
+        snapshot(credentials=("python", "sql", "\x1f\x1e")),
+        job(required_credentials=("python", "\x1c")),
+    ),
     # 100 characters on the wire, 1,800 once NFKC has expanded each: stored as a digest
     Case(
         "a credential that normalises past what a row holds, held",
