@@ -196,7 +196,13 @@ def test_an_event_whose_source_and_id_are_at_their_longest_is_applied_once(
     assert markers(engine) == 1
 
 
-def _report(kind: str, tenant_id: str, candidate_id: str, of: tuple[str, str, str]) -> Incoming:
+def _report(
+    kind: str,
+    tenant_id: str,
+    candidate_id: str,
+    of: tuple[str, str, str],
+    reason: str = "bounced",
+) -> Incoming:
     """A mailer report from `tenant_id` about `candidate_id`, naming the outreach of `of`
     (tenant, job, candidate), so a report can name someone else's outreach."""
     ids = {
@@ -209,7 +215,7 @@ def _report(kind: str, tenant_id: str, candidate_id: str, of: tuple[str, str, st
     if kind == "sent":
         sent = OutreachSent(**ids, sent_at=T + DAY, message_id="<m@x>")
         return _incoming(encode_sent(sent, source=source).event)
-    failed = OutreachFailed(**ids, reason="bounced", detail="550 5.1.1")
+    failed = OutreachFailed(**ids, reason=reason, detail="550 5.1.1")
     return _incoming(encode_failed(failed, time=T + DAY, source=source).event)
 
 
@@ -247,6 +253,26 @@ def test_a_report_naming_another_tenants_outreach_changes_nothing(engine: Engine
     apply(engine, [_report("failed", TENANT, "c-1", acmes)])
     assert outreach_states(engine) == {"c-1": "sent"}
     assert _suppressed(engine) == {(TENANT, "c-1"): True, ("globex", "c-1"): False}
+
+
+def test_an_outreach_reported_failed_is_not_reported_sent_so_a_close_cancels_it(
+    engine: Engine,
+) -> None:
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(engine, [updated(f"e-{c}", c, T - 30 * DAY, **dormant) for c in ("c-1", "c-2")])
+    apply(engine, [opened("e-o1", "j-1", T)])
+    apply(
+        engine,
+        [
+            _report("sent", TENANT, "c-1", (TENANT, "j-1", "c-1")),
+            _report("failed", TENANT, "c-2", (TENANT, "j-1", "c-2"), "retries_exhausted"),
+        ],
+    )
+    assert outreach_states(engine) == {"c-1": "sent", "c-2": "failed"}
+
+    report = apply(engine, [closed("e-x1", "j-1", T + 2 * DAY)])
+    assert report.effects.cancelled == {"job_closed": 1}
+    assert outreach_states(engine) == {"c-1": "sent", "c-2": "cancelled"}
 
 
 def test_a_bounce_for_an_outreach_not_held_yet_still_suppresses(engine: Engine) -> None:

@@ -1,8 +1,10 @@
 """Outreach rows: their ids, the mailer's status reports, and which ones to cancel.
 
-Cancelling is a conditional update (`status = 'requested'` in the WHERE), so an outreach the
-mailer already reported sent is never reported cancelled, whatever runs concurrently. A
-cancelled outreach stays: it still counts for rules 8, 9 and the cap.
+Cancelling is a conditional update (the status in the WHERE), so an outreach the mailer
+already reported sent is never reported cancelled, whatever runs concurrently. One it reported
+`failed` is "not yet reported sent" (the rules' words) and is cancelled like a requested one:
+the mailer, having given up, ignores the cancellation, and every reader of the topic learns the
+outreach is over. A cancelled outreach stays: it still counts for rules 8, 9 and the cap.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from worker.rules.model import PastOutreach
 from worker.store.schema import OutreachRow, OutreachStatus
 
 _CHUNK = 500
+_CANCELLABLE = (OutreachStatus.REQUESTED.value, OutreachStatus.FAILED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ def cancel_pending(
         update(OutreachRow)
         .where(
             OutreachRow.tenant_id == tenant_id,
-            OutreachRow.status == OutreachStatus.REQUESTED.value,
+            OutreachRow.status.in_(_CANCELLABLE),
         )
         .values(
             status=OutreachStatus.CANCELLED.value,
@@ -73,8 +76,8 @@ def cancel_pending(
 def candidates_with_pending(
     connection: Connection, tenant_id: str, candidate_ids: Iterable[str]
 ) -> set[str]:
-    """Of these candidates, those with outreach `cancel_pending` would cancel (requested, not
-    yet reported sent): one query for a batch instead of one update per candidate."""
+    """Of these candidates, those with outreach `cancel_pending` would cancel (not yet
+    reported sent): one query for a batch instead of one update per candidate."""
     wanted = sorted(set(candidate_ids))
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
@@ -83,7 +86,7 @@ def candidates_with_pending(
             .distinct()
             .where(
                 OutreachRow.tenant_id == tenant_id,
-                OutreachRow.status == OutreachStatus.REQUESTED.value,
+                OutreachRow.status.in_(_CANCELLABLE),
                 OutreachRow.candidate_id.in_(wanted[start : start + _CHUNK]),
             )
         )
@@ -98,7 +101,7 @@ def pending(
     job_id: str | None = None,
     candidate_id: str | None = None,
 ) -> list[OutreachRef]:
-    """Outreach requested and not yet reported sent (what `cancel_pending` would cancel)."""
+    """Outreach not yet reported sent nor cancelled (what `cancel_pending` would cancel)."""
     statement = select(
         OutreachRow.outreach_id,
         OutreachRow.tenant_id,
@@ -106,7 +109,7 @@ def pending(
         OutreachRow.candidate_id,
     ).where(
         OutreachRow.tenant_id == tenant_id,
-        OutreachRow.status == OutreachStatus.REQUESTED.value,
+        OutreachRow.status.in_(_CANCELLABLE),
     )
     if job_id is not None:
         statement = statement.where(OutreachRow.job_id == job_id)
