@@ -11,6 +11,7 @@ import os
 import re
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     FilePath,
@@ -26,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 from worker.rules.model import Policy
 
 ENV_PREFIX = "REENGAGE_"
+_ENV_FILE = ".env"
 
 # Variables our own tooling reads that are not worker settings; not typos.
 _TOOLING_VARIABLES = frozenset(
@@ -63,7 +65,7 @@ _TOPIC = r"^[A-Za-z0-9._-]{1,245}$"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=_ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
@@ -155,7 +157,8 @@ class Settings(BaseSettings):
     def _database_url_is_supported(cls, value: SecretStr) -> SecretStr:
         try:
             url = make_url(value.get_secret_value())
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number, such as
+            # the password of `user:password/db` (no `@host`): its text quotes it
             raise ValueError(
                 "not a database URL (expected sqlite:///FILE or postgresql+psycopg://HOST/DB)"
             ) from None
@@ -221,6 +224,8 @@ def load_settings() -> Settings:
     """Read and validate the settings, or raise ConfigurationError naming the first bad one."""
     try:
         return Settings()
+    except UnicodeDecodeError:
+        raise ConfigurationError(_ENV_FILE, "the file is not UTF-8 text") from None
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         location = [str(part) for part in error["loc"]]
@@ -234,7 +239,13 @@ def load_settings() -> Settings:
 
 
 def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
-    """REENGAGE_* variables that name no setting: most likely typos worth a warning."""
+    """REENGAGE_* variables, in the environment or the .env file, that name no setting: most
+    likely typos worth a warning."""
     known = {_variable_of(name) for name in Settings.model_fields} | _TOOLING_VARIABLES
-    names = (environ if environ is not None else os.environ).keys()
+    if environ is None:
+        names = set(os.environ)
+        if os.path.isfile(_ENV_FILE):
+            names |= set(dotenv_values(_ENV_FILE))
+    else:
+        names = set(environ)
     return sorted(n for n in names if n.upper().startswith(ENV_PREFIX) and n.upper() not in known)

@@ -47,6 +47,9 @@ def test_dotenv_file_is_read(tmp_path) -> None:
     [
         ("REENGAGE_DATABASE_URL", "nonsense"),
         ("REENGAGE_DATABASE_URL", "mysql://user:hunter2@db/reengage"),
+        # No `@host`: the password stands where the port would, and is no number.
+        ("REENGAGE_DATABASE_URL", "postgresql+psycopg://reengage:hunter2/db"),
+        ("REENGAGE_DATABASE_URL", "postgresql+psycopg://reengage:hunter2@[::1/db"),
         ("REENGAGE_KAFKA_SECURITY_PROTOCOL", "TLS"),
         ("REENGAGE_LOG_FORMAT", "xml"),
         ("REENGAGE_HTTP_PORT", "eighty"),
@@ -163,6 +166,19 @@ def test_secrets_do_not_render(monkeypatch) -> None:
 def test_unknown_variables_are_reported_as_likely_typos() -> None:
     env = {"REENGAGE_DATABSE_URL": "x", "REENGAGE_HTTP_PORT": "1", "PATH": "/bin"}
     assert unknown_variables(env) == ["REENGAGE_DATABSE_URL"]
+
+
+def test_unknown_variables_in_the_dotenv_file_are_reported_too(monkeypatch, tmp_path) -> None:
+    (tmp_path / ".env").write_text("REENGAGE_MAX_OUTREACH=7\nREENGAGE_COOLDOWN_DAYZ=3\n")
+    monkeypatch.setenv("REENGAGE_HTTP_PROT", "9000")
+    assert unknown_variables() == ["REENGAGE_COOLDOWN_DAYZ", "REENGAGE_HTTP_PROT"]
+
+
+def test_a_dotenv_file_that_is_not_utf8_is_a_configuration_error(tmp_path) -> None:
+    (tmp_path / ".env").write_bytes(b"REENGAGE_SMTP_PASSWORD=hunter2\xe9\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == ".env: the file is not UTF-8 text"
 
 
 def test_every_documented_variable_is_a_setting() -> None:
