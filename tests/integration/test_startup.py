@@ -67,6 +67,21 @@ def test_an_unreachable_database_names_the_database_setting() -> None:
     assert "hunter2" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    "command", [("worker",), ("migrate",), ("preview", "--tenant", "t", "--job", "j")]
+)
+def test_a_url_option_the_driver_refuses_is_a_configuration_error(command: tuple[str, ...]) -> None:
+    url = f"postgresql+psycopg://nobody:hunter2@127.0.0.1:{_closed_port()}/db?connect_timeout=abc"
+    result = _reengage(*command, REENGAGE_DATABASE_URL=url)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "reengage: configuration error: REENGAGE_DATABASE_URL: "
+        "the database driver refused the URL's connection options"
+    )
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "abc" not in result.stderr + result.stdout
+
+
 def _clean_env(**env: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
     return {

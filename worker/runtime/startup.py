@@ -15,6 +15,7 @@ from concurrent.futures import Future, wait
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import ProgrammingError
 
 from worker.errors import TransientError
 from worker.logs import get_logger
@@ -37,6 +38,7 @@ _SLOW_ATTEMPT_S = 1.0
 
 
 BROKER = "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
+DATABASE = "REENGAGE_DATABASE_URL"
 
 
 def connect_to_broker(
@@ -74,22 +76,26 @@ def connect_or_fail(
 
     With `shutdown`, a signal ends the wait with `Interrupted`, also in the middle of an
     attempt (a Kafka bootstrap or a database connect can block for many seconds). Without it
-    (commands that install no handler) the default signal behaviour applies.
+    (commands that install no handler) the default signal behaviour applies. Either way the
+    wait ends when `timeout_s` has passed, in the middle of an attempt too.
     """
+
+    # Every attempt is cut off at the budget's end: a Kafka bootstrap or a connect that
+    # hangs (a black-holed address) would otherwise overrun it by a whole attempt.
+    deadline = time.monotonic() + timeout_s
 
     def attempt() -> T:
         if shutdown is not None and shutdown.requested:
             raise Interrupted
         try:
-            if shutdown is None:
-                return connect()
-            return _unless_shutdown(connect, shutdown, variable)
+            return _until(connect, shutdown, deadline, variable)
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, OSError):
                 raise TransientError(what) from exc
             raise
 
     def idle(seconds: float) -> None:
+        seconds = min(seconds, max(deadline - time.monotonic(), 0.0))
         if shutdown is None:
             time.sleep(seconds)
         else:
@@ -101,9 +107,12 @@ def connect_or_fail(
         raise ConfigurationError(variable, f"{what}: no answer within {timeout_s:g} s") from None
 
 
-def _unless_shutdown(call: Callable[[], T], shutdown: Shutdown, variable: str) -> T:
-    """`call()` on a helper thread, given up on when shutdown is requested. An abandoned
-    attempt runs on in a daemon thread, which ends with the process."""
+def _until(call: Callable[[], T], shutdown: Shutdown | None, deadline: float, variable: str) -> T:
+    """`call()` on a helper thread, given up on at `deadline` (TimeoutError) or when shutdown
+    is requested (Interrupted). An abandoned attempt runs on in a daemon thread, which ends
+    with the process."""
+    if time.monotonic() >= deadline:
+        raise TimeoutError("the start-up budget is spent")
     outcome: Future[T] = Future()
     slow_at = time.monotonic() + _SLOW_ATTEMPT_S
 
@@ -115,23 +124,33 @@ def _unless_shutdown(call: Callable[[], T], shutdown: Shutdown, variable: str) -
 
     threading.Thread(target=run, name="reengage-startup", daemon=True).start()
     while not wait([outcome], timeout=_SHUTDOWN_POLL_S).done:
-        if shutdown.requested:
+        if shutdown is not None and shutdown.requested:
             raise Interrupted
-        if time.monotonic() >= slow_at:
+        now = time.monotonic()
+        if now >= deadline:
+            raise TimeoutError("the start-up budget is spent")
+        if now >= slow_at:
             log.info("start-up waiting for an answer", setting=variable)
             slow_at = float("inf")
     return outcome.result()
 
 
 def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
-    """Until the database answers (exit 2 naming the setting after `timeout_s`)."""
-    connect_or_fail(
-        lambda: ping(engine),
-        variable="REENGAGE_DATABASE_URL",
-        what="cannot reach the database",
-        timeout_s=timeout_s,
-        shutdown=shutdown,
-    )
+    """Until the database answers (exit 2 naming the setting after `timeout_s`, or at once
+    when the driver refuses the URL's options, e.g. `?connect_timeout=abc`)."""
+    try:
+        connect_or_fail(
+            lambda: ping(engine),
+            variable=DATABASE,
+            what="cannot reach the database",
+            timeout_s=timeout_s,
+            shutdown=shutdown,
+        )
+    except ProgrammingError:
+        # The driver's words quote the option's value; the URL may hold a password.
+        raise ConfigurationError(
+            DATABASE, "the database driver refused the URL's connection options"
+        ) from None
 
 
 def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
@@ -140,7 +159,7 @@ def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) 
     try:
         require_current_schema(engine)
     except SchemaOutdatedError as exc:
-        raise ConfigurationError("REENGAGE_DATABASE_URL", str(exc)) from None
+        raise ConfigurationError(DATABASE, str(exc)) from None
     _warn_if_commits_may_be_lost(engine)
 
 

@@ -95,3 +95,31 @@ def test_a_shutdown_during_a_blocked_attempt_does_not_wait_for_it() -> None:
             )
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("shutdown", [Shutdown(), None], ids=["with handlers", "without"])
+def test_the_budget_ends_the_wait_in_the_middle_of_a_blocked_attempt(
+    shutdown: Shutdown | None,
+) -> None:
+    release = threading.Event()
+    attempts: list[int] = []
+
+    def blocked() -> str:
+        attempts.append(1)
+        release.wait()  # a bootstrap to a black-holed address: no answer, no error
+        return "too late"
+
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            connect_or_fail(
+                blocked,
+                variable=VARIABLE,
+                what="cannot reach Kafka",
+                timeout_s=0.3,
+                shutdown=shutdown,
+            )
+        assert not release.is_set()  # given up on, not waited for
+        assert attempts == [1]
+        assert str(caught.value) == f"{VARIABLE}: cannot reach Kafka: no answer within 0.3 s"
+    finally:
+        release.set()
