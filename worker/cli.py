@@ -20,6 +20,7 @@ from worker.commands import migrate as migrate_command
 from worker.commands import preview as preview_command
 from worker.commands import relay as relay_command
 from worker.commands import worker as worker_command
+from worker.commands.arguments import parse_time
 from worker.contracts.export import run as export_schemas
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import Interrupted
@@ -124,7 +125,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--tenant", required=True, help="tenant id")
     preview.add_argument("--job", required=True, help="job id")
-    preview.add_argument("--at", help="reference time, RFC 3339 (default: the job's opened_at)")
+    preview.add_argument(
+        "--at",
+        type=parse_time,
+        help="reference time, RFC 3339 with an offset (default: the job's opened_at)",
+    )
     preview.add_argument("--explain", metavar="CANDIDATE_ID", help="explain one candidate")
     preview.add_argument("--json", action="store_true", help="machine-readable output")
     preview.set_defaults(run=preview_command.run)

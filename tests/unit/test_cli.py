@@ -133,3 +133,24 @@ def test_import_help_states_when_ids_repeat_and_what_an_interruption_returns() -
     assert "only when every row has updated_at or the same --updated-at is given" in text
     assert "or SIGTERM or SIGINT stopped it" in text
     assert "'reengage: interrupted' on standard error" in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["preview", "--tenant", "t", "--job", "j", "--at"], ["demo", "--at"]],
+    ids=["preview", "demo"],
+)
+@pytest.mark.parametrize(
+    "value", ["9999999999", "2026-01-12T09:00:00", "2026-01-12", "2026-01-12T09:00:00Z\n"]
+)
+def test_a_time_option_takes_only_what_an_event_timestamp_may_be(
+    command: list[str], value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _build_parser().parse_args([*command, value])
+    assert exited.value.code == 2
+
+
+def test_a_time_option_keeps_the_given_offset() -> None:
+    args = _build_parser().parse_args(["demo", "--at", "2026-01-12T10:00:00.5+01:00"])
+    assert args.at.isoformat() == "2026-01-12T10:00:00.500000+01:00"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.status import Status
 from sqlalchemy import Engine
 
+from worker.commands.arguments import parse_time
 from worker.demo.dataset import DemoDataset, DemoOptions, build
 from worker.demo.publish import publish
 from worker.demo.render import render_summary
@@ -34,19 +34,6 @@ from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 
 EXIT_STALLED = 1
-
-
-def parse_time(text: str) -> datetime:
-    """argparse type for --at: RFC 3339 with an offset."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "expected an RFC 3339 time, e.g. 2026-01-12T09:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("the time needs an offset (Z or +hh:mm)")
-    return moment
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from worker.commands.demo import parse_time
+from worker.commands.arguments import parse_time
 from worker.contracts.fields import TENANT_ID_PATTERN, format_timestamp
 from worker.imports.columns import COLUMNS, TIMESTAMP_HELP, Header
 from worker.imports.events import IMPORT_SOURCE

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from rich.console import Console
 from sqlalchemy.engine import URL, Connection
 
@@ -36,15 +35,10 @@ from worker.store.outreach import past_outreach
 from worker.store.versioning import SchemaOutdatedError
 
 EXIT_NOT_FOUND = 2
-_TIME = TypeAdapter(AwareDatetime)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        at = None if args.at is None else _TIME.validate_python(args.at)
-    except ValidationError:
-        print("reengage: --at: expected an RFC 3339 time with an offset", file=sys.stderr)
-        return EXIT_NOT_FOUND
+    at: datetime | None = args.at
     if _sqlite_file_missing(settings.database):
         # Connecting would create it, empty; the answer would be the same anyway.
         raise ConfigurationError("REENGAGE_DATABASE_URL", str(SchemaOutdatedError()))
