@@ -15,6 +15,19 @@ class Interrupted(BaseException):
     failure."""
 
 
+# Signals that arrived before any command installed its Shutdown (see `catch_early_signals`).
+_early: list[int] = []
+
+
+def catch_early_signals() -> None:
+    """Remember SIGTERM/SIGINT from the process's first moments (importing the command takes
+    about half a second, during which the default action would kill it with 143/130); the
+    first `Shutdown.install()` takes them over, so the command starts already asked to stop
+    and exits 0 having done nothing."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda received, _frame: _early.append(received))
+
+
 class Shutdown:
     def __init__(self) -> None:
         self._requested = threading.Event()
@@ -35,6 +48,10 @@ class Shutdown:
         """Route SIGTERM and SIGINT here (main thread only, as Python requires)."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        if _early:
+            _early.clear()
+            self.signals_seen = 1
+            self._requested.set()
         return self
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
