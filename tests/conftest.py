@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.kafka",
     "tests.fixtures.databases",
+    "tests.fixtures.signals",
 ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-from collections.abc import Iterator
 
 import pytest
 from alembic import command
@@ -27,14 +25,8 @@ from worker.store.versioning import (
     schema_is_current,
 )
 
-
-@pytest.fixture(autouse=True)
-def _signal_handlers_restored() -> Iterator[None]:
-    """`reengage migrate` run in-process installs its SIGTERM/SIGINT handlers in pytest's."""
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
+# `reengage migrate` run in-process installs its SIGTERM/SIGINT handlers in pytest's.
+pytestmark = pytest.mark.usefixtures("signal_handlers_restored")
 
 
 # PostgreSQL reflects the generated column's expression in its own spelling, which Alembic

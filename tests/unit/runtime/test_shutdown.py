@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 
 import pytest
 
 from worker.runtime.shutdown import Shutdown, catch_early_signals
 
-
-@pytest.fixture(autouse=True)
-def _restore_handlers() -> Iterator[None]:
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
+# Each test installs the handlers of a command.
+pytestmark = pytest.mark.usefixtures("signal_handlers_restored")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
