@@ -272,7 +272,19 @@ def test_an_outreach_reported_failed_is_not_reported_sent_so_a_close_cancels_it(
 
     report = apply(engine, [closed("e-x1", "j-1", T + 2 * DAY)])
     assert report.effects.cancelled == {"job_closed": 1}
-    assert outreach_states(engine) == {"c-1": "sent", "c-2": "cancelled"}
+    # The row keeps what happened to it; the cancellation is recorded, and made only once.
+    assert outreach_states(engine) == {"c-1": "sent", "c-2": "failed"}
+    assert _cancel_reasons(engine) == {"c-1": None, "c-2": "job_closed"}
+    report = apply(engine, [closed("e-x2", "j-1", T + 3 * DAY)])
+    assert report.effects.decisions == []
+    report = apply(engine, [updated("e-c2-dnc", "c-2", T + 4 * DAY, do_not_contact=True)])
+    assert report.effects.decisions == []
+
+
+def _cancel_reasons(engine: Engine) -> dict[str, str | None]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(OutreachRow.candidate_id, OutreachRow.cancel_reason))
+        return {candidate_id: reason for candidate_id, reason in rows}
 
 
 def test_a_bounce_for_an_outreach_not_held_yet_still_suppresses(engine: Engine) -> None:

@@ -2,9 +2,10 @@
 
 Cancelling is a conditional update (the status in the WHERE), so an outreach the mailer
 already reported sent is never reported cancelled, whatever runs concurrently. One it reported
-`failed` is "not yet reported sent" (the rules' words) and is cancelled like a requested one:
-the mailer, having given up, ignores the cancellation, and every reader of the topic learns the
-outreach is over. A cancelled outreach stays: it still counts for rules 8, 9 and the cap.
+`failed` is "not yet reported sent" (the rules' words) and is cancelled too, once: the mailer,
+having given up, ignores the cancellation, and every reader of the topic learns the outreach is
+over. Its row keeps status `failed` (what happened to it) and records the `cancel_reason`. A
+cancelled outreach stays: it still counts for rules 8, 9 and the cap.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, not_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -21,7 +22,18 @@ from worker.rules.model import PastOutreach
 from worker.store.schema import OutreachRow, OutreachStatus
 
 _CHUNK = 500
-_CANCELLABLE = (OutreachStatus.REQUESTED.value, OutreachStatus.FAILED.value)
+_REQUESTED = OutreachStatus.REQUESTED.value
+
+
+def _cancellable() -> ColumnElement[bool]:
+    """Requested, or reported failed and not cancelled yet."""
+    return or_(
+        OutreachRow.status == _REQUESTED,
+        and_(
+            OutreachRow.status == OutreachStatus.FAILED.value,
+            OutreachRow.cancel_reason.is_(None),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +63,20 @@ def cancel_pending(
         update(OutreachRow)
         .where(
             OutreachRow.tenant_id == tenant_id,
-            OutreachRow.status.in_(_CANCELLABLE),
+            _cancellable(),
         )
         .values(
-            status=OutreachStatus.CANCELLED.value,
-            status_at=cancelled_at,
+            status=case(
+                (OutreachRow.status == _REQUESTED, OutreachStatus.CANCELLED.value),
+                else_=OutreachRow.status,
+            ),
+            status_at=case(
+                (
+                    OutreachRow.status == _REQUESTED,
+                    literal(cancelled_at, type_=OutreachRow.status_at.type),
+                ),
+                else_=OutreachRow.status_at,
+            ),
             cancel_reason=reason.value,
         )
         .returning(
@@ -86,7 +107,7 @@ def candidates_with_pending(
             .distinct()
             .where(
                 OutreachRow.tenant_id == tenant_id,
-                OutreachRow.status.in_(_CANCELLABLE),
+                _cancellable(),
                 OutreachRow.candidate_id.in_(wanted[start : start + _CHUNK]),
             )
         )
@@ -109,7 +130,7 @@ def pending(
         OutreachRow.candidate_id,
     ).where(
         OutreachRow.tenant_id == tenant_id,
-        OutreachRow.status.in_(_CANCELLABLE),
+        _cancellable(),
     )
     if job_id is not None:
         statement = statement.where(OutreachRow.job_id == job_id)
@@ -145,7 +166,7 @@ def mark_failed(connection: Connection, ref: OutreachRef, failed_at: datetime) -
     """The mailer gave up on it. Only a still-requested outreach changes."""
     result = connection.execute(
         update(OutreachRow)
-        .where(_named_by(ref), OutreachRow.status == OutreachStatus.REQUESTED.value)
+        .where(_named_by(ref), OutreachRow.status == _REQUESTED)
         .values(status=OutreachStatus.FAILED.value, status_at=failed_at)
     )
     return result.rowcount > 0

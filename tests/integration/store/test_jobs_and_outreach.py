@@ -109,14 +109,32 @@ def test_cancel_pending_for_a_candidate_across_jobs(engine: Engine) -> None:
     with engine.begin() as connection:
         assert mark_failed(connection, _ref("j-2", "c-1"), T) is True
         cancelled = cancel_pending(
-            connection, TENANT, CancellationReason.DO_NOT_CONTACT, T, candidate_id="c-1"
+            connection, TENANT, CancellationReason.DO_NOT_CONTACT, T + DAY, candidate_id="c-1"
+        )
+        again = cancel_pending(
+            connection, TENANT, CancellationReason.ERASED, T + 2 * DAY, candidate_id="c-1"
         )
         other_tenant = cancel_pending(
             connection, "globex", CancellationReason.ERASED, T, candidate_id="c-2"
         )
         history = past_outreach(connection, TENANT, ["c-1"])
-    # Reported failed is not reported sent: cancelled too.
+        rows = connection.execute(
+            select(
+                OutreachRow.job_id,
+                OutreachRow.status,
+                OutreachRow.status_at,
+                OutreachRow.cancel_reason,
+            )
+            .where(OutreachRow.candidate_id == "c-1")
+            .order_by(OutreachRow.job_id)
+        ).all()
+    # Reported failed is not reported sent: cancelled too, once. Its row stays `failed`.
     assert [(c.job_id, c.candidate_id) for c in cancelled] == [("j-1", "c-1"), ("j-2", "c-1")]
+    assert again == []
+    assert [tuple(r) for r in rows] == [
+        ("j-1", "cancelled", T + DAY, "do_not_contact"),
+        ("j-2", "failed", T, "do_not_contact"),
+    ]
     assert other_tenant == []
     # Cancelled outreach still counts for rules 8 and 9 and the cap.
     assert sorted(o.job_id for o in history) == ["j-1", "j-2"]
