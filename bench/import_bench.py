@@ -6,7 +6,7 @@ peak memory, against a real broker.
 For each size, a seeded CSV is written (an unknown column included, and 1% bad rows of six
 kinds at known line numbers, one of them a quoted field spanning two lines, so the reported
 line numbers are checked across multi-line records). The real command runs as a child process
-(`python -m worker.cli import-candidates`, a fresh topic per size); its peak RSS comes from
+(`python -m worker.entry import-candidates`, a fresh topic per size); its peak RSS comes from
 `os.wait4` (`ru_maxrss`). Then:
 
 - every bad row is reported: the line numbers on stderr are exactly the planted ones;
@@ -143,7 +143,7 @@ def run_import(
         }
     )
     err_path = workdir / f"{topic}.stderr"
-    command = [sys.executable, "-m", "worker.cli", "import-candidates", str(written.path)]
+    command = [sys.executable, "-m", "worker.entry", "import-candidates", str(written.path)]
     command += ["--tenant", TENANT]
     started = time.monotonic()
     with err_path.open("wb") as err:

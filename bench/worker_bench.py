@@ -397,7 +397,7 @@ def run_latency(
     samples: dict[int, list[float]] = defaultdict(list)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "worker"],
+            [sys.executable, "-m", "worker.entry", "worker"],
             env=worker_env(bootstrap, database_url, topics, group),
             cwd=workdir,  # no stray .env file
             stdout=log,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from worker.runtime.shutdown import catch_early_signals  # light: signal and threading only
+from worker.runtime.shutdown import catch_early_signals, release_early_signals  # light
+
+EXIT_OK = 0
 
 
 def main() -> int:
@@ -10,4 +12,12 @@ def main() -> int:
     # Imported only now, with the handlers in place: loading it takes about half a second.
     from worker.cli import main as run_command
 
+    if release_early_signals():
+        return EXIT_OK  # asked to stop before anything started: nothing to finish
     return run_command()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -60,7 +60,7 @@ def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -
 
     def preview(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "worker.cli", "preview", "--tenant", "acme", *args],
+            [sys.executable, "-m", "worker.entry", "preview", "--tenant", "acme", *args],
             env=env,
             capture_output=True,
             text=True,
@@ -85,7 +85,7 @@ def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
     env["REENGAGE_DATABASE_URL"] = f"sqlite:///{missing}"
     result = subprocess.run(
-        [sys.executable, "-m", "worker.cli", "preview", "--tenant", "acme", "--job", "J-1"],
+        [sys.executable, "-m", "worker.entry", "preview", "--tenant", "acme", "--job", "J-1"],
         env=env,
         capture_output=True,
         text=True,

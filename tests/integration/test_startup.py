@@ -24,7 +24,7 @@ STARTUP_TIMEOUT_NEVER = "3600"
 def _reengage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args],
+        [sys.executable, "-m", "worker.entry", *args],
         env={**clean, "REENGAGE_STARTUP_TIMEOUT_SECONDS": "1", "REENGAGE_HTTP_PORT": "0", **env},
         capture_output=True,
         text=True,
@@ -145,6 +145,9 @@ def test_a_signal_while_waiting_for_the_broker_exits_0(
         ("migrate", signal.SIGTERM),
         ("migrate", signal.SIGINT),
         ("preview --tenant acme --job j-1", signal.SIGTERM),
+        # demo installs no Shutdown: the default actions, and SIGTERM made a Ctrl-C
+        ("demo", signal.SIGINT),
+        ("demo", signal.SIGTERM),
     ],
 )
 def test_a_signal_while_waiting_for_the_database_exits_0(

@@ -23,7 +23,7 @@ COMMANDS = [
 def _reengage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", *args],
+        [sys.executable, "-m", "worker.entry", *args],
         env={**clean, **env},
         capture_output=True,
         text=True,

@@ -25,7 +25,7 @@ class Child:
 
     def start(self) -> Child:
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *self.args],
+            [sys.executable, "-m", "worker.entry", *self.args],
             env=dict(self.env),
             stdin=subprocess.DEVNULL,
             start_new_session=True,

@@ -15,17 +15,26 @@ class Interrupted(BaseException):
     failure."""
 
 
-# Signals that arrived before any command installed its Shutdown (see `catch_early_signals`).
+# Signals that arrived while the command's modules were loading (see `catch_early_signals`).
 _early: list[int] = []
 
 
 def catch_early_signals() -> None:
-    """Remember SIGTERM/SIGINT from the process's first moments (importing the command takes
-    about half a second, during which the default action would kill it with 143/130); the
-    first `Shutdown.install()` takes them over, so the command starts already asked to stop
-    and exits 0 having done nothing."""
+    """Remember SIGTERM/SIGINT from the process's first moments: importing the commands takes
+    about half a second, during which the default action would kill it with 143/130 before
+    it could exit 0. `release_early_signals` ends this."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda received, _frame: _early.append(received))
+
+
+def release_early_signals() -> bool:
+    """Give SIGTERM/SIGINT back their default actions (until a command installs its own
+    Shutdown); True if one arrived meanwhile, and the process should exit 0 without starting."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    arrived = bool(_early)
+    _early.clear()
+    return arrived
 
 
 class Shutdown:
@@ -48,10 +57,6 @@ class Shutdown:
         """Route SIGTERM and SIGINT here (main thread only, as Python requires)."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        if _early:
-            _early.clear()
-            self.signals_seen = 1
-            self._requested.set()
         return self
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -41,7 +41,7 @@ class LocalRun:
     def reengage(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a `reengage` command as `make demo` does, in this run's environment."""
         return subprocess.run(
-            [sys.executable, "-m", "worker.cli", *args],
+            [sys.executable, "-m", "worker.entry", *args],
             env=self.env,
             capture_output=True,
             text=True,

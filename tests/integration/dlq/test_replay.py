@@ -214,7 +214,7 @@ def _reengage(topics: Topics, *args: str) -> subprocess.CompletedProcess[str]:
         "REENGAGE_CONSUMER_GROUP": topics.group_id,
     }
     return subprocess.run(
-        [sys.executable, "-m", "worker.cli", "dlq", "replay", *args],
+        [sys.executable, "-m", "worker.entry", "dlq", "replay", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -213,7 +213,7 @@ class MailerProcess:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "mailer"],
+            [sys.executable, "-m", "worker.entry", "mailer"],
             env=env.variables(),
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -61,7 +61,7 @@ class Process:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *args],
+            [sys.executable, "-m", "worker.entry", *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
