@@ -18,7 +18,7 @@ from worker.errors import FatalError
 from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record
 from worker.logs import get_logger
-from worker.runtime.metrics import EVENTS, Outcome
+from worker.runtime.metrics import EVENTS, Outcome, type_label
 
 log = get_logger("reengage.dead_letters")
 
@@ -136,7 +136,7 @@ def publish_counts(
     for letter in dead:
         counts[(letter.record.topic, letter.event_type, Outcome.DEAD_LETTERED)] += 1
     for record, event_type in skipped:
-        counts[(record.topic, event_type, Outcome.SKIPPED)] += 1
+        counts[(record.topic, type_label(event_type), Outcome.SKIPPED)] += 1
     for (topic, event_type, outcome), n in counts.items():
         EVENTS.labels(topic, event_type, outcome).inc(n)
     for letter in dead:

@@ -2,7 +2,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
 
 from worker.errors import FatalError
 from worker.kafka.dead_letters import (
@@ -14,6 +14,7 @@ from worker.kafka.dead_letters import (
     to_outgoing,
 )
 from worker.kafka.records import Record, next_offsets, without_partitions
+from worker.runtime.metrics import MAX_OTHER_TYPE_LABELS
 
 FAILED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -102,3 +103,28 @@ def test_dead_letters_are_counted_under_their_type_when_known() -> None:
         return REGISTRY.get_sample_value("reengage_events_total", labels)
 
     assert (counted("ats.job.opened"), counted("")) == (1.0, 1.0)
+
+
+def test_skipped_types_from_the_wire_are_labelled_safely() -> None:
+    topic = "test-skipped-type-labels"
+    record = Record(topic, 0, 0, None, b"x")
+    garbage = ["zed.zebra@example.com", "X" * 300, "no-dots", "Upper.Case"]
+    later = [f"ats.job.kind{n}" for n in range(MAX_OTHER_TYPE_LABELS + 5)]
+    skipped = [(record, t) for t in ["reengage.outreach.skipped", *garbage, *later]]
+    publish_counts(Counter(), [], skipped)
+
+    def counted(event_type: str) -> float | None:
+        labels = {"topic": topic, "type": event_type, "outcome": "skipped"}
+        return REGISTRY.get_sample_value("reengage_events_total", labels)
+
+    assert counted("reengage.outreach.skipped") == 1.0  # a type of the contract
+    assert all(counted(t) is None for t in garbage)
+    # Types added later keep their name, up to a bound shared by the whole process.
+    named = [t for t in later if counted(t) == 1.0]
+    assert named == later[: len(named)] and len(named) <= MAX_OTHER_TYPE_LABELS
+    assert counted("other") == len(garbage) + len(later) - len(named)
+
+
+def test_the_exposition_has_no_created_series() -> None:
+    assert not [m.name for m in REGISTRY.collect() if m.name.endswith("_created")]
+    assert "_created" not in generate_latest(REGISTRY).decode()
