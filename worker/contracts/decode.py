@@ -74,7 +74,7 @@ def decode(raw: bytes | None, handled_types: frozenset[str]) -> DecodeResult:
         try:
             from_json(raw, allow_inf_nan=False)
         except ValueError as exc:  # the parser's words: a position, never the input
-            return Invalid("not_json", _bounded(str(exc)))
+            return Invalid("not_json", _bounded(f"Invalid JSON: {exc}"))  # as pydantic says it
     try:
         event = _EVENT.validate_json(raw)
     except ValidationError as exc:

@@ -42,6 +42,10 @@ TIMESTAMP_PATTERN = (
     r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
     r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
+# Python's `re` lets `$` match before a final newline, so a validator built on it takes
+# "<value>\n" by an anchored pattern alone. For the untrimmed patterned values (timestamps,
+# outreach ids), which hold no newline anywhere, the schema says so too.
+NO_NEWLINE_SCHEMA: JsonSchemaValue = {"not": {"pattern": "\n"}}
 TIMESTAMP_ERROR = "timestamp_invalid"
 _TIMESTAMP_MESSAGE = "Input should be an RFC 3339 timestamp with an offset (Z or +hh:mm)"
 
@@ -141,13 +145,11 @@ class _TimestampType:
     def __get_pydantic_json_schema__(
         self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        # Python's `re` lets `$` match before a final newline, so a validator built on it
-        # would take "...Z\n" by the pattern alone; a timestamp holds no newline anywhere.
         return {
             "type": "string",
             "format": "date-time",
             "pattern": TIMESTAMP_PATTERN,
-            "not": {"pattern": "\n"},
+            **NO_NEWLINE_SCHEMA,
         }
 
 
@@ -299,7 +301,7 @@ OutreachId = Annotated[
     str,
     Field(
         pattern=OUTREACH_ID_PATTERN,
-        json_schema_extra={"format": "uuid"},
+        json_schema_extra={"format": "uuid", **NO_NEWLINE_SCHEMA},
         description="UUIDv5 in namespace c7d2887b-df6a-55c3-8e79-53aa763e879f of the name "
         "'{tenant_id}/{job_id}/{candidate_id}', lowercase. Stable across restarts and replays.",
     ),
