@@ -154,3 +154,27 @@ def test_a_time_option_takes_only_what_an_event_timestamp_may_be(
 def test_a_time_option_keeps_the_given_offset() -> None:
     args = _build_parser().parse_args(["demo", "--at", "2026-01-12T10:00:00.5+01:00"])
     assert args.at.isoformat() == "2026-01-12T10:00:00.500000+01:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-03-01T10:00:00Z", "2025-03-01T10:00:00+00:00"),
+        ("2025-03-01 10:00:00+01:00", "2025-03-01T10:00:00+01:00"),
+        ("2025-03-01", "2025-03-01T00:00:00+00:00"),
+    ],
+)
+def test_import_updated_at_takes_what_the_csv_cells_take(value: str, expected: str) -> None:
+    args = _build_parser().parse_args(
+        ["import-candidates", "x.csv", "--tenant", "t", "--updated-at", value]
+    )
+    assert args.updated_at.isoformat() == expected
+
+
+@pytest.mark.parametrize("value", ["2025-03-01 10:00:00", "1740823200"])
+def test_import_updated_at_refuses_a_time_without_an_offset(value: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _build_parser().parse_args(
+            ["import-candidates", "x.csv", "--tenant", "t", "--updated-at", value]
+        )
+    assert exited.value.code == 2

@@ -26,7 +26,7 @@ from rich.progress import (
 
 from worker.commands.arguments import parse_time
 from worker.contracts.fields import TENANT_ID_PATTERN, format_timestamp
-from worker.imports.columns import COLUMNS, TIMESTAMP_HELP, Header
+from worker.imports.columns import COLUMNS, TIMESTAMP_HELP, Header, timestamp_text
 from worker.imports.events import IMPORT_SOURCE
 from worker.imports.reader import CsvFile
 from worker.imports.run import BadRow, ImportReport, ImportTarget, import_candidates
@@ -66,12 +66,18 @@ def epilog() -> str:
     )
 
 
+def _updated_at(text: str) -> datetime:
+    """argparse type for --updated-at: the forms the CSV's timestamp cells take."""
+    return parse_time(timestamp_text(text.strip()) or text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--updated-at",
-        type=parse_time,
+        type=_updated_at,
         default=None,
-        help="the snapshot version for rows without updated_at (default: when the import "
+        help="the snapshot version for rows without updated_at, written as in the cells "
+        "(default: when the import "
         "starts; the same value again gives the same event ids); ATS updates older than "
         "this are then ignored as stale",
     )

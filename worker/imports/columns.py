@@ -118,11 +118,11 @@ class RowMapper:
         except ValueError:
             problems.append("do_not_contact: expected true/false, yes/no or 1/0")
         for name in ("last_activity_at", "consent_expires_at"):
-            data[name] = _timestamp(cell.get(name, ""))
+            data[name] = timestamp_text(cell.get(name, ""))
         updated = cell.get("updated_at", "")
-        data["updated_at"] = _timestamp(updated) if updated else self._default_updated_at
+        data["updated_at"] = timestamp_text(updated) if updated else self._default_updated_at
         application = {
-            field: _timestamp(cell.get(column, "")) if field == "applied_at" else cell.get(column)
+            field: timestamp_text(cell.get(column, "")) if field == "applied_at" else cell.get(column)
             for field, column in _APPLICATION_FIELDS.items()
             if cell.get(column)
         }
@@ -148,8 +148,9 @@ def _boolean(text: str) -> bool:
     raise ValueError(text)
 
 
-def _timestamp(text: str) -> str | None:
-    """The cell as the contract's timestamp text (validated by the model), or None."""
+def timestamp_text(text: str) -> str | None:
+    """A cell (or `--updated-at`) as the contract's timestamp text (validated by the model),
+    or None when empty."""
     if not text:
         return None
     if _DATE_ONLY.match(text):
