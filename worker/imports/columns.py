@@ -122,7 +122,9 @@ class RowMapper:
         updated = cell.get("updated_at", "")
         data["updated_at"] = timestamp_text(updated) if updated else self._default_updated_at
         application = {
-            field: timestamp_text(cell.get(column, "")) if field == "applied_at" else cell.get(column)
+            field: timestamp_text(cell.get(column, ""))
+            if field == "applied_at"
+            else cell.get(column)
             for field, column in _APPLICATION_FIELDS.items()
             if cell.get(column)
         }
