@@ -148,3 +148,62 @@ def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [("acme", "c-1", "jane.doe@example.com")]
+
+
+def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url: str) -> None:
+    """Before 0006 such a credential had no row (and as a requirement, no effect): upgrading
+    makes the stored rows what credential_keys now says, for candidates and jobs alike."""
+    credentials = {"c-1": ["Python", "\x1c"], "c-2": ["SQL\x1c"], "c-3": ["python", " \x1f\x1e "]}
+    jobs = {"j-1": ["python", "\x1f "], "j-2": ["python"]}
+    columns = (
+        "tenant_id, candidate_id, email, email_syntax_valid, email_status, email_suppressed, "
+        "do_not_contact, credentials, applications, updated_at"
+    )
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0005")
+            for candidate_id, held in credentials.items():
+                connection.execute(
+                    text(
+                        f"INSERT INTO candidates ({columns}) VALUES ('acme', :candidate_id, "
+                        "NULL, false, 'unknown', false, false, :credentials, '[]', 0)"
+                    ),
+                    {"candidate_id": candidate_id, "credentials": json.dumps(held)},
+                )
+                for key in {norm(c) for c in held} - {""}:  # what the earlier code wrote
+                    connection.execute(
+                        text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
+                        {"c": candidate_id, "key": key},
+                    )
+            for job_id, required in jobs.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO jobs (tenant_id, job_id, required_credentials, "
+                        "preferred_credentials, required_normalised, preferred_normalised) "
+                        "VALUES ('acme', :job_id, :required, '[]', :keys, '[]')"
+                    ),
+                    {
+                        "job_id": job_id,
+                        "required": json.dumps(required),
+                        "keys": json.dumps(sorted({norm(c) for c in required} - {""})),
+                    },
+                )
+        migrate_engine(engine)
+        with engine.connect() as connection:
+            held_rows = connection.execute(
+                text("SELECT candidate_id, credential FROM candidate_credentials")
+            ).all()
+            job_keys = dict(
+                connection.execute(text("SELECT job_id, required_normalised FROM jobs")).all()
+            )
+    finally:
+        engine.dispose()
+    for candidate_id, held in credentials.items():
+        stored = {key for c, key in held_rows if c == candidate_id}
+        assert stored == credential_keys(held), candidate_id
+    for job_id, required in jobs.items():
+        keys = job_keys[job_id]
+        assert (json.loads(keys) if isinstance(keys, str) else keys) == sorted(
+            credential_keys(required)
+        ), job_id
