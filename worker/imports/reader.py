@@ -27,7 +27,11 @@ class CsvFile:
         self.size = path.stat().st_size
         self._raw: BinaryIO = path.open("rb")
         self._seekable = self._raw.seekable()
-        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        # A byte that is not UTF-8 becomes a lone surrogate instead of ending the read: it is
+        # one bad row (reported by line, as any other), and the rows after it still go out.
+        self._text = io.TextIOWrapper(
+            self._raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
         self._reader = csv.reader(self._text, strict=False)
         self._line = 0
 
@@ -49,6 +53,8 @@ class CsvFile:
         except StopIteration:
             raise ValueError("the file is empty") from None
         self._line = self._reader.line_num
+        if not _utf8(names):
+            raise ValueError("the header line is not UTF-8 text")
         return names
 
     def rows(self) -> Iterator[Row]:
@@ -66,6 +72,9 @@ class CsvFile:
             self._line = self._reader.line_num
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
+            if not _utf8(values):
+                yield Row(start, [], error="not UTF-8 text (save the export as UTF-8)")
+                continue
             yield Row(start, values)
 
     def close(self) -> None:
@@ -76,3 +85,13 @@ class CsvFile:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _utf8(values: list[str]) -> bool:
+    """False when a value holds a byte the decoder could not read (a lone surrogate)."""
+    try:
+        for value in values:
+            value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

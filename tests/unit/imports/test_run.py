@@ -133,6 +133,26 @@ def test_a_field_beyond_the_csv_limit_is_one_bad_row(tmp_path: Path) -> None:
     assert "not readable as CSV" in bad[0].problems[0]
 
 
+def test_a_byte_that_is_not_utf8_is_one_bad_row_and_the_rest_go_out(tmp_path: Path) -> None:
+    rows = [f"C-{n},person{n}@example.com\n".encode() for n in range(1, 20_001)]
+    rows[7_999] = "C-8000,Ren\u00e9e@example.com\n".encode("latin-1")  # line 8001
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"candidate_id,email\n" + b"".join(rows))
+    sink, bad, published, bad_count = run(path)
+    assert (published, bad_count) == (19_999, 1)
+    assert [(b.line, b.problems) for b in bad] == [
+        (8001, ("not UTF-8 text (save the export as UTF-8)",))
+    ]
+    assert "C-8001" in {json.loads(m.value)["data"]["candidate_id"] for m in sink.sent}
+
+
+def test_a_header_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("candidate_id,pr\u00e9nom\nC-1,x\n".encode("latin-1"))
+    with CsvFile(path) as csv_file, pytest.raises(ValueError, match="not UTF-8"):
+        import_candidates(csv_file, TARGET, RecordingSink())
+
+
 def test_a_stop_request_sends_the_rows_in_hand_and_says_where_it_stopped(tmp_path: Path) -> None:
     path = write(
         tmp_path / "export.csv", "candidate_id,do_not_contact\nC-1,no\nC-2,maybe\nC-3,\nC-4,\n"
