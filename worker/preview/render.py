@@ -1,8 +1,10 @@
 """Print a preview: a rich table for people, a JSON document for scripts (`--json`).
 
 User data is printed as text, never parsed as rich markup (a name like "[red]" stays literal),
-and email addresses appear masked in both forms: the preview answers "who and why", for which
-the candidate id and name suffice.
+with its control characters shown as U+FFFD (an ATS field holding an escape sequence must not
+drive the recruiter's terminal), and email addresses appear masked in both forms: the preview
+answers "who and why", for which the candidate id and name suffice. The JSON keeps the data as
+stored (JSON escapes the C0 controls itself).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ RULE_MEANINGS: dict[Exclusion, str] = {
 }
 
 
+# C0 controls, DEL and C1 controls: what a terminal may act on.
+_CONTROLS = {code: "\ufffd" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(value: str) -> str:
+    """`value` with every control character replaced by U+FFFD."""
+    return value.translate(_CONTROLS)
+
+
 def mask_email(address: str | None) -> str:
     """`jane.doe@example.com` -> `j***@example.com`; whatever is not an address is hidden."""
     if not address:
@@ -64,14 +75,14 @@ def render_table(report: PreviewReport, console: Console) -> None:
 def _heading(report: PreviewReport) -> Group:
     job, policy = report.job, report.policy
     title = Text("Preview (nothing is written): ", style="bold")
-    title.append(f"{job.title} ", style="bold")
-    title.append(f"[job {job.job_id}, tenant {job.tenant_id}]")
+    title.append(f"{printable(job.title)} ", style="bold")
+    title.append(f"[job {printable(job.job_id)}, tenant {job.tenant_id}]")
     facts = Text(
         f"at {report.at.isoformat()} · inactive {policy.min_inactive_days}-"
         f"{policy.max_inactive_days} days · cooldown {policy.cooldown_days} days · "
         f"cap {policy.max_outreach} ({report.requests_before} already requested)"
     )
-    required = Text("requires: " + (", ".join(job.required_credentials) or "nothing"))
+    required = Text("requires: " + (printable(", ".join(job.required_credentials)) or "nothing"))
     return Group(title, facts, required)
 
 
@@ -99,12 +110,12 @@ def _requested_cells(row: RequestedRow) -> list[Text]:
     decision = row.decision
     return [
         Text(str(decision.rank)),
-        Text(decision.candidate_id),
-        Text(row.contact.name),
-        Text(mask_email(row.contact.email)),
+        Text(printable(decision.candidate_id)),
+        Text(printable(row.contact.name)),
+        Text(printable(mask_email(row.contact.email))),
         Text(str(decision.inactive_days)),
         Text(str(decision.preferred_matched)),
-        Text(decision.reason.summary),
+        Text(printable(decision.reason.summary)),
     ]
 
 
@@ -121,19 +132,19 @@ def _exclusion_table(report: PreviewReport) -> Table:
 
 
 def _explanation_panel(explained: Explained) -> Panel:
-    title = Text(f"Candidate {explained.candidate_id}")
+    title = Text(f"Candidate {printable(explained.candidate_id)}")
     if explained.contact is not None and explained.contact.name:
-        title.append(f" ({explained.contact.name})")
+        title.append(f" ({printable(explained.contact.name)})")
     outcome = explained.outcome
     if outcome is None:
         body = Text("No such candidate in this tenant's pool.")
     elif outcome.decision is not None:
         body = Text(f"Would be requested at rank {outcome.decision.rank}. ", style="bold")
-        body.append(outcome.decision.reason.summary)
+        body.append(printable(outcome.decision.reason.summary))
     elif outcome.failure is not None:
         rule = outcome.failure.rule
         body = Text(f"Not requested ({rule.value}): {RULE_MEANINGS[rule]}.\n", style="bold")
-        body.append(f"{outcome.failure.detail}.")
+        body.append(f"{printable(outcome.failure.detail)}.")
     else:  # an Outcome is always one or the other
         raise ValueError("an outcome without a decision or a failure")
     return Panel(body, title=title, title_align="left")

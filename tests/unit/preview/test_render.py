@@ -194,3 +194,30 @@ def test_mask_email(address: str | None, masked: str) -> None:
 
 def test_every_rule_has_a_meaning() -> None:
     assert set(RULE_MEANINGS) == set(Exclusion)
+
+
+def test_control_characters_from_the_ats_do_not_reach_the_terminal() -> None:
+    escape = "\x1b]0;PWNED\x07\x1b[2J\x9b31m"  # set the window title, clear the screen, CSI
+    candidate = make_candidate(candidate_id=f"c-{escape}", first_name=f"Eve{escape}")
+    job = make_job(title=f"Analyst{escape}")
+    decisions = reference_match(job, T, DEFAULT_POLICY, [candidate], [])
+    assert decisions  # requested: its name, id and summary are printed in the table
+    report = PreviewReport(
+        job=job,
+        at=T,
+        policy=DEFAULT_POLICY,
+        requests_before=0,
+        requested=tuple(RequestedRow(d, Contact.of(candidate)) for d in decisions),
+        exclusions=exclusion_counts(job, T, DEFAULT_POLICY, [candidate], []),
+        explained=Explained(
+            candidate.candidate_id,
+            outcome_for(candidate, job, T, DEFAULT_POLICY, [], decisions=decisions),
+            Contact.of(candidate),
+        ),
+    )
+    text = table_text(report)
+    assert not any(ch in text for ch in "\x1b\x07\x9b")
+    assert "Eve\ufffd]0;PWNED" in text
+    # The JSON keeps the data as stored; JSON escapes the C0 controls itself.
+    assert "\x1b" not in render_json(report)
+    assert json.loads(render_json(report))["would_request"][0]["first_name"] == f"Eve{escape}"
