@@ -7,14 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 from tests.integration.worker.pools import T, as_job, job_opened, make_pool
 from worker.commands.preview import build_report
 from worker.ingest.translate import snapshot_of
+from worker.preview.report import PreviewReport
 from worker.rules.eligibility import Exclusion, effective_policy
 from worker.rules.model import Policy
 from worker.rules.reference import exclusion_counts, reference_match
-from worker.store.candidates import upsert_candidates
+from worker.store.candidates import erase_candidate, upsert_candidates
 from worker.store.engine import create_store_engine
 from worker.store.jobs import upsert_job
 from worker.store.versioning import migrate
@@ -96,3 +98,30 @@ def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path) -> None:
     (line,) = result.stderr.strip().splitlines()
     assert "REENGAGE_DATABASE_URL" in line and "reengage migrate" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_erased_candidate_is_not_in_the_pool_until_a_newer_snapshot(database_url: str) -> None:
+    _stored(database_url)
+    pool = make_pool(seed=4, size=200)
+    job = as_job(job_opened(max_outreach=5))
+    updates = {u.candidate_id: u for u in pool.updates}
+    engine = create_store_engine(database_url)
+
+    def report_of(explain: str) -> PreviewReport:
+        with engine.connect() as connection:
+            return build_report(connection, job, T, Policy(), explain_candidate=explain)
+
+    try:
+        with engine.begin() as connection:
+            erase_candidate(connection, "acme", "C-0001", T - timedelta(days=1))
+        erased = report_of("C-0001")
+        with engine.begin() as connection:  # the ATS sends the candidate again, later
+            again = updates["C-0001"].model_copy(update={"updated_at": T - timedelta(hours=1)})
+            upsert_candidates(connection, [snapshot_of(again)])
+        back = report_of("C-0001")
+    finally:
+        engine.dispose()
+    assert erased.explained is not None and erased.explained.outcome is None  # not in the pool
+    assert sum(erased.exclusions.values()) + len(erased.requested) == 199
+    assert back.explained is not None and back.explained.outcome is not None
+    assert sum(back.exclusions.values()) + len(back.requested) == 200

@@ -13,7 +13,7 @@ The funnel replays the job's match at its `opened_at` against the store as it is
 
 So for a job whose pool has not changed since it opened, `requestable` equals the outreach it
 requested at opening. Candidates updated later (reverse matching, a fixed email) are counted as
-they are now. Erased candidates (tombstones) are not in the pool.
+they are now. Erased candidates (tombstones, `in_pool`) are not in the pool.
 
 `worker.rules.reference.exclusion_counts` is the definition; the tests compare the two.
 """
@@ -33,6 +33,7 @@ from worker.rules.days import days_before
 from worker.rules.eligibility import Exclusion, effective_policy
 from worker.rules.model import Job, Policy
 from worker.rules.ranking import remaining_capacity
+from worker.store.candidates import in_pool
 from worker.store.credential_keys import credential_keys
 from worker.store.schema import CandidateCredentialRow, CandidateRow, OutreachRow
 
@@ -91,9 +92,7 @@ def job_funnel(connection: Connection, job: Job, defaults: Policy) -> Funnel:
     at = job.opened_at
     rule = _first_failing_rule(job, at, policy).label("rule")
     per_candidate = (
-        select(rule)
-        .where(CandidateRow.tenant_id == job.tenant_id, CandidateRow.erased_at.is_(None))
-        .subquery()
+        select(rule).where(CandidateRow.tenant_id == job.tenant_id, in_pool()).subquery()
     )
     # Grouped in an outer query: PostgreSQL does not see two CASEs with separately bound
     # parameters as the same expression, so GROUP BY on the CASE itself is refused.

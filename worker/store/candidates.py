@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import ColumnElement, case, delete, or_, select
 from sqlalchemy.engine import Connection
 
 from worker.rules.email_syntax import email_syntax_valid
@@ -317,10 +317,18 @@ def _event_type(payload: str) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def in_pool() -> ColumnElement[bool]:
+    """Not a tombstone: never erased, or given a snapshot since (one newer than the erasure).
+    An erased candidate is no longer in the pool: preview and the status page do not count
+    it, nor explain it as a candidate without an address."""
+    return or_(CandidateRow.erased_at.is_(None), CandidateRow.updated_at > CandidateRow.erased_at)
+
+
 def load_candidates(
     connection: Connection, tenant_id: str, candidate_ids: Iterable[str]
 ) -> dict[str, Candidate]:
-    """The named candidates of one tenant, as the rules see them (missing ones left out)."""
+    """The named candidates of one tenant in the pool, as the rules see them (missing and
+    erased ones left out)."""
     wanted = sorted(set(candidate_ids))
     found: dict[str, Candidate] = {}
     for start in range(0, len(wanted), UPSERT_CHUNK):
@@ -328,6 +336,7 @@ def load_candidates(
             _candidate_select().where(
                 CandidateRow.tenant_id == tenant_id,
                 CandidateRow.candidate_id.in_(wanted[start : start + UPSERT_CHUNK]),
+                in_pool(),
             )
         )
         for row in rows:
@@ -337,11 +346,11 @@ def load_candidates(
 
 
 def stream_candidates(connection: Connection, tenant_id: str) -> Iterator[Candidate]:
-    """Every candidate of the tenant, in id order, fetched in batches (for `preview`'s
+    """Every candidate of the tenant's pool, in id order, fetched in batches (for `preview`'s
     per-rule counts, which need each candidate once and keep none)."""
     statement = (
         _candidate_select()
-        .where(CandidateRow.tenant_id == tenant_id)
+        .where(CandidateRow.tenant_id == tenant_id, in_pool())
         .order_by(CandidateRow.candidate_id)
         .execution_options(yield_per=1000)
     )
