@@ -121,7 +121,7 @@ def build_report(
     )
     explained = None
     if explain_candidate is not None:
-        found = load_candidates(connection, job.tenant_id, [explain_candidate])
+        found = load_candidates(connection, job.tenant_id, [explain_candidate], pool_only=True)
         candidate = found.get(explain_candidate)
         explained = Explained(
             explain_candidate,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, or_, select
+from sqlalchemy import ColumnElement, case, delete, or_, select, true
 from sqlalchemy.engine import Connection
 
 from worker.rules.email_syntax import email_syntax_valid
@@ -325,10 +325,14 @@ def in_pool() -> ColumnElement[bool]:
 
 
 def load_candidates(
-    connection: Connection, tenant_id: str, candidate_ids: Iterable[str]
+    connection: Connection,
+    tenant_id: str,
+    candidate_ids: Iterable[str],
+    *,
+    pool_only: bool = False,
 ) -> dict[str, Candidate]:
-    """The named candidates of one tenant in the pool, as the rules see them (missing and
-    erased ones left out)."""
+    """The named candidates of one tenant, as the rules see them (missing ones left out, and
+    with `pool_only` erased ones too; without it a tombstone reads as a scrubbed candidate)."""
     wanted = sorted(set(candidate_ids))
     found: dict[str, Candidate] = {}
     for start in range(0, len(wanted), UPSERT_CHUNK):
@@ -336,7 +340,7 @@ def load_candidates(
             _candidate_select().where(
                 CandidateRow.tenant_id == tenant_id,
                 CandidateRow.candidate_id.in_(wanted[start : start + UPSERT_CHUNK]),
-                in_pool(),
+                in_pool() if pool_only else true(),
             )
         )
         for row in rows:
