@@ -12,6 +12,7 @@ import re
 from typing import Literal
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import (
     Field,
     FilePath,
@@ -222,6 +223,7 @@ def _variable_of(field: str) -> str:
 
 def load_settings() -> Settings:
     """Read and validate the settings, or raise ConfigurationError naming the first bad one."""
+    _check_env_file()
     try:
         return Settings()
     except UnicodeDecodeError:
@@ -236,6 +238,26 @@ def load_settings() -> Settings:
             location = [field]
         field = location[0] if location else "settings"
         raise ConfigurationError(_variable_of(field), message) from None
+
+
+def _check_env_file() -> None:
+    """A line of `.env` that is not `NAME=value` (or a comment) is a configuration error:
+    python-dotenv would skip it with a plain-text warning, and the setting meant there would
+    silently keep its default. The line's number is given, never its text (it may hold a
+    secret)."""
+    if not os.path.isfile(_ENV_FILE):
+        return
+    try:
+        with open(_ENV_FILE, encoding="utf-8") as stream:
+            for binding in parse_stream(stream):
+                if binding.error:
+                    # The parser starts an entry at the blank lines before it.
+                    text = binding.original.string
+                    blank = text[: len(text) - len(text.lstrip())].count("\n")
+                    line = binding.original.line + blank
+                    raise ConfigurationError(_ENV_FILE, f"line {line} is not NAME=value")
+    except UnicodeDecodeError:
+        raise ConfigurationError(_ENV_FILE, "the file is not UTF-8 text") from None
 
 
 def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:

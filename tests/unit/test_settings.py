@@ -213,3 +213,20 @@ def test_every_documented_variable_is_a_setting() -> None:
         "MAIL_RATE_PER_SECOND",
     ]
     assert {name.lower() for name in documented} <= set(Settings.model_fields)
+
+
+def test_a_dotenv_line_that_is_not_a_setting_names_its_line_not_its_text(tmp_path) -> None:
+    (tmp_path / ".env").write_text(
+        "# reengage\nREENGAGE_MAX_OUTREACH=7\n\nREENGAGE_SMTP_PASSWORD hunter2\n"
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == ".env: line 4 is not NAME=value"
+
+
+def test_a_dotenv_file_with_comments_exports_and_quotes_is_read(tmp_path) -> None:
+    (tmp_path / ".env").write_text(
+        "# a comment\nexport REENGAGE_MAX_OUTREACH=7\nREENGAGE_EVENT_SOURCE='urn:x:y' # why\n"
+    )
+    settings = load_settings()
+    assert (settings.max_outreach, settings.event_source) == (7, "urn:x:y")
