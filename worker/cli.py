@@ -19,9 +19,9 @@ from worker.commands import mailer as mailer_command
 from worker.commands import migrate as migrate_command
 from worker.commands import preview as preview_command
 from worker.commands import relay as relay_command
+from worker.commands import schemas_export as schemas_export_command
 from worker.commands import worker as worker_command
 from worker.commands.arguments import parse_time
-from worker.contracts.export import run as export_schemas
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
@@ -169,7 +169,7 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "dir", nargs="?", default="schemas", help="output folder (default: schemas)"
     )
-    export.set_defaults(run=export_schemas)
+    export.set_defaults(run=schemas_export_command.run)
 
     imports = commands.add_parser(
         "import-candidates",

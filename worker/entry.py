@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.runtime.shutdown import catch_early_signals, release_early_signals  # light
+from worker.runtime.shutdown import catch_early_signals, early_signal_arrived  # light
 
 EXIT_OK = 0
 
@@ -12,7 +12,7 @@ def main() -> int:
     # Imported only now, with the handlers in place: loading it takes about half a second.
     from worker.cli import main as run_command
 
-    if release_early_signals():
+    if early_signal_arrived():
         return EXIT_OK  # asked to stop before anything started: nothing to finish
     return run_command()
 

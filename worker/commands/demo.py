@@ -30,6 +30,7 @@ from worker.demo.settle import (
 from worker.demo.summary import DemoSummary, summarise
 from worker.devrun.mailbox import Mailbox
 from worker.kafka.producer import Producer
+from worker.runtime.shutdown import default_actions
 from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
@@ -39,6 +40,7 @@ EXIT_STALLED = 1
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     # Nothing here needs finishing: SIGTERM stops the demo as Ctrl-C does (exit 0, see cli).
+    default_actions()
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     options = DemoOptions(seed=args.seed, candidates=args.candidates, jobs=args.jobs, at=args.at)
     dataset = build(options)

@@ -1,4 +1,4 @@
-"""`reengage schemas export [DIR]`: write the published contract files.
+"""The published contract files (`reengage schemas export [DIR]` writes them).
 
 Everything written here is generated; `tests/unit/contracts` fails when the committed copies
 in `schemas/` drift from the models. Output is deterministic: sorted keys, two-space
@@ -7,7 +7,6 @@ indentation, UTF-8, a trailing newline.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from worker.contracts.asyncapi import asyncapi_document
 from worker.contracts.catalogue import KINDS
 from worker.contracts.examples import example_messages
 from worker.contracts.json_schema import published_schema, schema_file_name
-from worker.settings import Settings
 
 ASYNCAPI_FILE = "asyncapi.yaml"
 EXAMPLES_DIR = "examples"
@@ -46,13 +44,6 @@ def export(directory: Path) -> list[Path]:
         path.write_text(content, encoding="utf-8")
         written.append(path)
     return written
-
-
-def run(args: argparse.Namespace, _settings: Settings) -> int:
-    """The CLI command."""
-    written = export(Path(args.dir))
-    print(f"wrote {len(written)} files to {args.dir}")
-    return 0
 
 
 def _json(document: Any, *, sort_keys: bool = False) -> str:

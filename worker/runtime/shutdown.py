@@ -15,26 +15,32 @@ class Interrupted(BaseException):
     failure."""
 
 
-# Signals that arrived while the command's modules were loading (see `catch_early_signals`).
+# Signals that arrived before the command installed its own handlers (`catch_early_signals`).
 _early: list[int] = []
 
 
 def catch_early_signals() -> None:
-    """Remember SIGTERM/SIGINT from the process's first moments: importing the commands takes
-    about half a second, during which the default action would kill it with 143/130 before
-    it could exit 0. `release_early_signals` ends this."""
+    """Remember SIGTERM/SIGINT from the process's first moments (loading the commands takes
+    about half a second, reading the settings a little more), during which the default action
+    would kill it with 143/130 before it could exit 0. The command's `Shutdown.install()`, or
+    `default_actions()` for a command without one, takes them over."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda received, _frame: _early.append(received))
 
 
-def release_early_signals() -> bool:
-    """Give SIGTERM/SIGINT back their default actions (until a command installs its own
-    Shutdown); True if one arrived meanwhile, and the process should exit 0 without starting."""
+def early_signal_arrived() -> bool:
+    return bool(_early)
+
+
+def default_actions() -> None:
+    """For a command that installs no Shutdown (nothing of its work needs finishing): SIGINT
+    raises KeyboardInterrupt again, SIGTERM ends the process; a signal that came earlier
+    acts now, as KeyboardInterrupt (the CLI exits 0 on it)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    arrived = bool(_early)
-    _early.clear()
-    return arrived
+    if _early:
+        _early.clear()
+        raise KeyboardInterrupt
 
 
 class Shutdown:
@@ -57,6 +63,10 @@ class Shutdown:
         """Route SIGTERM and SIGINT here (main thread only, as Python requires)."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        if _early:  # it came before these handlers: the command starts asked to stop
+            _early.clear()
+            self.signals_seen = 1
+            self._requested.set()
         return self
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -1,4 +1,5 @@
-"""Signals from the process's first moments, while the commands load, end it with exit 0."""
+"""Signals from the process's first moments (the commands loading, the settings read) are kept
+for the command, which then exits 0 instead of being killed."""
 
 from __future__ import annotations
 
@@ -6,25 +7,53 @@ import signal
 
 import pytest
 
-from worker.runtime.shutdown import catch_early_signals, release_early_signals
+from worker.runtime.shutdown import (
+    Shutdown,
+    catch_early_signals,
+    default_actions,
+    early_signal_arrived,
+)
 
 # Each test changes the process's handlers.
 pytestmark = pytest.mark.usefixtures("signal_handlers_restored")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_while_the_commands_load_is_kept_not_fatal(signum: int) -> None:
+def test_a_signal_before_the_command_installs_its_handlers_is_not_lost(signum: int) -> None:
     catch_early_signals()
     signal.raise_signal(signum)  # would have killed the process (143/130)
-    assert release_early_signals() is True
-    assert release_early_signals() is False  # reported once
+    assert early_signal_arrived()
+    shutdown = Shutdown().install()
+    assert shutdown.requested
+    # It counts as the first signal: a second one abandons the batch in hand, as usual.
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signum)
 
 
-def test_without_one_the_command_starts_with_the_default_actions() -> None:
+def test_an_early_signal_is_handed_over_once() -> None:
     catch_early_signals()
-    assert release_early_signals() is False
-    # Back to the defaults, for commands that install no handler of their own (demo).
+    signal.raise_signal(signal.SIGTERM)
+    assert Shutdown().install().requested
+    assert not Shutdown().install().requested
+
+
+def test_without_one_the_command_starts_normally() -> None:
+    catch_early_signals()
+    assert not early_signal_arrived()
+    assert not Shutdown().install().requested
+
+
+def test_a_command_without_a_shutdown_gets_the_default_actions_back() -> None:
+    catch_early_signals()
+    default_actions()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+
+
+def test_and_an_early_signal_stops_it_at_once() -> None:
+    catch_early_signals()
+    signal.raise_signal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):  # the CLI exits 0 on it
+        default_actions()
+    assert not early_signal_arrived()
