@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, Select, func, select, tuple_
 
 from worker.devrun.mailbox import Mailbox
+from worker.store.candidates import in_pool
 from worker.store.engine import READ_ONLY
 from worker.store.schema import CandidateRow, JobRow, OutreachRow, OutreachStatus
 
@@ -66,7 +67,7 @@ def wait_until_complete(
 
 def candidates_stored(engine: Engine, tenant_ids: Collection[str], expected: int) -> Probe:
     statement = select(func.count()).where(
-        CandidateRow.tenant_id.in_(sorted(tenant_ids)), CandidateRow.erased_at.is_(None)
+        CandidateRow.tenant_id.in_(sorted(tenant_ids)), in_pool()
     )
 
     def probe() -> Progress:

@@ -14,6 +14,7 @@ from worker.devrun.mailbox import Mailbox
 from worker.rules.model import Policy
 from worker.status_page.funnel import Funnel, job_funnel
 from worker.status_page.report import OUTREACH_STATUSES
+from worker.store.candidates import in_pool
 from worker.store.engine import READ_ONLY
 from worker.store.jobs import load_job
 from worker.store.schema import CandidateRow, OutreachRow
@@ -55,7 +56,7 @@ def summarise(
             tenant_id: int(n)
             for tenant_id, n in connection.execute(
                 select(CandidateRow.tenant_id, func.count())
-                .where(CandidateRow.tenant_id.in_(tenants), CandidateRow.erased_at.is_(None))
+                .where(CandidateRow.tenant_id.in_(tenants), in_pool())
                 .group_by(CandidateRow.tenant_id)
             )
         }

@@ -20,6 +20,7 @@ from worker.status_page.report import (
     StatusReport,
     TenantStatus,
 )
+from worker.store.candidates import in_pool
 from worker.store.engine import READ_ONLY
 from worker.store.jobs import load_job
 from worker.store.schema import CandidateRow, JobRow, OutboxRow, OutreachRow
@@ -111,7 +112,7 @@ def _outreach_by_job(connection: Connection) -> dict[tuple[str, str], dict[str, 
 def _pool_sizes(connection: Connection) -> dict[str, int]:
     rows = connection.execute(
         select(CandidateRow.tenant_id, func.count())
-        .where(CandidateRow.erased_at.is_(None))
+        .where(in_pool())
         .group_by(CandidateRow.tenant_id)
     )
     return {tenant_id: int(n) for tenant_id, n in rows}

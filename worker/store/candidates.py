@@ -270,16 +270,7 @@ def erase_candidate(
             "location": None,
             "credentials": [],
             "applications": [],
-            "erased_at": case(
-                (
-                    or_(
-                        CandidateRow.erased_at.is_(None),
-                        CandidateRow.erased_at < insert.excluded.erased_at,
-                    ),
-                    insert.excluded.erased_at,
-                ),
-                else_=CandidateRow.erased_at,
-            ),
+            "erased_at": _tombstone_time(insert.excluded.erased_at),
         },
     )
     connection.execute(statement)
@@ -290,6 +281,27 @@ def erase_candidate(
             )
         )
     _delete_requests(connection, tenant_id, candidate_id)
+
+
+def _tombstone_time(erased_at: ColumnElement[datetime]) -> ColumnElement[datetime]:
+    """The latest of the stored tombstone, this erasure, and the stored snapshot's version.
+
+    An erasure older than the snapshot it scrubs (processed late) still scrubs it: the
+    tombstone then takes the snapshot's `updated_at`, so `updated_at <= erased_at` holds for
+    every scrubbed row and `in_pool()` leaves it out. Staleness is unchanged by that: a
+    snapshot had to be newer than the stored `updated_at` already.
+    """
+    latest_erasure = case(
+        (
+            or_(CandidateRow.erased_at.is_(None), CandidateRow.erased_at < erased_at),
+            erased_at,
+        ),
+        else_=CandidateRow.erased_at,
+    )
+    return case(
+        (CandidateRow.updated_at > latest_erasure, CandidateRow.updated_at),
+        else_=latest_erasure,
+    )
 
 
 def _delete_requests(connection: Connection, tenant_id: str, candidate_id: str) -> None:

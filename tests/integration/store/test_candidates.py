@@ -331,6 +331,24 @@ def test_a_snapshot_after_the_erasure_brings_the_candidate_back(engine: Engine) 
     assert stored.email == "c-1@example.com"
 
 
+def test_an_erasure_older_than_the_snapshot_still_takes_it_out_of_the_pool(
+    engine: Engine,
+) -> None:
+    """Processed late, an erasure still scrubs (erasure is not second-guessed); the tombstone
+    then dates from the snapshot it scrubbed, so the row is not counted in the pool, and only
+    a newer snapshot brings the candidate back."""
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot(updated_at=T + DAY)])
+        erase_candidate(connection, TENANT, "c-1", T)
+        in_pool_after_erasure = [c.candidate_id for c in stream_candidates(connection, TENANT)]
+        stale = upsert_candidates(connection, [snapshot(updated_at=T + DAY)])
+        back = upsert_candidates(connection, [snapshot(updated_at=T + 2 * DAY)])
+        in_pool_after_snapshot = [c.candidate_id for c in stream_candidates(connection, TENANT)]
+    assert in_pool_after_erasure == []
+    assert (stale, back) == ([ERASED], [APPLIED])
+    assert in_pool_after_snapshot == ["c-1"]
+
+
 def test_the_latest_erasure_wins(engine: Engine) -> None:
     with engine.begin() as connection:
         erase_candidate(connection, TENANT, "c-1", T + 5 * DAY)
