@@ -4,7 +4,7 @@ User data is printed as text, never parsed as rich markup (a name like "[red]" s
 with its control characters shown as U+FFFD (an ATS field holding an escape sequence must not
 drive the recruiter's terminal), and email addresses appear masked in both forms: the preview
 answers "who and why", for which the candidate id and name suffice. The JSON keeps the data as
-stored (JSON escapes the C0 controls itself).
+stored, with every control character escaped (`\u001b`).
 """
 
 from __future__ import annotations
@@ -153,8 +153,15 @@ def _explanation_panel(explained: Explained) -> Panel:
 # JSON for scripts.
 
 
+# JSON escapes the C0 controls itself; DEL and the C1 controls (a terminal may act on U+009B,
+# CSI) it writes raw unless told to escape everything non-ASCII: escape just these.
+_JSON_UNSAFE = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
+
 def render_json(report: PreviewReport) -> str:
-    return json.dumps(preview_document(report), indent=2, ensure_ascii=False)
+    return json.dumps(preview_document(report), indent=2, ensure_ascii=False).translate(
+        _JSON_UNSAFE
+    )
 
 
 def preview_document(report: PreviewReport) -> dict[str, Any]:
