@@ -11,7 +11,6 @@ import os
 import re
 from typing import Literal
 
-from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from pydantic import (
     Field,
@@ -223,11 +222,9 @@ def _variable_of(field: str) -> str:
 
 def load_settings() -> Settings:
     """Read and validate the settings, or raise ConfigurationError naming the first bad one."""
-    _check_env_file()
+    _env_file_names()  # refuses a `.env` that pydantic-settings would half read
     try:
         return Settings()
-    except UnicodeDecodeError:
-        raise ConfigurationError(_ENV_FILE, "the file is not UTF-8 text") from None
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         location = [str(part) for part in error["loc"]]
@@ -240,13 +237,14 @@ def load_settings() -> Settings:
         raise ConfigurationError(_variable_of(field), message) from None
 
 
-def _check_env_file() -> None:
-    """A line of `.env` that is not `NAME=value` (or a comment) is a configuration error:
-    python-dotenv would skip it with a plain-text warning, and the setting meant there would
-    silently keep its default. The line's number is given, never its text (it may hold a
-    secret)."""
+def _env_file_names() -> list[str]:
+    """The names `.env` sets (none without the file). A line that is not `NAME=value` (or a
+    comment) is a configuration error: python-dotenv would skip it with a plain-text warning,
+    and the setting meant there would silently keep its default; so is a file that is not
+    UTF-8. The line's number is given, never its text (it may hold a secret)."""
     if not os.path.isfile(_ENV_FILE):
-        return
+        return []
+    names: list[str] = []
     try:
         with open(_ENV_FILE, encoding="utf-8") as stream:
             for binding in parse_stream(stream):
@@ -256,18 +254,16 @@ def _check_env_file() -> None:
                     blank = text[: len(text) - len(text.lstrip())].count("\n")
                     line = binding.original.line + blank
                     raise ConfigurationError(_ENV_FILE, f"line {line} is not NAME=value")
+                if binding.key is not None:
+                    names.append(binding.key)
     except UnicodeDecodeError:
         raise ConfigurationError(_ENV_FILE, "the file is not UTF-8 text") from None
+    return names
 
 
 def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
     """REENGAGE_* variables, in the environment or the .env file, that name no setting: most
     likely typos worth a warning."""
     known = {_variable_of(name) for name in Settings.model_fields} | _TOOLING_VARIABLES
-    if environ is None:
-        names = set(os.environ)
-        if os.path.isfile(_ENV_FILE):
-            names |= set(dotenv_values(_ENV_FILE))
-    else:
-        names = set(environ)
+    names = set(os.environ) | set(_env_file_names()) if environ is None else set(environ)
     return sorted(n for n in names if n.upper().startswith(ENV_PREFIX) and n.upper() not in known)
