@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from worker.cli import main
 from worker.rules.normalise import norm
@@ -97,14 +97,7 @@ def test_0004_stores_long_normalised_credentials_as_digests(sqlite_url: str) -> 
                 ),
                 {"long": stored},
             )
-            connection.execute(
-                text(
-                    "INSERT INTO jobs (tenant_id, job_id, required_credentials, "
-                    "preferred_credentials, required_normalised, preferred_normalised) "
-                    "VALUES ('acme', 'j-1', '[]', '[]', :required, '[]')"
-                ),
-                {"required": json.dumps(sorted([stored, "python"]))},
-            )
+            _insert_job(connection, "j-1", keys=sorted([stored, "python"]))
         migrate_engine(engine)
         with engine.connect() as connection:
             held = connection.execute(text("SELECT credential FROM candidate_credentials"))
@@ -121,10 +114,6 @@ def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
     """Before 0005 a suppressed address was only the candidate's flag: upgrading records the
     current address of every flagged candidate (ASCII letters lower-cased)."""
     engine = create_store_engine(database_url)
-    columns = (
-        "tenant_id, candidate_id, email, email_syntax_valid, email_status, email_suppressed, "
-        "do_not_contact, credentials, applications, updated_at"
-    )
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0004")
@@ -133,13 +122,7 @@ def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
                 ("c-2", "kept@example.com", False),
                 ("c-3", None, True),
             ):
-                connection.execute(
-                    text(
-                        f"INSERT INTO candidates ({columns}) VALUES ('acme', :candidate_id, "
-                        ":email, true, 'unknown', :suppressed, false, '[]', '[]', 0)"
-                    ),
-                    {"candidate_id": candidate_id, "email": email, "suppressed": suppressed},
-                )
+                _insert_candidate(connection, candidate_id, email=email, suppressed=suppressed)
         migrate_engine(engine)
         with engine.connect() as connection:
             rows = connection.execute(
@@ -155,39 +138,23 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
     makes the stored rows what credential_keys now says, for candidates and jobs alike."""
     credentials = {"c-1": ["Python", "\x1c"], "c-2": ["SQL\x1c"], "c-3": ["python", " \x1f\x1e "]}
     jobs = {"j-1": ["python", "\x1f "], "j-2": ["python"]}
-    columns = (
-        "tenant_id, candidate_id, email, email_syntax_valid, email_status, email_suppressed, "
-        "do_not_contact, credentials, applications, updated_at"
-    )
     engine = create_store_engine(database_url)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0005")
             for candidate_id, held in credentials.items():
-                connection.execute(
-                    text(
-                        f"INSERT INTO candidates ({columns}) VALUES ('acme', :candidate_id, "
-                        "NULL, false, 'unknown', false, false, :credentials, '[]', 0)"
-                    ),
-                    {"candidate_id": candidate_id, "credentials": json.dumps(held)},
-                )
+                _insert_candidate(connection, candidate_id, credentials=held)
                 for key in {norm(c) for c in held} - {""}:  # what the earlier code wrote
                     connection.execute(
                         text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
                         {"c": candidate_id, "key": key},
                     )
             for job_id, required in jobs.items():
-                connection.execute(
-                    text(
-                        "INSERT INTO jobs (tenant_id, job_id, required_credentials, "
-                        "preferred_credentials, required_normalised, preferred_normalised) "
-                        "VALUES ('acme', :job_id, :required, '[]', :keys, '[]')"
-                    ),
-                    {
-                        "job_id": job_id,
-                        "required": json.dumps(required),
-                        "keys": json.dumps(sorted({norm(c) for c in required} - {""})),
-                    },
+                _insert_job(
+                    connection,
+                    job_id,
+                    required=required,
+                    keys=sorted({norm(c) for c in required} - {""}),
                 )
         migrate_engine(engine)
         with engine.connect() as connection:
@@ -207,3 +174,43 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
         assert (json.loads(keys) if isinstance(keys, str) else keys) == sorted(
             credential_keys(required)
         ), job_id
+
+
+def _insert_candidate(
+    connection: Connection,
+    candidate_id: str,
+    *,
+    email: str | None = None,
+    suppressed: bool = False,
+    credentials: list[str] | None = None,
+) -> None:
+    """A candidates row as an earlier revision's code left it (tenant acme)."""
+    connection.execute(
+        text(
+            "INSERT INTO candidates (tenant_id, candidate_id, email, email_syntax_valid, "
+            "email_status, email_suppressed, do_not_contact, credentials, applications, "
+            "updated_at) VALUES ('acme', :candidate_id, :email, :valid, 'unknown', :suppressed, "
+            "false, :credentials, '[]', 0)"
+        ),
+        {
+            "candidate_id": candidate_id,
+            "email": email,
+            "valid": email is not None,
+            "suppressed": suppressed,
+            "credentials": json.dumps(credentials or []),
+        },
+    )
+
+
+def _insert_job(
+    connection: Connection, job_id: str, *, required: list[str] | None = None, keys: list[str]
+) -> None:
+    """A jobs row as an earlier revision's code left it (tenant acme, no preferences)."""
+    connection.execute(
+        text(
+            "INSERT INTO jobs (tenant_id, job_id, required_credentials, preferred_credentials, "
+            "required_normalised, preferred_normalised) "
+            "VALUES ('acme', :job_id, :required, '[]', :keys, '[]')"
+        ),
+        {"job_id": job_id, "required": json.dumps(required or []), "keys": json.dumps(keys)},
+    )
