@@ -66,6 +66,25 @@ ALL_TYPES: frozenset[str] = frozenset(BY_TYPE)
 TOPICS: tuple[str, ...] = tuple(dict.fromkeys(kind.topic for kind in KINDS))
 
 
+# What each of our consumers handles, on whichever of its topics it arrives: the worker reads
+# `ats.jobs`, `ats.candidates` and `reengage.outreach.status` with one decoder, the mailer
+# `reengage.outreach`. Not `reengage.outreach.skipped`: it changes nothing in the worker, so
+# like any type a consumer does not handle it is skipped and counted (EVENTS.md).
+WORKER_TYPES: frozenset[str] = frozenset(
+    {
+        "ats.job.opened",
+        "ats.job.closed",
+        "ats.candidate.updated",
+        "ats.candidate.erased",
+        "reengage.outreach.sent",
+        "reengage.outreach.failed",
+    }
+)
+MAILER_TYPES: frozenset[str] = frozenset(
+    {"reengage.outreach.requested", "reengage.outreach.cancelled"}
+)
+
+
 def types_on(topic: str) -> frozenset[str]:
     """The types the contract puts on a default topic."""
     return frozenset(kind.type for kind in KINDS if kind.topic == topic)

@@ -1,9 +1,10 @@
 """What to do with each dead letter: replay it, drop it, or stop. Pure; no I/O.
 
-Before a dead letter goes back, its value is decoded again against the types its original
-topic carries. One that decodes now (the producer or the contract was fixed) is replayed. One
-whose type the topic does not carry is replayed too: the worker skips and counts such types,
-it never dead-letters them. One that is still invalid is left to the policy:
+Before a dead letter goes back, its value is decoded again as the consumer of its original
+topic decodes it (dlq/topics.py). One that decodes now (the producer or the contract was
+fixed) is replayed. One whose type that consumer does not handle is replayed too: consumers
+skip and count such types, they never dead-letter them. One that is still invalid is left to
+the policy:
 
 - stop-on-error: stop before it, leaving it and everything after it for the next replay;
 - reinsert: replay it anyway (the worker was fixed, or should dead-letter it again);

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
 
+from worker.contracts.catalogue import WORKER_TYPES
 from worker.contracts.envelope import (
     AnyEvent,
     CandidateErasedEvent,
@@ -27,19 +28,8 @@ from worker.ingest.dedupe import EventKey, claim_unprocessed
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
 
-# The types the worker consumes: on ats.jobs, ats.candidates and reengage.outreach.status.
-# Not `reengage.outreach.skipped`: it changes nothing here, so like any type the worker does
-# not handle it is skipped and counted, never validated or dead-lettered (EVENTS.md).
-HANDLED_TYPES = frozenset(
-    {
-        "ats.job.opened",
-        "ats.job.closed",
-        "ats.candidate.updated",
-        "ats.candidate.erased",
-        "reengage.outreach.sent",
-        "reengage.outreach.failed",
-    }
-)
+# On any of the worker's three topics (catalogue.WORKER_TYPES says why).
+HANDLED_TYPES = WORKER_TYPES
 
 
 @dataclass(frozen=True, slots=True)

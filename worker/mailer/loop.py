@@ -31,6 +31,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from worker.contracts.catalogue import MAILER_TYPES
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.encode import OutgoingMessage
 from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
@@ -58,9 +59,7 @@ from worker.store.engine import in_transaction
 
 log = get_logger("reengage.mailer")
 
-REQUESTED = "reengage.outreach.requested"
-CANCELLED = "reengage.outreach.cancelled"
-HANDLED_TYPES = frozenset({REQUESTED, CANCELLED})
+HANDLED_TYPES = MAILER_TYPES
 
 _POLL_TIMEOUT_S = 0.5
 # Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.

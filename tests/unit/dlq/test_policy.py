@@ -28,10 +28,19 @@ def test_unreadable_values_are_still_invalid(value: bytes | None, error_class: s
     assert problem.error_class == error_class
 
 
-def test_a_type_the_topic_does_not_carry_is_replayed_for_the_worker_to_skip() -> None:
-    # A valid ats.job.opened dead-lettered from the candidates topic: the worker skips it.
-    letter = dead_letter(*job_opened(), original_topic="ats.candidates")
+def test_a_type_the_consumer_does_not_handle_is_replayed_for_it_to_skip() -> None:
+    # A valid ats.job.opened dead-lettered from the outreach topic: the mailer skips it.
+    letter = dead_letter(*job_opened(), original_topic="reengage.outreach")
     assert recheck(letter, TYPES) is None
+
+
+def test_an_event_on_another_of_the_workers_topics_is_checked_as_the_worker_decodes_it() -> None:
+    # The worker applies an ats.job.opened that arrives on ats.candidates, and dead-letters an
+    # invalid one: replaying that one would only dead-letter it again, so it is still invalid.
+    valid = dead_letter(*job_opened(), original_topic="ats.candidates")
+    invalid = dead_letter(*job_opened_without_title(), original_topic="ats.candidates")
+    assert recheck(valid, TYPES) is None
+    assert recheck(invalid, TYPES) == PROBLEM
 
 
 def test_a_topic_that_is_not_configured_cannot_be_checked() -> None:
