@@ -100,29 +100,45 @@ class DeadLetterBudget:
     def __init__(self, window: int, max_ratio: float) -> None:
         self._window = window
         self._max_ratio = max_ratio
-        self._outcomes: dict[str, deque[bool]] = {}
+        self._windows: dict[str, _Window] = {}
 
     def record_batch(self, records: Sequence[Record], dead: Sequence[Record]) -> None:
-        """A consumed batch and the records of it that were dead-lettered."""
-        totals = Counter(record.topic for record in records)
-        dead_by_topic = Counter(record.topic for record in dead)
-        for topic in sorted(totals):
-            self.record(topic, totals[topic], dead_by_topic[topic])
-
-    def record(self, topic: str, total: int, dead_lettered: int) -> None:
-        outcomes = self._outcomes.setdefault(topic, deque(maxlen=self._window))
-        outcomes.extend([True] * dead_lettered + [False] * (total - dead_lettered))
-        self._check(topic, outcomes)
-
-    def _check(self, topic: str, outcomes: deque[bool]) -> None:
-        if self._max_ratio >= 1.0 or len(outcomes) < self._window:
+        """A consumed batch, in the order it was consumed, and the records of it that were
+        dead-lettered. Judged record by record in that order: a run of dead letters at one
+        end of a batch is as much "the last `window` records" as one across batches."""
+        if self._max_ratio >= 1.0:
             return
-        ratio = sum(outcomes) / len(outcomes)
-        if ratio > self._max_ratio:
-            raise DeadLetterRatioExceededError(
-                f"{ratio:.0%} of the last {len(outcomes)} records of {topic} were "
-                f"dead-lettered (limit {self._max_ratio:.0%}); halting"
-            )
+        dead_at = {(r.topic, r.partition, r.offset) for r in dead}
+        for record in records:
+            window = self._windows.get(record.topic)
+            if window is None:
+                window = self._windows[record.topic] = _Window(self._window)
+            window.add((record.topic, record.partition, record.offset) in dead_at)
+            if window.full and window.dead / self._window > self._max_ratio:
+                raise DeadLetterRatioExceededError(
+                    f"{window.dead / self._window:.0%} of the last {self._window} records of "
+                    f"{record.topic} were dead-lettered (limit {self._max_ratio:.0%}); halting"
+                )
+
+
+class _Window:
+    """The last `size` outcomes of one topic, and how many of them were dead letters."""
+
+    __slots__ = ("dead", "outcomes")
+
+    def __init__(self, size: int) -> None:
+        self.outcomes: deque[bool] = deque(maxlen=size)
+        self.dead = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.outcomes) == self.outcomes.maxlen
+
+    def add(self, dead: bool) -> None:
+        if self.full and self.outcomes[0]:
+            self.dead -= 1  # about to slide out of the window
+        self.outcomes.append(dead)
+        self.dead += dead
 
 
 def publish_counts(

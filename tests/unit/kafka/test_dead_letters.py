@@ -63,13 +63,43 @@ def test_records_of_revoked_partitions_are_dropped() -> None:
     assert without_partitions(records, {("ats.jobs", 0)}) == [records[1]]
 
 
+def _batch(
+    outcomes: str, first_offset: int = 0, topic: str = "ats.jobs"
+) -> tuple[list[Record], list[Record]]:
+    """Records in consumed order from a pattern: "d" dead-lettered, "." applied."""
+    records = [_record(first_offset + n, topic=topic) for n in range(len(outcomes))]
+    return records, [r for r, o in zip(records, outcomes, strict=True) if o == "d"]
+
+
 def test_budget_halts_only_past_the_ratio_over_a_full_window() -> None:
     budget = DeadLetterBudget(window=10, max_ratio=0.5)
-    budget.record("ats.jobs", total=4, dead_lettered=4)  # window not full yet: no verdict
-    budget.record("ats.jobs", total=6, dead_lettered=1)  # 5 of 10: at the limit, not past it
-    budget.record("ats.jobs", total=5, dead_lettered=0)  # the window slides: 0 of 10
+    budget.record_batch(*_batch("dddd"))  # window not full yet: no verdict
+    budget.record_batch(*_batch("d.....", 4))  # 5 of 10: at the limit, not past it
+    budget.record_batch(*_batch(".....", 10))  # the window slides: 1 of 10
     with pytest.raises(FatalError, match=r"60% of the last 10 records of ats\.jobs"):
-        budget.record("ats.jobs", total=6, dead_lettered=6)  # 6 of 10
+        budget.record_batch(*_batch("dddddd", 15))  # 6 of 10
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        "." * 490 + "d" * 10,  # the batch's last 10 records
+        "d" * 10 + "." * 490,  # its first 10
+        "." * 200 + "d" * 10 + "." * 290,  # somewhere inside
+    ],
+)
+def test_budget_judges_a_batch_in_its_own_order(outcomes: str) -> None:
+    """Past half of the last 10 records were dead letters at some point of this batch."""
+    budget = DeadLetterBudget(window=10, max_ratio=0.5)
+    with pytest.raises(FatalError, match=r"of the last 10 records of ats\.jobs"):
+        budget.record_batch(*_batch(outcomes))
+
+
+def test_budget_window_spans_batches() -> None:
+    budget = DeadLetterBudget(window=10, max_ratio=0.5)
+    budget.record_batch(*_batch("." * 20 + "ddd"))
+    with pytest.raises(FatalError):
+        budget.record_batch(*_batch("ddd.", 23))  # 6 of the last 10, across two batches
 
 
 def test_budget_is_kept_per_topic() -> None:
@@ -80,13 +110,14 @@ def test_budget_is_kept_per_topic() -> None:
     bad = [_record(n, topic="reengage.outreach.status") for n in range(4)]
     budget.record_batch(good + bad, bad)  # 4 of 4 on status: window not full
     budget.record_batch(good, [])
+    more = [_record(n, topic="reengage.outreach.status") for n in range(4, 12)]
     with pytest.raises(FatalError, match=r"reengage\.outreach\.status"):
-        budget.record_batch(good + bad + bad, bad + bad)  # 12 of 12 on status
+        budget.record_batch(good + more, more)  # 12 of 12 on status
 
 
 def test_budget_of_one_never_halts() -> None:
     budget = DeadLetterBudget(window=2, max_ratio=1.0)
-    budget.record("ats.jobs", total=50, dead_lettered=50)
+    budget.record_batch(*_batch("d" * 50))
 
 
 def test_dead_letters_are_counted_under_their_type_when_known() -> None:
