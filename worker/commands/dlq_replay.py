@@ -26,9 +26,9 @@ EPILOG = (
     "Reads TOPIC with its own consumer group (reengage-dlq-replay, or "
     "$REENGAGE_CONSUMER_GROUP-dlq-replay) from where the last replay stopped, up to the end "
     "offsets seen at start. Each dead letter goes back to its original topic with its key, "
-    "value and headers (dlq.* removed, dlq.replayed.from added); offsets are committed after "
-    "the broker acknowledges. Exit 0 done, 3 stopped at a still-invalid dead letter, "
-    "2 bad argument or setting, 1 unexpected."
+    "value and headers (its dlq.* failure headers removed, dlq.replayed.from added); offsets "
+    "are committed after the broker acknowledges. Exit 0 done, 3 stopped at a still-invalid "
+    "dead letter, 2 bad argument or setting, 1 unexpected."
 )
 
 

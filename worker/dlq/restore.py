@@ -1,21 +1,22 @@
 """A dead letter turned back into the message that failed: the inverse of `to_outgoing`.
 
-The key and value bytes are unchanged; the record's own headers come back in their order,
-without the `dlq.*` ones that described the failure, plus one header naming the dead letter
-the copy was replayed from. Should the copy fail again, `to_outgoing` drops that header with
-the other `dlq.*` ones and writes fresh ones for the new failure.
+The key and value bytes are unchanged; the record's own headers come back in their order
+(a producer's own `dlq.*` ones too), without the ones that described the failure, plus one
+header naming the dead letter the copy was replayed from. Should the copy fail again,
+`to_outgoing` keeps that header, so the new dead letter shows it was a replayed copy, and
+writes fresh failure headers; the next replay replaces it.
 """
 
 from __future__ import annotations
 
-from worker.kafka.dead_letters import original_topic
+from worker.kafka.dead_letters import DEAD_LETTER_HEADERS, original_topic
 from worker.kafka.producer import Outgoing
 from worker.kafka.records import Record
 
-DLQ_HEADER_PREFIX = "dlq."
 ORIGINAL_TOPIC_HEADER = "dlq.original.topic"
 # `{dlq topic}:{partition}:{offset}`; topic names cannot contain ':'.
 REPLAYED_FROM_HEADER = "dlq.replayed.from"
+_REPLACED = frozenset((*DEAD_LETTER_HEADERS, REPLAYED_FROM_HEADER))
 
 
 def header(record: Record, name: str) -> bytes | None:
@@ -38,7 +39,7 @@ def replayed_from(record: Record) -> bytes:
 
 
 def original_message(record: Record) -> Outgoing:
-    kept = tuple((k, v) for k, v in record.headers if not k.startswith(DLQ_HEADER_PREFIX))
+    kept = tuple((k, v) for k, v in record.headers if k not in _REPLACED)
     return Outgoing(
         destination(record),
         record.key,

@@ -45,20 +45,35 @@ def original_topic(dlq_topic: str) -> str:
     return dlq_topic.removesuffix(DLQ_SUFFIX)
 
 
+# The headers a dead letter gets (EVENTS.md), in the order it gets them.
+DEAD_LETTER_HEADERS = (
+    "dlq.original.topic",
+    "dlq.original.partition",
+    "dlq.original.offset",
+    "dlq.error.class",
+    "dlq.error.reason",
+    "dlq.consumer.group",
+    "dlq.failed_at",
+)
+
+
 def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgoing:
     record = letter.record
-    dlq_headers = (
-        ("dlq.original.topic", record.topic.encode()),
-        ("dlq.original.partition", str(record.partition).encode()),
-        ("dlq.original.offset", str(record.offset).encode()),
-        ("dlq.error.class", letter.error_class.encode()),
-        ("dlq.error.reason", letter.reason[:MAX_REASON_CHARS].encode()),
-        ("dlq.consumer.group", group_id.encode()),
-        ("dlq.failed_at", failed_at.isoformat().replace("+00:00", "Z").encode()),
+    values = (
+        record.topic,
+        str(record.partition),
+        str(record.offset),
+        letter.error_class,
+        letter.reason[:MAX_REASON_CHARS],
+        group_id,
+        failed_at.isoformat().replace("+00:00", "Z"),
     )
-    # The record's own headers travel along (minus stale dlq.* ones from an earlier failure),
-    # so a replay restores the message exactly.
-    kept = tuple((k, v) for k, v in record.headers if not k.startswith("dlq."))
+    dlq_headers = tuple(
+        (name, value.encode()) for name, value in zip(DEAD_LETTER_HEADERS, values, strict=True)
+    )
+    # The record's own headers travel along, so a replay restores the message exactly; only
+    # ours from an earlier failure go, replaced by these (a producer's own `dlq.*` stay).
+    kept = tuple((k, v) for k, v in record.headers if k not in DEAD_LETTER_HEADERS)
     return Outgoing(dead_letter_topic(record.topic), record.key, record.value, kept + dlq_headers)
 
 

@@ -15,10 +15,18 @@ def test_the_original_message_comes_back_byte_for_byte_with_its_own_headers() ->
     assert message.headers == (*OWN_HEADERS, (REPLAYED_FROM_HEADER, b"ats.jobs.dlq:1:41"))
 
 
-def test_every_dlq_header_is_removed_including_one_from_an_earlier_replay() -> None:
+def test_the_failure_headers_go_and_an_earlier_replays_header_is_replaced() -> None:
     letter = dead_letter(b"k", b"v", headers=(("dlq.replayed.from", b"x:0:1"), ("a", b"1")))
     headers = original_message(letter).headers
-    assert [k for k, _ in headers] == ["a", REPLAYED_FROM_HEADER]
+    assert headers == (("a", b"1"), (REPLAYED_FROM_HEADER, b"ats.jobs.dlq:0:0"))
+
+
+def test_a_producers_own_dlq_headers_go_there_and_back() -> None:
+    """Dead-lettered and replayed, a message keeps the headers its producer gave it, whatever
+    their names: only the ones the dead letter got are taken off."""
+    own = (("dlq.note", b"mine"), ("a", b"1"))
+    letter = dead_letter(b"k", b"v", headers=own)
+    assert original_message(letter).headers == (*own, (REPLAYED_FROM_HEADER, b"ats.jobs.dlq:0:0"))
 
 
 def test_tombstones_and_null_keys_stay_null() -> None:

@@ -47,6 +47,14 @@ def test_reason_is_capped_at_1000_chars_and_old_dlq_headers_are_replaced() -> No
     assert reasons == [b"r" * 1000]
 
 
+def test_a_replayed_copy_that_fails_again_says_where_it_was_replayed_from() -> None:
+    own = (("dlq.note", b"mine"), ("dlq.replayed.from", b"ats.jobs.dlq:0:7"))
+    record = Record("ats.jobs", 0, 1, None, b"x", (*own, ("dlq.error.class", b"old")))
+    out = to_outgoing(DeadLetter(record, "bad_data", "r"), "g", FAILED_AT)
+    assert out.headers[:2] == own
+    assert [v for k, v in out.headers if k == "dlq.error.class"] == [b"bad_data"]
+
+
 def test_dead_letter_topic_names_round_trip() -> None:
     assert original_topic(dead_letter_topic("ats.candidates")) == "ats.candidates"
     with pytest.raises(ValueError, match="not a dead-letter topic"):
