@@ -20,6 +20,7 @@ from worker.settings import ConfigurationError, Settings
 
 EXIT_OK = 0
 EXIT_EXPIRED = 1
+EXIT_UNFINISHED = 1
 EXIT_STOPPED = 3
 
 EPILOG = (
@@ -28,7 +29,7 @@ EPILOG = (
     "offsets seen at start. Each dead letter goes back to its original topic with its key, "
     "value and headers (its dlq.* failure headers removed, dlq.replayed.from added); offsets "
     "are committed after the broker acknowledges. Exit 0 done, 3 stopped at a still-invalid "
-    "dead letter, 2 bad argument or setting, 1 unexpected."
+    "dead letter, 2 bad argument or setting, 1 unexpected or gave up with dead letters left."
 )
 
 
@@ -52,4 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if stop_reason is not None:
         print(f"reengage: {stop_reason}", file=sys.stderr)
         return EXIT_STOPPED
+    unfinished = report.unfinished()
+    if unfinished is not None:
+        print(f"reengage: {unfinished}", file=sys.stderr)
+        return EXIT_UNFINISHED
     return EXIT_OK

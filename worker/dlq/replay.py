@@ -8,6 +8,7 @@ the repeat harmless.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 from worker.dlq.backlog import Backlog
@@ -29,6 +30,9 @@ POLL_TIMEOUT_S = 1.0
 # A safety net, not the normal ending: when dead letters before the end offsets never arrive
 # (read_committed hides aborted ones), stop after this many empty polls in a row.
 MAX_IDLE_POLLS = 30
+# How long to wait for partitions beyond the group's session timeout: a replay killed a moment
+# ago still holds them until the broker gives up on it, and the rebalance takes a while too.
+JOIN_MARGIN_S = 30.0
 
 
 def replay_group(settings: Settings) -> str:
@@ -79,6 +83,7 @@ def replay(
                 types=types_by_topic(settings),
                 policy=policy,
                 report=report,
+                join_wait_s=settings.kafka_session_timeout_ms / 1000 + JOIN_MARGIN_S,
             )
             report.ending = loop.run(limit, shutdown)
         finally:
@@ -107,6 +112,7 @@ class _Loop:
         types: Mapping[str, frozenset[str]],
         policy: Policy,
         report: ReplayReport,
+        join_wait_s: float,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -114,9 +120,11 @@ class _Loop:
         self._types = types
         self._policy = policy
         self._report = report
+        self._join_wait_s = join_wait_s
 
     def run(self, limit: int | None, shutdown: Shutdown) -> Ending:
         idle_polls = 0
+        unassigned_since: float | None = time.monotonic()
         while not shutdown.requested:
             remaining = None if limit is None else limit - self._report.handled
             if remaining == 0:
@@ -129,12 +137,22 @@ class _Loop:
             self._apply(decisions)
             if self._report.stopped_at is not None:
                 return "stopped"
-            idle_polls = 0 if records else idle_polls + 1
             if self._caught_up():
                 return "caught_up"
-            if idle_polls >= MAX_IDLE_POLLS:
-                log.warning("no dead letters arrived; stopping", topic=self._report.topic)
-                return "idle"
+            if self._consumer.assigned:
+                # Only empty polls with partitions in hand say the dead letters are not coming.
+                unassigned_since = None
+                idle_polls = 0 if records else idle_polls + 1
+                if idle_polls >= MAX_IDLE_POLLS:
+                    log.warning("no dead letters arrived; stopping", topic=self._report.topic)
+                    return "idle"
+            else:
+                idle_polls = 0
+                if unassigned_since is None:
+                    unassigned_since = time.monotonic()
+                if time.monotonic() - unassigned_since > self._join_wait_s:
+                    log.warning("no partition was assigned; stopping", topic=self._report.topic)
+                    return "idle"
         return "interrupted"
 
     def _caught_up(self) -> bool:

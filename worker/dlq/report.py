@@ -55,6 +55,16 @@ class ReplayReport:
             f"{self.left} left; {_ENDINGS[self.ending]}"
         )
 
+    def unfinished(self) -> str | None:
+        """One line for stderr when the replay gave up with dead letters still to do (its
+        partitions never came, or what it waited for never arrived): not a success."""
+        if self.ending != "idle" or self.left == 0:
+            return None
+        return (
+            f"{self.topic}: {self.left} dead letters were not replayed (no partition was "
+            "assigned in time, or they never arrived); run the replay again"
+        )
+
     def stop_reason(self) -> str | None:
         """One line for stderr naming the dead letter that stopped the replay, and why."""
         if self.stopped_at is None:
