@@ -5,6 +5,7 @@ A stdlib server on a daemon thread: three read-only endpoints need no framework.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,39 +13,74 @@ from typing import ClassVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from worker.logs import get_logger
 from worker.settings import ConfigurationError
 
 ReadinessCheck = Callable[[], tuple[bool, str]]
 PageRenderer = Callable[[], str]
 
 
+log = get_logger("reengage.http")
+
+_TEXT = "text/plain; charset=utf-8"
+_REQUEST_TIMEOUT_S = 30.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A connection that failed outside the handler's own answer, logged as one line like
+        everything else (the stdlib prints a traceback to stderr). Mostly a client that hung
+        up early, which is routine: scrapers and probes give up on a slow answer."""
+        error = sys.exc_info()[1]
+        level = log.debug if isinstance(error, ConnectionError | TimeoutError) else log.warning
+        level("http connection failed", error_class=type(error).__name__)
+
+
 class _Handler(BaseHTTPRequestHandler):
     readiness: ClassVar[list[ReadinessCheck]] = []
     pages: ClassVar[dict[str, PageRenderer]] = {}
 
+    # A client that sends half a request and stops frees its thread after this long.
+    timeout = _REQUEST_TIMEOUT_S
+
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        self._reply(*self._answer(), with_body=True)
+
+    def do_HEAD(self) -> None:
+        # Probes and uptime checkers use HEAD: the same status and headers, no body.
+        self._reply(*self._answer(), with_body=False)
+
+    def _answer(self) -> tuple[int, bytes, str]:
+        try:
+            return self._route(self.path.split("?", 1)[0])
+        except Exception as exc:
+            # The class only: a message could quote what the page was rendering.
+            log.error("http request failed", error_class=type(exc).__name__)
+            return 500, b"internal error\n", _TEXT
+
+    def _route(self, path: str) -> tuple[int, bytes, str]:
         if path == "/metrics":
-            self._reply(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
-        elif path == "/healthz":
-            self._reply(200, b"ok\n", "text/plain; charset=utf-8")
-        elif path == "/readyz":
+            return 200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        if path == "/healthz":
+            return 200, b"ok\n", _TEXT
+        if path == "/readyz":
             failures = [why for ok, why in (check() for check in self.readiness) if not ok]
             body = ("\n".join(failures) or "ready") + "\n"
-            self._reply(503 if failures else 200, body.encode(), "text/plain; charset=utf-8")
-        elif path in self.pages:
-            html = self.pages[path]().encode()
-            self._reply(200, html, "text/html; charset=utf-8")
-        else:
-            self._reply(404, b"not found\n", "text/plain; charset=utf-8")
+            return (503 if failures else 200), body.encode(), _TEXT
+        if path in self.pages:
+            return 200, self.pages[path]().encode(), "text/html; charset=utf-8"
+        return 404, b"not found\n", _TEXT
 
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str, *, with_body: bool) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if with_body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         # Access logs would repeat every scrape; metrics already count what matters.
@@ -65,12 +101,11 @@ class HttpServer:
             "Handler", (_Handler,), {"readiness": list(readiness), "pages": dict(pages or {})}
         )
         try:
-            self._server = ThreadingHTTPServer((host, port), handler)
+            self._server = _Server((host, port), handler)
         except OSError as exc:
             raise ConfigurationError(
                 "REENGAGE_HTTP_PORT", f"cannot listen on port {port} ({exc.strerror})"
             ) from None
-        self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="reengage-http", daemon=True
         )

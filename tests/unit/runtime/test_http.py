@@ -1,0 +1,82 @@
+"""The HTTP surface on a real socket: what probes, scrapers and impatient clients get."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import struct
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from worker.runtime.http import HttpServer
+
+BIG_PAGE = "x" * 8_000_000
+
+
+def _raise() -> str:
+    raise RuntimeError("a message quoting jane@example.com")
+
+
+@pytest.fixture
+def server() -> Iterator[HttpServer]:
+    served = HttpServer(
+        0,
+        readiness=[lambda: (True, "")],
+        pages={"/": lambda: "<p>status</p>", "/big": lambda: BIG_PAGE, "/broken": _raise},
+        host="127.0.0.1",
+    ).start()
+    try:
+        yield served
+    finally:
+        served.close()
+
+
+def _request(server: HttpServer, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(("path", "status"), [("/healthz", 200), ("/readyz", 200), ("/", 200)])
+def test_head_answers_like_get_without_a_body(server: HttpServer, path: str, status: int) -> None:
+    got_status, got_headers, got_body = _request(server, "GET", path)
+    head_status, head_headers, head_body = _request(server, "HEAD", path)
+    assert (head_status, got_status) == (status, status)
+    assert head_headers["Content-Length"] == got_headers["Content-Length"] == str(len(got_body))
+    assert head_headers["Content-Type"] == got_headers["Content-Type"]
+    assert head_body == b""
+
+
+def test_a_client_that_hangs_up_early_leaves_no_traceback(
+    server: HttpServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(5):
+        client = socket.create_connection(("127.0.0.1", server.port))
+        client.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.recv(1)  # the answer has started
+        # Close with a reset, as a scraper that timed out does: the write on the far end fails.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+    time.sleep(0.5)
+    assert _request(server, "GET", "/healthz")[0] == 200
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert "Exception occurred" not in captured.err + captured.out
+
+
+def test_a_page_that_fails_answers_500_and_logs_only_the_class(
+    server: HttpServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    status, _, body = _request(server, "GET", "/broken")
+    assert (status, body) == (500, b"internal error\n")
+    captured = capfd.readouterr()
+    output = captured.err + captured.out
+    assert "Traceback" not in output
+    assert "jane@example.com" not in output
+    assert "RuntimeError" in output
