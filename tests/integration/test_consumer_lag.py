@@ -1,4 +1,4 @@
-"""reengage_consumer_lag, from the real broker: what is left behind the batch just polled."""
+"""reengage_consumer_lag, from the real broker: the records after the last commit."""
 
 from __future__ import annotations
 
@@ -19,15 +19,19 @@ def _lag(topic: str) -> float | None:
     return REGISTRY.get_sample_value("reengage_consumer_lag", {"topic": topic, "partition": "0"})
 
 
-def test_lag_counts_what_is_left_behind_the_batch(
-    kafka_bootstrap: str, make_topic: MakeTopic, group_id: str
-) -> None:
-    topic = make_topic(1)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
-    for n in range(30):
+def _publish(bootstrap: str, topic: str, count: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for n in range(count):
         producer.send(topic, value=f"{n}".encode())
     producer.flush()
     producer.close()
+
+
+def test_lag_counts_from_the_last_commit_and_sees_the_backlog_grow_while_waiting(
+    kafka_bootstrap: str, make_topic: MakeTopic, group_id: str
+) -> None:
+    topic = make_topic(1)
+    _publish(kafka_bootstrap, topic, 30)
     settings = Settings(kafka_bootstrap_servers=kafka_bootstrap)
     consumer = BatchConsumer(settings, group_id, [topic], max_records=10)
     try:
@@ -37,6 +41,18 @@ def test_lag_counts_what_is_left_behind_the_batch(
             records = consumer.poll(1.0)
         assert len(records) == 10
         consumer.update_lag()
+        assert _lag(topic) == 30  # the batch in hand is not done until it is committed
+        assert consumer.commit(records)
+        consumer.update_lag()
         assert _lag(topic) == 20
+
+        # Waiting out an outage: the batch in hand stays uncommitted, the partitions are
+        # paused, and the ATS keeps publishing.
+        in_hand = consumer.poll(1.0)
+        assert in_hand
+        consumer.poll_paused(0.2)
+        _publish(kafka_bootstrap, topic, 5)
+        consumer.update_lag(ask_broker=True)
+        assert _lag(topic) == 25
     finally:
         consumer.close()

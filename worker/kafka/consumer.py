@@ -17,7 +17,12 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError, NoOffsetForPartitionError, RebalanceInProgressError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    NoOffsetForPartitionError,
+    RebalanceInProgressError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from worker.kafka.config import consumer_options
@@ -32,6 +37,7 @@ Position = tuple[str, int]
 # A commit waits at most this long (kafka-python's default is request_timeout_ms, 5 minutes);
 # the caller retries a timeout like any transient failure, and SIGTERM is never held up long.
 _COMMIT_TIMEOUT_MS = 10_000
+_ENDS_TIMEOUT_MS = 2_000
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -88,6 +94,9 @@ class BatchConsumer:
         self._consumer = KafkaConsumer(**options)
         self._rebalances = _Rebalances()
         self._consumer.subscribe(topics=list(topics), listener=self._rebalances)
+        # Per partition, the first offset handed out and not committed yet: the lag counts
+        # from there, so a batch stuck in retries (database down) is still lag.
+        self._first_uncommitted: dict[Position, int] = {}
 
     @property
     def assigned(self) -> set[Position]:
@@ -95,6 +104,9 @@ class BatchConsumer:
 
     def poll(self, timeout_s: float) -> list[Record]:
         batches = self._poll_from_committed(int(timeout_s * 1000))
+        for tp, records in batches.items():
+            if records:
+                self._first_uncommitted.setdefault((tp.topic, tp.partition), records[0].offset)
         return [
             Record(
                 topic=r.topic,
@@ -133,7 +145,10 @@ class BatchConsumer:
 
     def partitions_gone(self) -> set[Position]:
         """Partitions revoked or lost since the last call; drop in-hand records of these."""
-        return self._rebalances.take_gone()
+        gone = self._rebalances.take_gone()
+        for position in gone:
+            self._first_uncommitted.pop(position, None)
+        return gone
 
     def commit(self, records: Sequence[Record]) -> bool:
         """Commit past `records`. False when the group has moved on (a rebalance began or
@@ -154,6 +169,10 @@ class BatchConsumer:
                 error_class=type(exc).__name__,
             )
             return False
+        for tp, committed in offsets.items():
+            position = (tp.topic, tp.partition)
+            if self._first_uncommitted.get(position, committed.offset) < committed.offset:
+                del self._first_uncommitted[position]
         return True
 
     def rewind(self, records: Sequence[Record]) -> None:
@@ -179,14 +198,28 @@ class BatchConsumer:
             # Newly assigned partitions are not paused yet: give their records back.
             self.rewind(stray)
 
-    def update_lag(self) -> None:
-        """Refresh reengage_consumer_lag from the fetcher's high watermarks (no extra I/O)."""
-        for tp in self._consumer.assignment():
-            end = self._consumer.highwater(tp)
+    def update_lag(self, *, ask_broker: bool = False) -> None:
+        """Refresh reengage_consumer_lag: records after the last commit, up to the partition's
+        end. The end is the fetcher's high watermark (no extra I/O), which paused partitions
+        stop refreshing; `ask_broker` asks for the end offsets instead, for a caller that is
+        waiting anyway (between retries), so an outage's growing backlog shows."""
+        assignment = self._consumer.assignment()
+        ends: dict[Any, int | None] = {tp: self._consumer.highwater(tp) for tp in assignment}
+        if ask_broker and assignment:
+            try:
+                ends.update(
+                    self._consumer.end_offsets(list(assignment), timeout_ms=_ENDS_TIMEOUT_MS)
+                )
+            except KafkaError as exc:
+                log.debug("end offsets unavailable", error_class=type(exc).__name__)
+        for tp, end in ends.items():
             if end is None:
                 continue
-            position = self._consumer.position(tp, timeout_ms=0) or end
-            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+            position = (tp.topic, tp.partition)
+            done = self._first_uncommitted.get(position)
+            if done is None:
+                done = self._consumer.position(tp, timeout_ms=0) or end
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - done))
 
     def close(self, timeout_s: float = 3.0) -> None:
         """Bounded: kafka-python would otherwise wait up to request_timeout_ms (5 min) for a
