@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from dev.local_postgres import LocalPostgres
 from tests.integration.worker.harness import (
@@ -24,6 +25,7 @@ from worker.kafka.producer import Producer
 from worker.outbox.leadership import RelayLeadership
 from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay
 from worker.outbox.writer import OutboxMessage, append
+from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
 from worker.store.versioning import migrate
@@ -64,6 +66,32 @@ def test_rows_are_published_in_order_marked_then_purged(
         assert relay.purge_published(later) == 1200
         assert count_rows(migrated, "outbox") == 1  # the unpublished row stays
     finally:
+        producer.close()
+        engine.dispose()
+
+
+def test_a_relay_that_does_not_publish_still_reports_the_backlog(
+    kafka_bootstrap: str, migrated: str, make_topic
+) -> None:
+    """`reengage worker --no-relay`: the rows wait for a separate relay, and this process's
+    /metrics still shows how many and how old."""
+    topic = make_topic(1)
+    engine = create_store_engine(migrated)
+    producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    shutdown = Shutdown()
+    relay = OutboxRelay(engine, producer, sweep_interval_s=0.1)
+    thread = relay.start_in_thread(shutdown, publishing=False)
+    try:
+        with engine.begin() as connection:
+            append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 3, NOW)
+        wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 3, "the gauge")
+        oldest = REGISTRY.get_sample_value("reengage_outbox_oldest_seconds")
+        assert oldest is not None and oldest >= (datetime.now(UTC) - NOW).total_seconds() - 60
+        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 3
+    finally:
+        shutdown.request()
+        relay.wake()
+        thread.join(timeout=5)
         producer.close()
         engine.dispose()
 

@@ -4,7 +4,6 @@ and (unless --no-relay) relay the outbox from the same process."""
 from __future__ import annotations
 
 import argparse
-import threading
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -85,9 +84,8 @@ def _consume(
         sweep_interval_s=settings.relay_sweep_seconds,
         retry_budget_s=settings.retry_budget_seconds,
     )
-    relay_thread: threading.Thread | None = None
-    if relay_in_process:
-        relay_thread = relay.start_in_thread(shutdown)
+    # Without the relay in-process, the thread only keeps the backlog gauges current.
+    relay_thread = relay.start_in_thread(shutdown, publishing=relay_in_process)
     loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
     tune_collector()
     log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
@@ -97,8 +95,7 @@ def _consume(
         shutdown.request()
         consumer.close()
         relay.wake()
-        if relay_thread is not None:
-            relay_thread.join(timeout=3)
+        relay_thread.join(timeout=3)
         producer.close(timeout_s=3)
     if relay.failure is not None:
         return 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
@@ -138,9 +139,11 @@ class OutboxRelay:
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         OUTBOX_OLDEST_SECONDS.set(max(0.0, age))
 
-    def run(self, shutdown: Shutdown) -> None:
+    def run(self, shutdown: Shutdown, *, publishing: bool = True) -> None:
         """Relay until shutdown: publish on every wake-up and at least every sweep interval.
-        Only the relay holding leadership publishes; the others stand by."""
+        Only the relay holding leadership publishes; the others stand by, and so does a relay
+        told not to publish (`reengage worker --no-relay`). Standing by still keeps the
+        backlog gauges current: the process serving them may not be the one publishing."""
 
         def idle(seconds: float) -> None:
             if shutdown.wait(seconds):
@@ -148,13 +151,15 @@ class OutboxRelay:
 
         try:
             while not shutdown.requested:
-                if self._leadership.try_acquire():
+                if publishing and self._leadership.try_acquire():
                     retry_transient(
                         lambda: self._cycle(shutdown),
                         budget_s=self._retry_budget_s,
                         idle=idle,
                         what="outbox relay",
                     )
+                else:
+                    self._refresh_gauges_standing_by()
                 self._wake.wait(self._sweep_interval_s)
                 self._wake.clear()
         except _ShutdownWhileWaitingError:
@@ -184,9 +189,20 @@ class OutboxRelay:
                 seconds=round(time.monotonic() - started, 3),
             )
 
-    def start_in_thread(self, shutdown: Shutdown) -> threading.Thread:
+    def _refresh_gauges_standing_by(self) -> None:
+        # The leader retries its own failures; a standby just keeps its last reading.
+        try:
+            self.refresh_gauges()
+        except DBAPIError as exc:
+            log.debug("outbox gauges not refreshed", error_class=type(exc).__name__)
+
+    def start_in_thread(self, shutdown: Shutdown, *, publishing: bool = True) -> threading.Thread:
         thread = threading.Thread(
-            target=self.run, args=(shutdown,), name="reengage-relay", daemon=True
+            target=self.run,
+            args=(shutdown,),
+            kwargs={"publishing": publishing},
+            name="reengage-relay" if publishing else "reengage-outbox-gauges",
+            daemon=True,
         )
         thread.start()
         return thread
