@@ -25,7 +25,8 @@ from worker.store.engine import READ_ONLY
 from worker.store.jobs import load_job
 from worker.store.schema import CandidateRow, JobRow, OutboxRow, OutreachRow
 
-# Each funnel scans its tenant's pool: keep a page view to a bounded number of them.
+# Each funnel scans its tenant's pool: keep a page view to a bounded number of them. The
+# page shows as many tenant sections: those of the jobs shown first, then others by id.
 DEFAULT_MAX_JOBS = 20
 
 Clock = Callable[[], datetime]
@@ -45,7 +46,8 @@ def collect(
 ) -> StatusReport:
     now = clock()
     with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        jobs_total, job_keys = _recent_jobs(connection, max_jobs)
+        opened_by_tenant = _opened_jobs_by_tenant(connection)
+        job_keys = _recent_jobs(connection, max_jobs)
         outreach = _outreach_by_job(connection)
         pools = _pool_sizes(connection)
         by_tenant: dict[str, list[JobStatus]] = defaultdict(list)
@@ -63,38 +65,54 @@ def collect(
             )
         backlog = _outbox_backlog(connection, now)
         database = connection.dialect.name
+    every_tenant = sorted(set(pools) | set(opened_by_tenant) | set(by_tenant))
+    with_jobs = [t for t in every_tenant if by_tenant[t]]
+    others = [t for t in every_tenant if not by_tenant[t]][: max(0, max_jobs - len(with_jobs))]
     tenants = tuple(
-        TenantStatus(tenant_id=t, pool=pools.get(t, 0), jobs=tuple(by_tenant[t]))
-        for t in sorted(set(pools) | set(by_tenant))
+        TenantStatus(
+            tenant_id=t,
+            pool=pools.get(t, 0),
+            jobs=tuple(by_tenant[t]),
+            jobs_opened=opened_by_tenant.get(t, 0),
+        )
+        for t in sorted(with_jobs + others)
     )
     totals = {s: sum(c.get(s, 0) for c in outreach.values()) for s in OUTREACH_STATUSES}
     return StatusReport(
         generated_at=now,
         database=database,
         tenants=tenants,
-        jobs_total=jobs_total,
+        jobs_total=sum(opened_by_tenant.values()),
         jobs_shown=sum(len(t.jobs) for t in tenants),
         outreach_totals=totals,
         outbox=backlog,
         dead_letters=dead_letters(),
+        tenants_hidden=len(every_tenant) - len(tenants),
     )
 
 
-def _recent_jobs(connection: Connection, limit: int) -> tuple[int, list[tuple[str, str]]]:
-    """How many jobs were ever opened, and the `limit` most recently opened (tenant, job),
-    in tenant order, then newest first."""
-    opened = JobRow.opened_at.is_not(None)
-    total = int(connection.execute(select(func.count()).where(opened)).scalar_one())
+def _opened_jobs_by_tenant(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(
+        select(JobRow.tenant_id, func.count())
+        .where(JobRow.opened_at.is_not(None))
+        .group_by(JobRow.tenant_id)
+    )
+    return {tenant_id: int(n) for tenant_id, n in rows}
+
+
+def _recent_jobs(connection: Connection, limit: int) -> list[tuple[str, str]]:
+    """The `limit` most recently opened jobs (tenant, job), in tenant order, then newest
+    first."""
     rows = connection.execute(
         select(JobRow.tenant_id, JobRow.job_id)
-        .where(opened)
+        .where(JobRow.opened_at.is_not(None))
         .order_by(JobRow.opened_at.desc(), JobRow.tenant_id, JobRow.job_id)
         .limit(limit)
     ).all()
     keys = [(row.tenant_id, row.job_id) for row in rows]
     # Stable: within a tenant the newest-first order of the query is kept.
     keys.sort(key=lambda key: key[0])
-    return total, keys
+    return keys
 
 
 def _outreach_by_job(connection: Connection) -> dict[tuple[str, str], dict[str, int]]:

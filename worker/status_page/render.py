@@ -81,7 +81,8 @@ def render(report: StatusReport) -> str:
         "<main>",
         _cards(report),
         *(_tenant(t) for t in report.tenants),
-        _no_jobs(report) if not report.jobs_shown else "",
+        _hidden_tenants(report.tenants_hidden),
+        _no_jobs(report) if not report.jobs_total else "",
         "</main></body></html>",
     ]
     return "\n".join(p for p in parts if p)
@@ -149,7 +150,7 @@ def _dead_letter_card(dead_letters: Mapping[str, int]) -> str:
 
 
 def _tenant(tenant: TenantStatus) -> str:
-    jobs = "".join(_job(j) for j in tenant.jobs) or '<p class="muted">No jobs opened yet.</p>'
+    jobs = "".join(_job(j) for j in tenant.jobs) + _jobs_not_shown(tenant)
     return (
         f'<section class="tenant" data-tenant="{escape(tenant.tenant_id)}">'
         f"<h2>Tenant {escape(tenant.tenant_id)} "
@@ -274,6 +275,28 @@ def _legend_item(x: int, status: str, count: int) -> str:
         f'transform="translate({x},20)">'
         f'<rect x="0" y="3" width="10" height="10" fill="{STATUS_COLOURS[status]}"/>'
         f'<text x="14" y="12">{status} <tspan class="count">{count}</tspan></text></g>'
+    )
+
+
+def _jobs_not_shown(tenant: TenantStatus) -> str:
+    hidden = tenant.jobs_opened - len(tenant.jobs)
+    if hidden <= 0:
+        return "" if tenant.jobs else '<p class="muted">No jobs opened yet.</p>'
+
+    more = "more " if tenant.jobs else ""
+    return (
+        f'<p class="muted" data-jobs-hidden="{hidden}">{hidden} {more}opened '
+        f"job{'s' if hidden != 1 else ''} not shown: the page shows the most recently "
+        "opened jobs across every tenant.</p>"
+    )
+
+
+def _hidden_tenants(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f'<p class="muted" data-tenants-hidden="{count}">{count} more '
+        f"tenant{'s' if count != 1 else ''} not shown.</p>"
     )
 
 

@@ -36,7 +36,9 @@ class JobStatus:
 class TenantStatus:
     tenant_id: str
     pool: int
+    # The tenant's jobs among the page's most recently opened; `jobs_opened` counts them all.
     jobs: tuple[JobStatus, ...]
+    jobs_opened: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +58,5 @@ class StatusReport:
     outbox: OutboxBacklog
     # Dead letters this process produced since it started, per original topic.
     dead_letters: Mapping[str, int]
+    # Tenants left off the page (it shows a bounded number of them).
+    tenants_hidden: int = 0

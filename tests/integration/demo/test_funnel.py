@@ -100,7 +100,18 @@ def test_the_sql_funnel_is_the_reference_funnel(database_url: str) -> None:
             (first.tenant_id, first.job_id)
         ]
         assert report.outbox.pending == 0  # match_job alone writes no outbox rows
-        assert collect(engine, DEFAULTS, max_jobs=2, dead_letters=dict).jobs_shown == 2
+        bounded = collect(engine, DEFAULTS, max_jobs=2, dead_letters=dict)
+        assert (bounded.jobs_shown, bounded.jobs_total) == (2, 6)
+        # Every tenant on the page knows how many jobs it opened, shown or not, and the page
+        # shows at most max_jobs tenants.
+        opened: dict[str, int] = {}
+        for job in dataset.jobs:
+            opened[job.tenant_id] = opened.get(job.tenant_id, 0) + 1
+        assert len(bounded.tenants) <= 2
+        assert all(t.jobs_opened == opened.get(t.tenant_id, 0) for t in bounded.tenants)
+        assert len(bounded.tenants) + bounded.tenants_hidden == len(
+            {c.tenant_id for c in dataset.candidates} | set(opened)
+        )
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@ there is no script and no personal data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -120,6 +121,38 @@ def test_an_empty_store_says_how_to_start() -> None:
     )
     html = render(empty)
     assert "make demo" in html and "nothing waiting" in html
+
+
+def _tenants_report(*tenants: TenantStatus, hidden: int = 0) -> StatusReport:
+    return replace(
+        report(),
+        tenants=tenants,
+        jobs_total=sum(t.jobs_opened for t in tenants),
+        jobs_shown=sum(len(t.jobs) for t in tenants),
+        tenants_hidden=hidden,
+    )
+
+
+def test_a_tenant_whose_jobs_are_not_among_the_shown_ones_does_not_say_it_has_none() -> None:
+    shown = report().tenants[0]
+    html = render(
+        _tenants_report(
+            replace(shown, jobs_opened=3),
+            TenantStatus("beta", 40, (), jobs_opened=2),
+            TenantStatus("gamma", 10, (), jobs_opened=0),
+        )
+    )
+    beta = html[html.index('data-tenant="beta"') : html.index('data-tenant="gamma"')]
+    gamma = html[html.index('data-tenant="gamma"') :]
+    assert "No jobs opened yet." not in beta
+    assert 'data-jobs-hidden="2">2 opened jobs not shown' in beta
+    assert 'data-jobs-hidden="2">2 more opened jobs not shown' in html  # acme: 1 of 3 shown
+    assert "No jobs opened yet." in gamma
+
+
+def test_tenants_left_off_the_page_are_counted() -> None:
+    html = render(_tenants_report(report().tenants[0], hidden=2_980))
+    assert 'data-tenants-hidden="2980">2980 more tenants not shown.' in html
 
 
 def test_the_funnel_arithmetic() -> None:
