@@ -20,6 +20,7 @@ from rich.text import Text
 from worker.preview.report import Contact, Explained, PreviewReport, RequestedRow
 from worker.rules.eligibility import Exclusion
 from worker.rules.reason import Reason
+from worker.text import printable
 
 # What each rule means, for recruiters reading the exclusion table.
 RULE_MEANINGS: dict[Exclusion, str] = {
@@ -37,15 +38,6 @@ RULE_MEANINGS: dict[Exclusion, str] = {
     Exclusion.COOLDOWN: "contacted for another job too recently (cooldown)",
     Exclusion.CAP_REACHED: "eligible, but beyond the job's outreach cap",
 }
-
-
-# C0 controls, DEL and C1 controls: what a terminal may act on.
-_CONTROLS = {code: "\ufffd" for code in [*range(0x20), *range(0x7F, 0xA0)]}
-
-
-def printable(value: str) -> str:
-    """`value` with every control character replaced by U+FFFD."""
-    return value.translate(_CONTROLS)
 
 
 def mask_email(address: str | None) -> str:

@@ -19,6 +19,7 @@ from worker.status_page.report import (
     StatusReport,
     TenantStatus,
 )
+from worker.text import printable
 
 REFRESH_SECONDS = 10
 
@@ -96,7 +97,7 @@ def _header(report: StatusReport) -> str:
     )
     return (
         "<header><h1>reengage status</h1>"
-        f"<p>{_time(report.generated_at)} · database {escape(report.database)}{shown}"
+        f"<p>{_time(report.generated_at)} · database {_html(report.database)}{shown}"
         f" · refreshes every {REFRESH_SECONDS} s</p></header>"
     )
 
@@ -135,7 +136,7 @@ def _outbox_card(outbox: OutboxBacklog) -> str:
 def _dead_letter_card(dead_letters: Mapping[str, int]) -> str:
     if dead_letters:
         rows = "".join(
-            f'<tr data-topic="{escape(topic)}"><td>{escape(topic)}.dlq</td>'
+            f'<tr data-topic="{_html(topic)}"><td>{_html(topic)}.dlq</td>'
             f'<td class="n">{count}</td></tr>'
             for topic, count in dead_letters.items()
         )
@@ -152,8 +153,8 @@ def _dead_letter_card(dead_letters: Mapping[str, int]) -> str:
 def _tenant(tenant: TenantStatus) -> str:
     jobs = "".join(_job(j) for j in tenant.jobs) + _jobs_not_shown(tenant)
     return (
-        f'<section class="tenant" data-tenant="{escape(tenant.tenant_id)}">'
-        f"<h2>Tenant {escape(tenant.tenant_id)} "
+        f'<section class="tenant" data-tenant="{_html(tenant.tenant_id)}">'
+        f"<h2>Tenant {_html(tenant.tenant_id)} "
         f'<span class="muted">· {tenant.pool} candidates in the pool</span></h2>'
         f'<div class="jobs">{jobs}</div></section>'
     )
@@ -168,11 +169,11 @@ def _job(status: JobStatus) -> str:
     )
     required = ", ".join(job.required_credentials) or "nothing"
     return (
-        f'<article class="job" data-tenant="{escape(job.tenant_id)}" '
-        f'data-job="{escape(job.job_id)}">'
-        f"<h3>{escape(job.title)}{state}</h3>"
-        f'<p class="muted">job {escape(job.job_id)} · opened {_time(job.opened_at)} · '
-        f"requires {escape(required)} · inactive {policy.min_inactive_days}-"
+        f'<article class="job" data-tenant="{_html(job.tenant_id)}" '
+        f'data-job="{_html(job.job_id)}">'
+        f"<h3>{_html(job.title)}{state}</h3>"
+        f'<p class="muted">job {_html(job.job_id)} · opened {_time(job.opened_at)} · '
+        f"requires {_html(required)} · inactive {policy.min_inactive_days}-"
         f"{policy.max_inactive_days} days · cap {policy.max_outreach}</p>"
         f"{_funnel_svg(status.funnel, status.requested_total)}"
         f'<p class="muted" style="margin-top:8px">Outreach by status</p>'
@@ -217,7 +218,7 @@ def _stage_row(index: int, stage: Exclusion, excluded: int, left: int, pool: int
     return (
         f'<g class="stage" data-stage="{stage.value}" data-excluded="{excluded}" '
         f'data-remaining="{left}" transform="translate(0,{y})">'
-        f'<text x="0" y="15">{escape(STAGE_LABELS[stage])}</text>'
+        f'<text x="0" y="15">{_html(STAGE_LABELS[stage])}</text>'
         f'<rect x="{_LABEL_W}" y="3" width="{kept}" height="15" fill="#5b7cfa"/>'
         f'<rect x="{_LABEL_W + kept}" y="3" width="{cut}" height="15" fill="#f3b4b4"/>'
         f'<text class="{"excluded" if excluded else "dim"}" x="{_LABEL_W + _BAR_W + 8}" '
@@ -307,8 +308,14 @@ def _no_jobs(report: StatusReport) -> str:
     return f'<p class="muted">Nothing stored yet. {hint}</p>'
 
 
+def _html(value: str) -> str:
+    """ATS text for the page: escaped, and control characters (not allowed in HTML) shown as
+    U+FFFD."""
+    return escape(printable(value))
+
+
 def _time(moment: datetime) -> str:
-    return escape(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return _html(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def _duration(seconds: float) -> str:

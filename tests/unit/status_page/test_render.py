@@ -103,6 +103,12 @@ def test_ats_text_is_escaped_and_there_is_no_script() -> None:
     assert "javascript:" not in html.lower()
 
 
+def test_control_characters_from_the_ats_are_not_written_into_the_page() -> None:
+    html = render(report(title="Data\x1b[31m Analyst\x07\x85"))
+    assert "Data\ufffd[31m Analyst\ufffd\ufffd" in html
+    assert not any(0x80 <= ord(c) < 0xA0 or (ord(c) < 0x20 and c != "\n") for c in html)
+
+
 def test_a_closed_job_is_marked_closed() -> None:
     assert '<span class="badge closed">closed</span>' in render(report(closed=True))
     assert '<span class="badge open">open</span>' in render(report())
