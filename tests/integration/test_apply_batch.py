@@ -121,10 +121,10 @@ def test_snapshot_outcomes_come_back_in_batch_order(engine: Engine) -> None:
     assert stored["c-2"].email is None  # erased
 
 
-def opened(event_id: str, job_id: str, at: datetime) -> Incoming:
+def opened(event_id: str, job_id: str, at: datetime, tenant_id: str = TENANT) -> Incoming:
     data = JobOpened.model_validate(
         {
-            "tenant_id": TENANT,
+            "tenant_id": tenant_id,
             "job_id": job_id,
             "title": "Analyst",
             "required_credentials": ["SQL"],
@@ -253,6 +253,24 @@ def test_a_report_naming_another_tenants_outreach_changes_nothing(engine: Engine
     apply(engine, [_report("failed", TENANT, "c-1", acmes)])
     assert outreach_states(engine) == {"c-1": "sent"}
     assert _suppressed(engine) == {(TENANT, "c-1"): True, ("globex", "c-1"): False}
+
+
+def test_whether_another_tenant_holds_the_named_outreach_changes_nothing(
+    engine: Engine,
+) -> None:
+    """A bounce from globex naming acme's outreach id for globex's own candidate: whatever
+    acme's store holds, globex's candidate keeps its address (the id is not the one the
+    contract derives from globex's ids)."""
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(engine, [updated("e-g", "c-1", T - 30 * DAY, tenant_id="globex", **dormant)])
+    apply(engine, [opened("e-og", "j-1", T, tenant_id="globex")])
+    assert outreach_states(engine) == {"c-1": "requested"}  # globex's; acme holds nothing
+
+    report = apply(engine, [_report("failed", "globex", "c-1", (TENANT, "j-1", "c-1"))])
+
+    assert report.effects.cancelled == {}
+    assert _suppressed(engine) == {("globex", "c-1"): False}
+    assert outreach_states(engine) == {"c-1": "requested"}
 
 
 def test_an_outreach_reported_failed_is_not_reported_sent_so_a_close_cancels_it(

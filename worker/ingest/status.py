@@ -5,9 +5,12 @@ candidate's current address is unusable, so it is never matched again and their 
 pending outreach is cancelled. Other outcomes change nothing but the outreach's status.
 
 A report is applied only to the outreach that has every id it names (outreach, tenant,
-candidate, job): a report naming another tenant's outreach, or pairing an outreach with
-someone else's candidate, changes nothing and suppresses no address. A bounce for an outreach
-the store does not hold (yet: a replay may read the status topic before the jobs topic has
+candidate, job). A bounce suppresses an address only when its `outreach_id` is the one the
+contract derives from the tenant, job and candidate it names: a report naming another
+tenant's outreach, or pairing an outreach with someone else's candidate, suppresses nothing.
+That is decided from the report alone, never by looking the id up: whether another tenant
+holds that id must not change what happens in this one. So a bounce for an outreach the
+store does not hold (yet: a replay may read the status topic before the jobs topic has
 rebuilt it) still suppresses the address of the candidate it names in its own tenant.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from worker.contracts.encode import outreach_id
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.context import HandlerContext
 from worker.rules.cancellation import CancellationReason
@@ -23,7 +27,6 @@ from worker.store.outreach import (
     cancel_pending,
     mark_failed,
     mark_sent,
-    named_elsewhere,
 )
 from worker.store.suppression import suppress_email
 
@@ -38,7 +41,7 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
     named = _named(data)
     mark_failed(ctx.connection, named, at)
     # A bounce often comes after `sent` (the row no longer changes): the address is still bad.
-    if data.reason not in _ADDRESS_FAILURES or named_elsewhere(ctx.connection, named):
+    if data.reason not in _ADDRESS_FAILURES or not _names_its_own_outreach(data):
         return
     if suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
         reason = CancellationReason.EMAIL_UNUSABLE
@@ -46,6 +49,11 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
             ctx.connection, data.tenant_id, reason, at, candidate_id=data.candidate_id
         )
         ctx.cancel(refs, reason, at)
+
+
+def _names_its_own_outreach(data: OutreachFailed) -> bool:
+    derived = outreach_id(data.tenant_id, data.job_id, data.candidate_id)
+    return data.outreach_id.lower() == derived
 
 
 def _named(data: OutreachSent | OutreachFailed) -> OutreachRef:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -170,17 +170,6 @@ def mark_failed(connection: Connection, ref: OutreachRef, failed_at: datetime) -
         .values(status=OutreachStatus.FAILED.value, status_at=failed_at)
     )
     return result.rowcount > 0
-
-
-def named_elsewhere(connection: Connection, ref: OutreachRef) -> bool:
-    """Whether the store holds this outreach id under other ids (another tenant, candidate or
-    job) than the report names: a report that cannot be about what it says."""
-    found = connection.execute(
-        select(OutreachRow.outreach_id)
-        .where(OutreachRow.outreach_id == ref.outreach_id, not_(_named_by(ref)))
-        .limit(1)
-    )
-    return found.first() is not None
 
 
 def past_outreach(
