@@ -145,6 +145,25 @@ def outreach_states(engine: Engine) -> dict[str, str]:
         return {candidate_id: status for candidate_id, status in rows}
 
 
+def test_two_pairs_with_one_outreach_id_cost_the_second_job_only_that_candidate(
+    engine: Engine,
+) -> None:
+    """The contract's id is UUIDv5 of "{tenant}/{job}/{candidate}" and ids may hold "/":
+    (j, x/c) and (j/x, c) share one. The second claim skips that candidate instead of
+    failing the job's whole match."""
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    candidates = ("x/c", "c", "d")
+    apply(engine, [updated(f"e-{c}", c, T - 30 * DAY, **dormant) for c in candidates])
+    assert outreach_id(TENANT, "j", "x/c") == outreach_id(TENANT, "j/x", "c")
+    apply(engine, [opened("e-o1", "j", T)])
+    report = apply(engine, [opened("e-o2", "j/x", T + 60 * DAY)])  # past the cooldown
+
+    assert report.outcomes == [PROCESSED]
+    with engine.connect() as connection:
+        rows = connection.execute(select(OutreachRow.job_id, OutreachRow.candidate_id)).all()
+    assert sorted(rows) == [("j", "c"), ("j", "d"), ("j", "x/c"), ("j/x", "d"), ("j/x", "x/c")]
+
+
 def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> None:
     dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
     apply(engine, [updated("e-c1", "c-1", T - 30 * DAY, **dormant)])

@@ -53,6 +53,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from worker.contracts.encode import outreach_id
+from worker.logs import get_logger
 from worker.rules.days import days_before
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Job, Policy
@@ -68,6 +69,8 @@ from worker.store.schema import (
     OutreachRow,
     OutreachStatus,
 )
+
+log = get_logger("reengage.matcher")
 
 _SEMI_JOINED_CREDENTIALS = 3
 _CONTACTABLE: ColumnElement[bool] = literal_column("candidates.contactable")
@@ -310,11 +313,25 @@ def _claim(
         if not fresh:
             break
         confirmed = _lock_and_recheck(connection, job, at, policy, [r.candidate_id for r in fresh])
+        claimable = [r for r in fresh if r.candidate_id in confirmed]
+        held = _ids_held(connection, [_id_for(job, r) for r in claimable])
         batch: list[Requested] = []
         for candidate in fresh:
             if candidate.candidate_id not in confirmed:
                 # Another process claimed it (or changed it) since the ranking query ran.
                 refused.add(candidate.candidate_id)
+                continue
+            if _id_for(job, candidate) in held:
+                # The contract's id names "{tenant}/{job}/{candidate}", and ids may hold "/":
+                # (J, x/C) and (J/x, C) get one id. The pair claimed first keeps it; this one
+                # is skipped rather than failing the whole job for everyone else.
+                refused.add(candidate.candidate_id)
+                log.warning(
+                    "outreach id already taken by another job's outreach; candidate skipped",
+                    tenant_id=job.tenant_id,
+                    job_id=job.job_id,
+                    outreach_id=_id_for(job, candidate),
+                )
                 continue
             batch.append(_requested(job, candidate, so_far + len(batch) + 1, trigger, at))
         _insert(connection, batch)
@@ -324,6 +341,19 @@ def _claim(
         if len(ranked) < limit:
             break  # the ranking is exhausted
     return requested
+
+
+def _id_for(job: Job, candidate: Ranked) -> str:
+    return outreach_id(job.tenant_id, job.job_id, candidate.candidate_id)
+
+
+def _ids_held(connection: Connection, ids: Sequence[str]) -> set[str]:
+    """Of these outreach ids, the ones already held. Candidates that pass every rule have
+    no outreach for this job, so a held id is another job's: a collision of names."""
+    if not ids:
+        return set()
+    statement = select(OutreachRow.outreach_id).where(OutreachRow.outreach_id.in_(ids))
+    return set(connection.execute(statement).scalars())
 
 
 def _lock_and_recheck(
