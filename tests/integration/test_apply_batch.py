@@ -164,6 +164,14 @@ def test_two_pairs_with_one_outreach_id_cost_the_second_job_only_that_candidate(
     assert sorted(rows) == [("j", "c"), ("j", "d"), ("j", "x/c"), ("j/x", "d"), ("j/x", "x/c")]
 
 
+def test_a_close_with_nothing_pending_reports_no_cancellation(engine: Engine) -> None:
+    apply(engine, [opened("e-o1", "j-1", T)])  # nobody in the pool
+    report = apply(engine, [closed("e-x1", "j-1", T + DAY)])
+    assert report.outcomes == [PROCESSED]
+    assert report.effects.cancelled == {}
+    assert report.effects.decisions == []
+
+
 def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> None:
     dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
     apply(engine, [updated("e-c1", "c-1", T - 30 * DAY, **dormant)])

@@ -97,6 +97,8 @@ class HandlerContext:
         ]
 
     def cancel(self, refs: Sequence[OutreachRef], reason: CancellationReason, at: datetime) -> None:
+        if not refs:
+            return  # a close with nothing pending: no zero count, no log line, no empty series
         self.publish(
             [
                 cancelled_message(
