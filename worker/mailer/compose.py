@@ -15,10 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import (
+    Address,
+    BaseHeader,
+    HeaderRegistry,
+    UniqueAddressHeader,
+    UnstructuredHeader,
+)
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
 from email.utils import format_datetime, parseaddr
+from typing import cast
 from urllib.parse import quote
 
 from email_validator import EmailNotValidError, validate_email
@@ -51,9 +58,35 @@ class UriListHeader(UnstructuredHeader, BaseHeader):
         return f"{self.name}: " + f",{policy.linesep} ".join(entries) + policy.linesep
 
 
+class RecipientHeader(UniqueAddressHeader):
+    """`To: Name <local@domain>`, with the address written exactly as given.
+
+    The stock header refolds the address from its parse tree, and Python's parser reads an
+    RFC 2047 encoded word even inside a local part: `=?utf-8?q?=0D=0ABcc=3A_x?=@example.com`
+    (a valid address) would go out as a line break and a Bcc header. So the header is folded
+    with a stand-in address of the same length (so it folds alike), and the validated
+    address (a dot-atom, no CR, LF, `<` or `>`) replaces it verbatim."""
+
+    def fold(self, *, policy: Policy) -> str:
+        (recipient,) = self.addresses
+        stand_in = Address(
+            recipient.display_name,
+            username="r" * len(recipient.username),
+            domain="x" * len(recipient.domain),
+        )
+        folded = _STOCK_HEADERS("To", stand_in).fold(policy=policy)
+        before, found, after = folded.rpartition(stand_in.addr_spec)
+        return before + recipient.addr_spec + after if found else folded
+
+
+_STOCK_HEADERS = HeaderRegistry()
+
+
 def _policy(*, utf8: bool) -> Policy:
     registry = HeaderRegistry()
     registry.map_to_type("list-unsubscribe", UriListHeader)
+    # The registry mixes BaseHeader in itself (typeshed's stubs cannot express the pair).
+    registry.map_to_type("to", cast("type[BaseHeader]", RecipientHeader))
     return SMTP.clone(header_factory=registry, utf8=utf8)
 
 

@@ -151,6 +151,31 @@ def test_line_breaks_in_names_inject_nothing(first: str, last: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "address",
+    [
+        "=?utf-8?q?=0D=0ABcc=3A_x=40evil.example?=@example.com",
+        "=?utf-8?q?=0D=0AReply-To=3A_a=40evil.example?=@example.com",
+        "=?utf-8?q?=0D=0A=0D=0AClick_here?=@example.com",
+        "=?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?=@example.com",
+    ],
+)
+def test_encoded_words_in_the_address_inject_nothing(address: str) -> None:
+    """A local part may be made of the characters of an RFC 2047 encoded word: a valid
+    address, written as given, never decoded into a line break."""
+    composed = compose(_with(_request(), email=address), SENDER, NOW)
+    data = composed.as_bytes()
+    message = _parse(data)
+
+    assert set(message.keys()) == EXPECTED_HEADERS
+    assert "Bcc" not in message and "Reply-To" not in message
+    assert composed.envelope_to == address
+    header_block = data.split(b"\r\n\r\n", 1)[0]
+    assert f"<{address}>".encode() in header_block
+    for line in header_block.split(b"\r\n"):
+        assert re.match(rb"^([A-Za-z-]+: |[ \t])", line), line
+
+
+@pytest.mark.parametrize(
     "name",
     ["Zoë", "Renée-Østergård", "李小龍", "Jane 👩🏽‍💻🚀", "ﬁ\u200dﬂ", "A" * 500, "Ä😀" * 250],
 )
