@@ -43,7 +43,7 @@ from worker.mailer.compose import Composed, Sender, UnusableAddressError, compos
 from worker.mailer.handover import Handover, commit_then
 from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
 from worker.mailer.rate import TokenBucket
-from worker.mailer.smtp import Attempt, Delivered, NotClaimed, Refused, Unknown
+from worker.mailer.smtp import Attempt, Delivered, NotClaimed, Refused, Unknown, Unsupported
 from worker.runtime.retry import retry_transient
 from worker.store.engine import in_transaction
 
@@ -256,6 +256,23 @@ class Deliverer:
                         now=now,
                         claimant=None,
                         message_id=mail.message_id,
+                    ),
+                )
+            case Unsupported(detail=detail):
+                # Not `rejected`: that tells the worker the address is unusable, and this
+                # address is fine; our server is not. Nothing was sent or claimed.
+                log.error(
+                    "email not sent: the SMTP server lacks what it needs", outreach_id=outreach_id
+                )
+                return self._finish(
+                    outreach_id,
+                    lambda c, now: ledger.mark_failed(
+                        c,
+                        outreach_id,
+                        reason="retries_exhausted",
+                        detail=f"not sent: {detail}",
+                        now=now,
+                        claimant=None,
                     ),
                 )
             case NotClaimed():

@@ -100,7 +100,15 @@ class NotClaimed:
     pass
 
 
-Attempt = Delivered | Refused | Unknown | NotClaimed
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """Our server cannot carry this message (it lacks an extension the address needs):
+    nothing was sent, and the address is not to blame."""
+
+    detail: str
+
+
+Attempt = Delivered | Refused | Unknown | NotClaimed | Unsupported
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +167,15 @@ class SmtpSender:
                 self._smtp.quit()
             self._drop()
 
-    def _transfer(self, smtp: smtplib.SMTP, mail: Composed) -> Refused | None:
+    def _transfer(self, smtp: smtplib.SMTP, mail: Composed) -> Refused | Unsupported | None:
         """MAIL, RCPT, DATA and the body; None when the server waits for the end of data."""
         options: list[str] = []
         if mail.smtputf8:
             if not smtp.has_extn("smtputf8"):
-                reply = Reply(553, "the server does not offer SMTPUTF8, which this address needs")
-                return Refused("mail", reply)
+                # Not a reply of the server's, and not the address's fault: it is valid.
+                return Unsupported(
+                    "the SMTP server does not offer SMTPUTF8, which this address needs"
+                )
             options.append("SMTPUTF8")
         reply = self._checked(smtp, "mail", smtp.mail(mail.envelope_from, options))
         if reply.code != 250:
@@ -254,6 +264,16 @@ class SmtpSender:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if config.username:
+                if not smtp.has_extn("auth"):
+                    raise ConfigurationError(
+                        "REENGAGE_SMTP_USERNAME",
+                        "the SMTP server offers no login (AUTH)"
+                        + (
+                            ""
+                            if config.starttls
+                            else "; it may offer one over REENGAGE_SMTP_STARTTLS"
+                        ),
+                    )
                 password = config.password.get_secret_value() if config.password else ""
                 smtp.login(config.username, password)
         except smtplib.SMTPAuthenticationError:

@@ -96,11 +96,11 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self, script: Script | None = None) -> None:
+    def __init__(self, script: Script | None = None, *, smtputf8: bool = True) -> None:
         self.handler = _Handler(script=script)
         self.port = _free_port()
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
         )
 
     def start(self) -> SmtpServer:
@@ -137,8 +137,8 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(script: Script | None = None) -> Iterator[SmtpServer]:
-    server = SmtpServer(script).start()
+def smtp_server(script: Script | None = None, *, smtputf8: bool = True) -> Iterator[SmtpServer]:
+    server = SmtpServer(script, smtputf8=smtputf8).start()
     try:
         yield server
     finally:

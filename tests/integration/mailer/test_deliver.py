@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from tests.integration.mailer.harness import outreach
 from tests.integration.mailer.smtp_server import SmtpServer, smtp_server
 from worker.contracts.outreach import OutreachRequested
 from worker.mailer import ledger
-from worker.mailer.compose import Sender
+from worker.mailer.compose import Sender, compose
 from worker.mailer.deliver import MAX_ATTEMPTS, Deliverer, Delivery
 from worker.mailer.ledger import MailState
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import SmtpConfig, SmtpSender
+from worker.settings import ConfigurationError
 
 SENDER = Sender("talent@acme.example", "Acme", "acme.example", None, None)
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -62,6 +66,41 @@ def test_4xx_until_the_last_attempt_is_retries_exhausted(
     assert entry.detail == "452 4.2.2 Mailbox full (at end of data)"
     assert entry.attempts == MAX_ATTEMPTS  # each claim released after its 452
     assert server.handler.attempts["full@example.com"] == MAX_ATTEMPTS
+    assert server.accepted == []
+
+
+def test_an_address_our_server_cannot_carry_is_not_blamed(ledger_engine: Engine) -> None:
+    """A valid non-ASCII address and a relay without SMTPUTF8: nothing is sent, and the
+    report is not `rejected` (which tells the worker the address is unusable)."""
+    with smtp_server(smtputf8=False) as plain:
+        deliverer, smtp = _deliverer(ledger_engine, plain, "me")
+        try:
+            delivery = deliverer.deliver(outreach(1, email="jürgen@example.com"))
+        finally:
+            smtp.close()
+        assert plain.accepted == []
+    assert delivery is not None
+    entry = delivery.entry
+    assert (entry.state, entry.reason) == (MailState.FAILED, "retries_exhausted")
+    assert entry.detail == (
+        "not sent: the SMTP server does not offer SMTPUTF8, which this address needs"
+    )
+
+
+def test_a_login_the_server_does_not_offer_is_a_configuration_error(
+    ledger_engine: Engine, server: SmtpServer
+) -> None:
+    """Credentials set, no AUTH offered (often: it is offered only after STARTTLS): exit 2
+    naming the setting, not a server outage retried for the whole budget."""
+    secret = SecretStr("s3cret-Pa55")
+    smtp = SmtpSender(SmtpConfig("127.0.0.1", server.port, username="u", password=secret))
+    try:
+        with pytest.raises(ConfigurationError, match="REENGAGE_SMTP_USERNAME") as raised:
+            smtp.send(compose(outreach(1), SENDER, NOW), lambda _write: True)
+    finally:
+        smtp.close()
+    assert "REENGAGE_SMTP_STARTTLS" in str(raised.value)
+    assert secret.get_secret_value() not in str(raised.value)
     assert server.accepted == []
 
 
