@@ -220,63 +220,50 @@ class Deliverer:
                 )
             case Refused(stage=stage, reply=reply):
                 holder = claimant if attempt.after_claim else None
-                return self._finish(
-                    outreach_id,
-                    lambda c, now: ledger.mark_failed(
-                        c,
-                        outreach_id,
-                        reason="rejected",
-                        detail=reply.describe(stage),
-                        now=now,
-                        claimant=holder,
-                        message_id=mail.message_id,
-                    ),
+                return self._failed(
+                    mail, "rejected", reply.describe(stage), holder, with_message_id=True
                 )
             case Unknown(detail=detail):
                 log.error("delivery state unknown: not sending again", outreach_id=outreach_id)
-                return self._finish(
-                    outreach_id,
-                    lambda c, now: ledger.mark_failed(
-                        c,
-                        outreach_id,
-                        reason="retries_exhausted",
-                        detail=f"unknown delivery state: {detail}; not sent again",
-                        now=now,
-                        claimant=claimant,
-                    ),
-                )
+                detail = f"unknown delivery state: {detail}; not sent again"
+                return self._failed(mail, "retries_exhausted", detail, claimant)
             case Exhausted(last=last):
-                return self._finish(
-                    outreach_id,
-                    lambda c, now: ledger.mark_failed(
-                        c,
-                        outreach_id,
-                        reason="retries_exhausted",
-                        detail=last.reply.describe(last.stage),
-                        now=now,
-                        claimant=None,
-                        message_id=mail.message_id,
-                    ),
-                )
+                detail = last.reply.describe(last.stage)
+                return self._failed(mail, "retries_exhausted", detail, None, with_message_id=True)
             case Unsupported(detail=detail):
                 # Not `rejected`: that tells the worker the address is unusable, and this
                 # address is fine; our server is not. Nothing was sent or claimed.
                 log.error(
                     "email not sent: the SMTP server lacks what it needs", outreach_id=outreach_id
                 )
-                return self._finish(
-                    outreach_id,
-                    lambda c, now: ledger.mark_failed(
-                        c,
-                        outreach_id,
-                        reason="retries_exhausted",
-                        detail=f"not sent: {detail}",
-                        now=now,
-                        claimant=None,
-                    ),
-                )
+                return self._failed(mail, "retries_exhausted", f"not sent: {detail}", None)
             case NotClaimed():
                 return self._finish(outreach_id, lambda _c, _now: False)
+
+    def _failed(
+        self,
+        mail: Composed,
+        reason: str,
+        detail: str,
+        claimant: str | None,
+        *,
+        with_message_id: bool = False,
+    ) -> Delivery | None:
+        """Record `failed`. `claimant`: the claim this process holds on the row, if any; the
+        Message-ID is kept when the message went (at least partly) to the server."""
+        message_id = mail.message_id if with_message_id else None
+        return self._finish(
+            mail.outreach_id,
+            lambda c, now: ledger.mark_failed(
+                c,
+                mail.outreach_id,
+                reason=reason,
+                detail=detail,
+                now=now,
+                claimant=claimant,
+                message_id=message_id,
+            ),
+        )
 
     def _resolve_abandoned(self, entry: LedgerEntry) -> Delivery | None:
         log.warning(
