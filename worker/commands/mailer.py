@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import threading
 import uuid
 
 from sqlalchemy import Engine
@@ -31,6 +32,9 @@ log = get_logger("reengage.mailer")
 # A batch holds about this many seconds of mail at the configured rate, so status events
 # follow the emails closely and a shutdown finishes its batch quickly.
 BATCH_SECONDS_OF_MAIL = 5.0
+# After SIGTERM, an email still waiting on the SMTP server this long is broken off, so the
+# process exits within the 10 s the operating interface promises.
+SEND_GRACE_AFTER_SHUTDOWN_S = 4.0
 
 
 def run(_args: argparse.Namespace, settings: Settings) -> int:
@@ -93,9 +97,17 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         rate_per_second=settings.mail_rate_per_second,
         http_port=http.port,
     )
+    stopped = threading.Event()
+    threading.Thread(
+        target=_break_off_slow_send,
+        args=(shutdown, stopped, server),
+        name="reengage-smtp-deadline",
+        daemon=True,
+    ).start()
     try:
         loop.run()
     finally:
+        stopped.set()
         shutdown.request()
         consumer.close()
         server.close()
@@ -103,6 +115,14 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         http.close()
     log.info("mailer stopped")
     return 0
+
+
+def _break_off_slow_send(shutdown: Shutdown, stopped: threading.Event, server: SmtpSender) -> None:
+    while not shutdown.wait(3600):
+        pass
+    if not stopped.wait(SEND_GRACE_AFTER_SHUTDOWN_S):
+        log.warning("the SMTP server is slow to answer: breaking off the email in flight")
+        server.abort()
 
 
 def _assigned(consumer: BatchConsumer) -> tuple[bool, str]:

@@ -161,6 +161,17 @@ class SmtpSender:
             return NotClaimed()
         return self._end_of_data_reply(smtp, end_of_data)
 
+    def abort(self) -> None:
+        """Break off a send blocked on a slow server, from another thread (a shutdown cannot
+        wait out a 60 s or 120 s timeout): the blocked read fails at once. Before the end of
+        data the server discards the message and it is sent on the next run; after it, the
+        outcome is unknown, exactly as when the connection is lost there."""
+        smtp = self._smtp
+        sock = smtp.sock if smtp is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         if self._smtp is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):

@@ -104,3 +104,33 @@ def test_killed_after_the_server_accepted_the_email_is_not_sent_again(
     assert event.data.message_id == f"<{data.outreach_id}@acme.example>"  # type: ignore[union-attr]
     assert _state(ledger_engine, data.outreach_id) is MailState.SENT
     assert [e.type for e in reported[after.outreach_id]] == ["reengage.outreach.sent"]
+
+
+def test_sigterm_while_the_server_is_slow_exits_within_10_s_and_sends_once(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+    ledger_engine: Engine,
+) -> None:
+    """The server sits on its reply to RCPT (its timeout is 60 s): SIGTERM breaks the email
+    off before the end of data, so it is still pending, and the next run sends it once."""
+    data = outreach(1)
+    with smtp_server() as server:
+        env = mailer_env(server.port)
+        publish(env.bootstrap, env.outreach_topic, [requested(data)])
+        server.hold_replies("rcpt")
+        first = start_mailer(env)
+        assert server.wait_until_holding(), first.output()
+        assert first.terminate(timeout_s=10) == 0, first.output()  # the interface's 10 s
+        assert _state(ledger_engine, data.outreach_id) is MailState.PENDING
+        assert data.outreach_id not in statuses(env.bootstrap, env.status_topic)
+        server.release()
+
+        second = start_mailer(env)
+        wait_for(
+            lambda: data.outreach_id in statuses(env.bootstrap, env.status_topic),
+            "the status",
+            context=second.output,
+        )
+        assert second.terminate() == 0, second.output()
+
+    assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}
