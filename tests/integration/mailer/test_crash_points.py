@@ -36,6 +36,19 @@ def _state(engine: Engine, outreach_id: str) -> MailState | None:
     return None if entry is None else entry.state
 
 
+def _run_until_reported(
+    start_mailer: Callable[[MailerEnv], MailerProcess], env: MailerEnv, *outreach_ids: str
+) -> None:
+    """Run a mailer until every one of these outreach has a status, then stop it (exit 0)."""
+    mailer = start_mailer(env)
+    wait_for(
+        lambda: set(outreach_ids) <= set(statuses(env.bootstrap, env.status_topic)),
+        "the statuses",
+        context=mailer.output,
+    )
+    assert mailer.terminate() == 0, mailer.output()
+
+
 def test_killed_before_the_end_of_data_the_email_is_sent_after_restart(
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
@@ -52,13 +65,7 @@ def test_killed_before_the_end_of_data_the_email_is_sent_after_restart(
         assert _state(ledger_engine, data.outreach_id) is MailState.PENDING
         server.release()
 
-        second = start_mailer(env)
-        wait_for(
-            lambda: data.outreach_id in statuses(env.bootstrap, env.status_topic),
-            "the status",
-            context=second.output,
-        )
-        assert second.terminate() == 0, second.output()
+        _run_until_reported(start_mailer, env, data.outreach_id)
 
     assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}
     (event,) = statuses(env.bootstrap, env.status_topic)[data.outreach_id]
@@ -82,17 +89,8 @@ def test_killed_after_the_server_accepted_the_email_is_not_sent_again(
         assert _state(ledger_engine, data.outreach_id) is MailState.SENDING
         server.release()
 
-        second = start_mailer(env)
         publish(env.bootstrap, env.outreach_topic, [requested(after)])
-        wait_for(
-            lambda: (
-                {data.outreach_id, after.outreach_id}
-                <= set(statuses(env.bootstrap, env.status_topic))
-            ),
-            "both statuses",
-            context=second.output,
-        )
-        assert second.terminate() == 0, second.output()
+        _run_until_reported(start_mailer, env, data.outreach_id, after.outreach_id)
 
     assert server.message_ids() == {
         f"<{data.outreach_id}@acme.example>": 1,
@@ -125,12 +123,6 @@ def test_sigterm_while_the_server_is_slow_exits_within_10_s_and_sends_once(
         assert data.outreach_id not in statuses(env.bootstrap, env.status_topic)
         server.release()
 
-        second = start_mailer(env)
-        wait_for(
-            lambda: data.outreach_id in statuses(env.bootstrap, env.status_topic),
-            "the status",
-            context=second.output,
-        )
-        assert second.terminate() == 0, second.output()
+        _run_until_reported(start_mailer, env, data.outreach_id)
 
     assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}
