@@ -19,12 +19,14 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import (
     CommitFailedError,
+    CorruptRecordError,
     KafkaError,
     NoOffsetForPartitionError,
     RebalanceInProgressError,
 )
 from kafka.structs import OffsetAndMetadata
 
+from worker.errors import FatalError
 from worker.kafka.config import consumer_options
 from worker.kafka.records import Record, next_offsets
 from worker.logs import get_logger
@@ -32,6 +34,12 @@ from worker.runtime.metrics import CONSUMER_LAG
 from worker.settings import Settings
 
 log = get_logger("reengage.consumer")
+
+
+class UnreadableRecordError(FatalError):
+    """A record the Kafka client cannot parse: no bytes to dead-letter, no way past it that
+    would not silently lose it. Stop, and say where it is."""
+
 
 Position = tuple[str, int]
 # A commit waits at most this long (kafka-python's default is request_timeout_ms, 5 minutes);
@@ -124,6 +132,8 @@ class BatchConsumer:
     def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
         try:
             result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
+        except CorruptRecordError as exc:
+            raise UnreadableRecordError(self._unreadable(exc)) from None
         except NoOffsetForPartitionError:
             # A partition this group never committed: start at its beginning, so a new
             # deployment processes the whole history. A committed offset that retention has
@@ -132,6 +142,24 @@ class BatchConsumer:
             self._start_uncommitted_at_beginning()
             result = self._consumer.poll(timeout_ms=timeout_ms)
         return result
+
+    def _unreadable(self, error: CorruptRecordError) -> str:
+        # The client hands out the records before the bad one first: the partitions not read
+        # to their end now stand at it. (The error's text quotes the record's bytes: left out.)
+        stuck = []
+        for tp in sorted(self._consumer.assignment()):
+            position = self._consumer.position(tp, timeout_ms=0)
+            end = self._consumer.highwater(tp)
+            if position is not None and (end is None or position < end):
+                stuck.append(f"{tp.topic} partition {tp.partition} offset {position}")
+        return (
+            f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
+            "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "
+            "be dead-lettered. Not read to their end: "
+            + ("; ".join(stuck) or "none known")
+            + f". Move group {self.group_id} one record past it on its partition "
+            "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart"
+        )
 
     def _start_uncommitted_at_beginning(self) -> None:
         for tp in self._consumer.assignment():
