@@ -138,6 +138,8 @@ class Composed:
     envelope_to: str
     smtputf8: bool
     message: EmailMessage
+    # The recipient's names as the event gave them: kept out of what is reported and logged.
+    names: tuple[str, ...] = ()
 
     def as_bytes(self) -> bytes:
         """The message as sent: CRLF line ends, 7-bit unless SMTPUTF8 is needed."""
@@ -182,6 +184,7 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
         envelope_to=recipient,
         smtputf8=smtputf8,
         message=message,
+        names=tuple(name for name in (candidate.first_name, candidate.last_name) if name),
     )
 
 

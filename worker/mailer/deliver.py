@@ -221,14 +221,18 @@ class Deliverer:
             case Refused(stage=stage, reply=reply):
                 holder = claimant if attempt.after_claim else None
                 return self._failed(
-                    mail, "rejected", reply.describe(stage), holder, with_message_id=True
+                    mail,
+                    "rejected",
+                    reply.describe(stage, mail.names),
+                    holder,
+                    with_message_id=True,
                 )
             case Unknown(detail=detail):
                 log.error("delivery state unknown: not sending again", outreach_id=outreach_id)
                 detail = f"unknown delivery state: {detail}; not sent again"
                 return self._failed(mail, "retries_exhausted", detail, claimant)
             case Exhausted(last=last):
-                detail = last.reply.describe(last.stage)
+                detail = last.reply.describe(last.stage, mail.names)
                 return self._failed(mail, "retries_exhausted", detail, None, with_message_id=True)
             case Unsupported(detail=detail):
                 # Not `rejected`: that tells the worker the address is unusable, and this

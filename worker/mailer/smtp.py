@@ -30,7 +30,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +54,8 @@ END_OF_DATA_TIMEOUT_S = 120.0
 IDLE_CHECK_S = 30.0
 _DETAIL_LIMIT = 300
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+# Shorter names would mask common letters and words of the reply, not the person.
+_MIN_NAME_CHARS = 3
 
 
 class ServerUnavailableError(TransientError):
@@ -69,9 +71,13 @@ class Reply:
     def transient(self) -> bool:
         return 400 <= self.code < 500
 
-    def describe(self, stage: Stage) -> str:
-        """For the `failed` event's detail and logs: no addresses (servers quote them)."""
+    def describe(self, stage: Stage, names: Sequence[str] = ()) -> str:
+        """For the `failed` event's detail and logs: no addresses (servers quote them), and
+        none of `names` (the recipient's, which some servers quote too)."""
         text = _ADDRESS.sub("[address]", self.text)
+        for name in names:
+            if len(name) >= _MIN_NAME_CHARS:
+                text = re.sub(re.escape(name), "[name]", text, flags=re.IGNORECASE)
         return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
 
 

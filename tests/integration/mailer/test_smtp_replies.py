@@ -29,6 +29,8 @@ def _script(stage: str, recipient: str, attempt: int) -> str | None:
         return "550 5.7.1 Message rejected as spam"
     if stage == "rcpt" and recipient.startswith("nobody"):
         return f"550 5.1.1 <{recipient}>: Recipient address rejected"
+    if stage == "rcpt" and recipient.startswith("gone"):
+        return "550 5.1.1 Mailbox of Jane Doe is closed"  # some servers quote the name
     return None
 
 
@@ -41,7 +43,8 @@ def test_replies_decide_the_outcome(
     nobody = outreach(3, email="nobody@example.com")
     malformed = outreach(4, email="not an address@@example.com")
     fine = outreach(5, email="fine@example.com")
-    everything = [busy, spam, nobody, malformed, fine]
+    gone = outreach(6, email="gone@example.com")
+    everything = [busy, spam, nobody, malformed, fine, gone]
 
     with smtp_server(_script) as server:
         env = mailer_env(server.port)
@@ -69,6 +72,7 @@ def test_replies_decide_the_outcome(
         (spam, "550 5.7.1 Message rejected as spam (at end of data)"),
         (nobody, "550 5.1.1 [address]: Recipient address rejected (at rcpt)"),
         (malformed, "the recipient address is not a valid address"),
+        (gone, "550 5.1.1 Mailbox of [name] [name] is closed (at rcpt)"),
     ]:
         (event,) = reported[data.outreach_id]
         assert event.type == "reengage.outreach.failed"

@@ -33,3 +33,10 @@ def test_dot_stuffing_keeps_the_end_of_data_unambiguous() -> None:
     data = b"line\r\n.\r\n..two\n.three\rend"
     assert _dot_stuffed(data) == b"line\r\n..\r\n...two\r\n..three\r\nend\r\n"
     assert _dot_stuffed(b"ok\r\n") == b"ok\r\n"
+
+
+def test_reply_detail_hides_the_recipients_names_the_server_quotes() -> None:
+    reply = Reply(550, "5.1.1 <zq@example.com>: Recipient ZEBULON Quixotesque unknown; al ok")
+    assert reply.describe("rcpt", ("Zebulon", "Quixotesque", "Al")) == (
+        "550 5.1.1 [address]: Recipient [name] [name] unknown; al ok (at rcpt)"
+    )
