@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import io
+import json
 import socket
 import struct
 import time
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from worker.logs import configure_logging
 from worker.runtime.http import HttpServer
 
 BIG_PAGE = "x" * 8_000_000
@@ -73,10 +76,15 @@ def test_a_client_that_hangs_up_early_leaves_no_traceback(
 def test_a_page_that_fails_answers_500_and_logs_only_the_class(
     server: HttpServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)  # as the commands do, into a buffer
     status, _, body = _request(server, "GET", "/broken")
     assert (status, body) == (500, b"internal error\n")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["event"], e["error_class"]) for e in lines] == [
+        ("http request failed", "RuntimeError")
+    ]
     captured = capfd.readouterr()
-    output = captured.err + captured.out
+    output = captured.err + captured.out + stream.getvalue()
     assert "Traceback" not in output
     assert "jane@example.com" not in output
-    assert "RuntimeError" in output
