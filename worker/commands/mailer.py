@@ -107,10 +107,10 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
     try:
         loop.run()
     finally:
-        stopped.set()
         shutdown.request()
         consumer.close()
-        server.close()
+        server.close()  # its QUIT is under the deadline too: a hung server may not answer
+        stopped.set()
         producer.close()
         http.close()
     log.info("mailer stopped")

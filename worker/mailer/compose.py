@@ -184,7 +184,12 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
         envelope_to=recipient,
         smtputf8=smtputf8,
         message=message,
-        names=tuple(name for name in (candidate.first_name, candidate.last_name) if name),
+        # As the event gave them and as written into To: (cleaned and shortened).
+        names=tuple(
+            name
+            for name in (candidate.first_name, candidate.last_name, full_name)
+            if name and name.strip()
+        ),
     )
 
 

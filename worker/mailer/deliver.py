@@ -20,7 +20,7 @@ never by sending again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -79,8 +79,9 @@ class Delivery:
 
 
 class _TryLaterError(Exception):
-    def __init__(self, refused: Refused) -> None:
-        super().__init__(refused.reply.describe(refused.stage))
+    def __init__(self, refused: Refused, names: Sequence[str]) -> None:
+        # Logged before each retry: masked like the detail of a `failed` report.
+        super().__init__(refused.reply.describe(refused.stage, names))
         self.refused = refused
 
 
@@ -205,7 +206,7 @@ class Deliverer:
         if isinstance(attempt, Refused) and attempt.reply.transient:
             if attempt.after_claim:
                 self._retry(lambda: self._release(mail.outreach_id), "release claim")
-            raise _TryLaterError(attempt)
+            raise _TryLaterError(attempt, mail.names)
         return attempt
 
     def _record(self, mail: Composed, attempt: Attempt | Exhausted) -> Delivery | None:

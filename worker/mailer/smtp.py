@@ -47,6 +47,9 @@ log = get_logger("reengage.mailer.smtp")
 Stage = Literal["connect", "mail", "rcpt", "data", "end_of_data"]
 
 COMMAND_TIMEOUT_S = 60.0
+# A server that is up accepts the TCP connection in milliseconds; this also bounds how long a
+# shutdown can be held by a connection attempt, which `abort()` cannot break off.
+CONNECT_TIMEOUT_S = 5.0
 # RFC 5321 asks clients to wait 10 minutes for the reply to the end of data; we wait less, so
 # the consumer is never away from Kafka for longer than its poll interval allows.
 END_OF_DATA_TIMEOUT_S = 120.0
@@ -74,10 +77,13 @@ class Reply:
     def describe(self, stage: Stage, names: Sequence[str] = ()) -> str:
         """For the `failed` event's detail and logs: no addresses (servers quote them), and
         none of `names` (the recipient's, which some servers quote too)."""
-        text = _ADDRESS.sub("[address]", self.text)
-        for name in names:
+        text = self.text
+        # Longest first, so a full name goes before the first name inside it; names before
+        # addresses, so a name cannot match inside the "[address]" put in an address's place.
+        for name in sorted(names, key=len, reverse=True):
             if len(name) >= _MIN_NAME_CHARS:
                 text = re.sub(re.escape(name), "[name]", text, flags=re.IGNORECASE)
+        text = _ADDRESS.sub("[address]", text)
         return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
 
 
@@ -143,9 +149,14 @@ class SmtpSender:
         self._config = config
         self._clock = clock
         self._smtp: smtplib.SMTP | None = None
+        # The connection being set up (greeting, EHLO, STARTTLS, AUTH), for `abort()`.
+        self._connecting: smtplib.SMTP | None = None
+        self._aborted = False
         self._last_used = 0.0
 
     def send(self, mail: Composed, claim: Callable[[Callable[[], None]], bool]) -> Attempt:
+        if self._aborted:
+            raise ServerUnavailableError("SMTP sending broken off for shutdown")
         smtp = self._connection()
         try:
             refused = self._transfer(smtp, mail)
@@ -171,18 +182,20 @@ class SmtpSender:
         """Break off a send blocked on a slow server, from another thread (a shutdown cannot
         wait out a 60 s or 120 s timeout): the blocked read fails at once. Before the end of
         data the server discards the message and it is sent on the next run; after it, the
-        outcome is unknown, exactly as when the connection is lost there."""
-        smtp = self._smtp
-        sock = smtp.sock if smtp is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        outcome is unknown, exactly as when the connection is lost there. Every later send
+        fails at once, and `close()` skips the QUIT the server may not answer either."""
+        self._aborted = True
+        for smtp in (self._smtp, self._connecting):
+            sock = smtp.sock if smtp is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        if self._smtp is not None:
+        if self._smtp is not None and not self._aborted:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
-            self._drop()
+        self._drop()
 
     def _transfer(self, smtp: smtplib.SMTP, mail: Composed) -> Refused | Unsupported | None:
         """MAIL, RCPT, DATA and the body; None when the server waits for the end of data."""
@@ -260,39 +273,9 @@ class SmtpSender:
         return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
-        config = self._config
+        smtp = self._open()
         try:
-            smtp = smtplib.SMTP(config.host, config.port, timeout=COMMAND_TIMEOUT_S)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise ServerUnavailableError(
-                f"cannot connect to the SMTP server ({type(exc).__name__})"
-            ) from exc
-        try:
-            if smtp.sock is not None:
-                # The end of data is a 3-byte write right after the body: without this, Nagle's
-                # algorithm holds it until the server acknowledges the body (up to 40 ms).
-                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            smtp.ehlo()
-            if config.starttls:
-                if not smtp.has_extn("starttls"):
-                    raise ConfigurationError(
-                        "REENGAGE_SMTP_STARTTLS", "the SMTP server does not offer STARTTLS"
-                    )
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if config.username:
-                if not smtp.has_extn("auth"):
-                    raise ConfigurationError(
-                        "REENGAGE_SMTP_USERNAME",
-                        "the SMTP server offers no login (AUTH)"
-                        + (
-                            ""
-                            if config.starttls
-                            else "; it may offer one over REENGAGE_SMTP_STARTTLS"
-                        ),
-                    )
-                password = config.password.get_secret_value() if config.password else ""
-                smtp.login(config.username, password)
+            self._set_up(smtp)
         except smtplib.SMTPAuthenticationError:
             smtp.close()
             raise ConfigurationError(
@@ -306,13 +289,72 @@ class SmtpSender:
         except BaseException:
             smtp.close()
             raise
+        finally:
+            self._connecting = None
         return smtp
+
+    def _open(self) -> smtplib.SMTP:
+        """The TCP connection and the greeting; reachable by `abort()` from the start."""
+        smtp = _Smtp(timeout=COMMAND_TIMEOUT_S)
+        self._connecting = smtp
+        try:
+            code, _ = smtp.connect(self._config.host, self._config.port)
+            if self._aborted:
+                raise ServerUnavailableError("SMTP sending broken off for shutdown")
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, "no greeting")
+        except (smtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            self._connecting = None
+            raise ServerUnavailableError(
+                f"cannot connect to the SMTP server ({type(exc).__name__})"
+            ) from exc
+        except BaseException:
+            smtp.close()
+            self._connecting = None
+            raise
+        return smtp
+
+    def _set_up(self, smtp: smtplib.SMTP) -> None:
+        """EHLO, STARTTLS and AUTH as configured."""
+        config = self._config
+        if smtp.sock is not None:
+            # The end of data is a 3-byte write right after the body: without this, Nagle's
+            # algorithm holds it until the server acknowledges the body (up to 40 ms).
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        smtp.ehlo()
+        if config.starttls:
+            if not smtp.has_extn("starttls"):
+                raise ConfigurationError(
+                    "REENGAGE_SMTP_STARTTLS", "the SMTP server does not offer STARTTLS"
+                )
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if config.username:
+            if not smtp.has_extn("auth"):
+                hint = "" if config.starttls else "; it may offer one over REENGAGE_SMTP_STARTTLS"
+                raise ConfigurationError(
+                    "REENGAGE_SMTP_USERNAME", f"the SMTP server offers no login (AUTH){hint}"
+                )
+            password = config.password.get_secret_value() if config.password else ""
+            smtp.login(config.username, password)
 
     def _drop(self) -> None:
         if self._smtp is not None:
             with contextlib.suppress(OSError):
                 self._smtp.close()
         self._smtp = None
+
+
+class _Smtp(smtplib.SMTP):
+    """The TCP connect waits CONNECT_TIMEOUT_S; every reply, the greeting too, the command
+    timeout (servers may pause before greeting on purpose)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # What smtplib.SMTP._get_socket does, with the connect's own timeout.
+        sock = socket.create_connection((host, port), CONNECT_TIMEOUT_S, self.source_address)
+        sock.settimeout(timeout)
+        return sock
 
 
 class _EndOfData:

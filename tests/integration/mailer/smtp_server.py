@@ -71,6 +71,10 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    async def handle_QUIT(self, _server: Any, _session: Any, _envelope: Any) -> str:
+        await self._held("quit")
+        return "221 Bye"
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         recipient = envelope.rcpt_tos[0]
         with self.lock:
@@ -121,8 +125,8 @@ class SmtpServer:
         return Counter(received.message_id for received in self.accepted)
 
     def hold_replies(self, stage: str = "data") -> None:
-        """From now on, keep replies at `stage` ("rcpt", or "data": after accepting the
-        message) back until `release()`."""
+        """From now on, keep replies at `stage` ("rcpt"; "data": after accepting the
+        message; "quit") back until `release()`."""
         self.handler.hold_stage = stage
         self.handler.holding.clear()
         self.handler.hold = threading.Event()

@@ -126,3 +126,25 @@ def test_sigterm_while_the_server_is_slow_exits_within_10_s_and_sends_once(
         _run_until_reported(start_mailer, env, data.outreach_id)
 
     assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}
+
+
+def test_sigterm_with_a_server_that_never_answers_quit_exits_within_10_s(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+) -> None:
+    """The connection is kept open between emails; closing it sends QUIT, which a hung
+    server never answers. That wait is under the shutdown's deadline too."""
+    data = outreach(1)
+    with smtp_server() as server:
+        env = mailer_env(server.port)
+        publish(env.bootstrap, env.outreach_topic, [requested(data)])
+        mailer = start_mailer(env)
+        wait_for(
+            lambda: data.outreach_id in statuses(env.bootstrap, env.status_topic),
+            "the status",
+            context=mailer.output,
+        )
+        server.hold_replies("quit")
+        assert mailer.terminate(timeout_s=10) == 0, mailer.output()  # the interface's 10 s
+        server.release()
+    assert server.message_ids() == {f"<{data.outreach_id}@acme.example>": 1}

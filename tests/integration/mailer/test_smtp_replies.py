@@ -72,7 +72,7 @@ def test_replies_decide_the_outcome(
         (spam, "550 5.7.1 Message rejected as spam (at end of data)"),
         (nobody, "550 5.1.1 [address]: Recipient address rejected (at rcpt)"),
         (malformed, "the recipient address is not a valid address"),
-        (gone, "550 5.1.1 Mailbox of [name] [name] is closed (at rcpt)"),
+        (gone, "550 5.1.1 Mailbox of [name] is closed (at rcpt)"),
     ]:
         (event,) = reported[data.outreach_id]
         assert event.type == "reengage.outreach.failed"

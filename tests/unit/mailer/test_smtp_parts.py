@@ -40,3 +40,10 @@ def test_reply_detail_hides_the_recipients_names_the_server_quotes() -> None:
     assert reply.describe("rcpt", ("Zebulon", "Quixotesque", "Al")) == (
         "550 5.1.1 [address]: Recipient [name] [name] unknown; al ok (at rcpt)"
     )
+
+
+def test_a_name_inside_an_address_leaves_the_address_mask_whole() -> None:
+    reply = Reply(550, "5.1.1 <dre.smith@example.com>: Dre Smith unknown")
+    assert reply.describe("rcpt", ("Dre", "Smith", "Dre Smith")) == (
+        "550 5.1.1 [address]: [name] unknown (at rcpt)"
+    )
