@@ -152,7 +152,7 @@ class _Loop:
                     unassigned_since = time.monotonic()
                 if time.monotonic() - unassigned_since > self._join_wait_s:
                     log.warning("no partition was assigned; stopping", topic=self._report.topic)
-                    return "idle"
+                    return "unassigned"
         return "interrupted"
 
     def _caught_up(self) -> bool:

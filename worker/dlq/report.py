@@ -8,14 +8,17 @@ from typing import Literal
 
 from worker.dlq.policy import Decision, Drop, Replay, Stop
 
-Ending = Literal["caught_up", "max", "stopped", "interrupted", "idle"]
+Ending = Literal["caught_up", "max", "stopped", "interrupted", "idle", "unassigned"]
 
 _ENDINGS: dict[Ending, str] = {
     "caught_up": "caught up with the end offsets seen at start",
     "max": "reached --max",
     "stopped": "stopped at a dead letter that is still invalid",
     "interrupted": "interrupted",
+    # Records before the end offsets that never come: a transactional producer's markers and
+    # aborted records, which read_committed hides. Nothing is left to replay.
     "idle": "gave up waiting for the remaining dead letters",
+    "unassigned": "no partition of the topic was assigned",
 }
 
 
@@ -56,13 +59,14 @@ class ReplayReport:
         )
 
     def unfinished(self) -> str | None:
-        """One line for stderr when the replay gave up with dead letters still to do (its
-        partitions never came, or what it waited for never arrived): not a success."""
-        if self.ending != "idle" or self.left == 0:
+        """One line for stderr when the replay never got its partitions (another member, a
+        replay killed a moment ago, still held them): not a success."""
+        if self.ending != "unassigned" or self.left == 0:
             return None
         return (
-            f"{self.topic}: {self.left} dead letters were not replayed (no partition was "
-            "assigned in time, or they never arrived); run the replay again"
+            f"{self.topic}: {self.left} dead letters were not replayed: no partition was "
+            "assigned in time (a replay killed a moment ago holds them until its session "
+            "times out); run the replay again"
         )
 
     def stop_reason(self) -> str | None:
