@@ -163,6 +163,13 @@ def test_two_pairs_with_one_outreach_id_cost_the_second_job_only_that_candidate(
         rows = connection.execute(select(OutreachRow.job_id, OutreachRow.candidate_id)).all()
     assert sorted(rows) == [("j", "c"), ("j", "d"), ("j", "x/c"), ("j/x", "d"), ("j/x", "x/c")]
 
+    # A bounce naming the pair that does not hold the shared id is about nothing sent: c keeps
+    # its address. One naming the pair that holds it suppresses x/c's.
+    apply(engine, [_report("failed", TENANT, "c", (TENANT, "j/x", "c"))])
+    assert _suppressed(engine)[(TENANT, "c")] is False
+    apply(engine, [_report("failed", TENANT, "x/c", (TENANT, "j", "x/c"), mailer=":2")])
+    assert _suppressed(engine)[(TENANT, "x/c")] is True
+
 
 def test_a_close_with_nothing_pending_reports_no_cancellation(engine: Engine) -> None:
     apply(engine, [opened("e-o1", "j-1", T)])  # nobody in the pool
@@ -229,6 +236,7 @@ def _report(
     candidate_id: str,
     of: tuple[str, str, str],
     reason: str = "bounced",
+    mailer: str = "",
 ) -> Incoming:
     """A mailer report from `tenant_id` about `candidate_id`, naming the outreach of `of`
     (tenant, job, candidate), so a report can name someone else's outreach."""
@@ -238,7 +246,8 @@ def _report(
         "candidate_id": candidate_id,
         "job_id": of[1],
     }
-    source = f"urn:mailer:{tenant_id}"  # event ids derive from the outreach id: keep them apart
+    # Event ids derive from the outreach id: tenants and mailers keep them apart by source.
+    source = f"urn:mailer:{tenant_id}{mailer}"
     if kind == "sent":
         sent = OutreachSent(**ids, sent_at=T + DAY, message_id="<m@x>")
         return _incoming(encode_sent(sent, source=source).event)

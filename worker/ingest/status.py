@@ -8,10 +8,12 @@ A report is applied only to the outreach that has every id it names (outreach, t
 candidate, job). A bounce suppresses an address only when its `outreach_id` is the one the
 contract derives from the tenant, job and candidate it names: a report naming another
 tenant's outreach, or pairing an outreach with someone else's candidate, suppresses nothing.
-That is decided from the report alone, never by looking the id up: whether another tenant
-holds that id must not change what happens in this one. So a bounce for an outreach the
-store does not hold (yet: a replay may read the status topic before the jobs topic has
-rebuilt it) still suppresses the address of the candidate it names in its own tenant.
+That is decided from the report and its own tenant's store only: whether another tenant
+holds that id must not change what happens in this one. (Within the tenant, two pairs can
+derive one id, ids holding "/": a report naming the pair that does not hold it is refused.)
+So a bounce for an outreach the store does not hold (yet: a replay may read the status topic
+before the jobs topic has rebuilt it) still suppresses the address of the candidate it names
+in its own tenant.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from worker.rules.cancellation import CancellationReason
 from worker.store.outreach import (
     OutreachRef,
     cancel_pending,
+    held_for_another_pair,
     mark_failed,
     mark_sent,
 )
@@ -42,6 +45,8 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
     mark_failed(ctx.connection, named, at)
     # A bounce often comes after `sent` (the row no longer changes): the address is still bad.
     if data.reason not in _ADDRESS_FAILURES or not _names_its_own_outreach(data):
+        return
+    if held_for_another_pair(ctx.connection, named):
         return
     if suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
         reason = CancellationReason.EMAIL_UNUSABLE

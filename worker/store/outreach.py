@@ -172,6 +172,23 @@ def mark_failed(connection: Connection, ref: OutreachRef, failed_at: datetime) -
     return result.rowcount > 0
 
 
+def held_for_another_pair(connection: Connection, ref: OutreachRef) -> bool:
+    """Whether this tenant holds the outreach id for another job or candidate than `ref`
+    names: two pairs can derive one id (ids may contain "/"), and a report naming the pair
+    that does not hold it is not about anything this tenant sent. Only the report's own
+    tenant is read: what other tenants hold never changes the answer."""
+    found = connection.execute(
+        select(OutreachRow.outreach_id)
+        .where(
+            OutreachRow.outreach_id == ref.outreach_id,
+            OutreachRow.tenant_id == ref.tenant_id,
+            or_(OutreachRow.job_id != ref.job_id, OutreachRow.candidate_id != ref.candidate_id),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 def past_outreach(
     connection: Connection, tenant_id: str, candidate_ids: Iterable[str] | None = None
 ) -> list[PastOutreach]:
