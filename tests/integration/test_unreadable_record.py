@@ -50,3 +50,30 @@ def test_an_unreadable_record_stops_the_consumer_naming_its_partition_and_offset
     assert f"{topic} partition 0 offset 2" in message
     assert group_id in message
     assert "\\xff" not in message  # the record's bytes are not quoted
+
+
+def test_among_partitions_with_a_backlog_the_message_names_the_one_that_is_stuck(
+    kafka_bootstrap: str, make_topic: MakeTopic, group_id: str
+) -> None:
+    """Shifting a partition that is not stuck would skip a valid record: name only the one."""
+    topic = make_topic(3)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for partition in (0, 2):
+        for n in range(200):
+            producer.send(topic, value=f"good {n}".encode(), partition=partition)
+    producer.send(topic, value=b"good", partition=1).get(timeout=10)
+    producer.send(topic, value=b"bad", partition=1, headers=[(_NotUtf8Key("k"), b"v")])
+    producer.flush()
+    producer.close()
+    consumer = BatchConsumer(
+        Settings(kafka_bootstrap_servers=kafka_bootstrap), group_id, [topic], max_records=5
+    )
+    try:
+        deadline = time.monotonic() + 30
+        with pytest.raises(UnreadableRecordError) as stopped:
+            while time.monotonic() < deadline:
+                consumer.poll(1.0)
+    finally:
+        consumer.close()
+    message = str(stopped.value)
+    assert f"It is at {topic} partition 1 offset 1." in message

@@ -45,7 +45,8 @@ Position = tuple[str, int]
 # A commit waits at most this long (kafka-python's default is request_timeout_ms, 5 minutes);
 # the caller retries a timeout like any transient failure, and SIGTERM is never held up long.
 _COMMIT_TIMEOUT_MS = 10_000
-_ENDS_TIMEOUT_MS = 2_000
+# Asked between retries only; short, so a shutdown during an outage is not held up by it.
+_ENDS_TIMEOUT_MS = 1_000
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -144,22 +145,37 @@ class BatchConsumer:
         return result
 
     def _unreadable(self, error: CorruptRecordError) -> str:
-        # The client hands out the records before the bad one first: the partitions not read
-        # to their end now stand at it. (The error's text quotes the record's bytes: left out.)
-        stuck = []
-        for tp in sorted(self._consumer.assignment()):
-            position = self._consumer.position(tp, timeout_ms=0)
-            end = self._consumer.highwater(tp)
-            if position is not None and (end is None or position < end):
-                stuck.append(f"{tp.topic} partition {tp.partition} offset {position}")
+        # The client hands out the records before the bad one first, so the partition stands
+        # at it. (The error's text quotes the record's bytes: left out.)
+        position = self._consumer.position
+        where = [
+            f"{tp.topic} partition {tp.partition} offset {position(tp, timeout_ms=0)}"
+            for tp in self._stuck_partitions()
+        ]
         return (
             f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
             "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "
-            "be dead-lettered. Not read to their end: "
-            + ("; ".join(stuck) or "none known")
+            "be dead-lettered. It is at "
+            + (" or ".join(where) or "an unknown position")
             + f". Move group {self.group_id} one record past it on its partition "
             "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart"
         )
+
+    def _stuck_partitions(self) -> list[TopicPartition]:
+        """The partition kafka-python was reading when it failed, when its fetcher still says
+        (a private attribute, so looked up with care); else every one not read to its end."""
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        reading = getattr(
+            getattr(fetcher, "_next_partition_records", None), "topic_partition", None
+        )
+        if isinstance(reading, TopicPartition):
+            return [reading]
+        return [
+            tp
+            for tp in sorted(self._consumer.assignment())
+            if (end := self._consumer.highwater(tp)) is None
+            or (self._consumer.position(tp, timeout_ms=0) or 0) < end
+        ]
 
     def _start_uncommitted_at_beginning(self) -> None:
         for tp in self._consumer.assignment():
@@ -246,7 +262,9 @@ class BatchConsumer:
             position = (tp.topic, tp.partition)
             done = self._first_uncommitted.get(position)
             if done is None:
-                done = self._consumer.position(tp, timeout_ms=0) or end
+                done = self._consumer.position(tp, timeout_ms=0)
+            if done is None:
+                done = end  # no position yet: nothing read, nothing known to be behind
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - done))
 
     def close(self, timeout_s: float = 3.0) -> None:
