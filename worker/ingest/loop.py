@@ -220,6 +220,8 @@ class IngestLoop:
     def _idle(self, seconds: float) -> None:
         """Wait between attempts while staying in the group: poll with everything paused."""
         deadline = time.monotonic() + seconds
+        if self._shutdown.requested:
+            raise ShutdownDuringRetryError
         # The batch in hand is not done: the lag gauge must show it, and what piles up behind.
         self._consumer.update_lag(ask_broker=True)
         while True:

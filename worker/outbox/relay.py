@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
@@ -193,7 +193,7 @@ class OutboxRelay:
         # The leader retries its own failures; a standby just keeps its last reading.
         try:
             self.refresh_gauges()
-        except DBAPIError as exc:
+        except SQLAlchemyError as exc:  # the database, or the pool's wait for a connection
             log.debug("outbox gauges not refreshed", error_class=type(exc).__name__)
 
     def start_in_thread(self, shutdown: Shutdown, *, publishing: bool = True) -> threading.Thread:
