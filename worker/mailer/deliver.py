@@ -60,7 +60,7 @@ RETRY_MAX_S = 60.0
 class MailServer(Protocol):
     """The SMTP seam (worker.mailer.smtp.SmtpSender)."""
 
-    def send(self, mail: Composed, claim: Callable[[Callable[[], None]], bool]) -> Attempt: ...
+    def send(self, mail: Composed, claim: Callable[[Callable[[], bool]], bool]) -> Attempt: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ class Deliverer:
         # data: the claim's UPDATE and COMMIT are all that stand between the body and its end.
         with self._engine.connect() as connection:
 
-            def claim(write_end_of_data: Callable[[], None]) -> bool:
+            def claim(write_end_of_data: Callable[[], bool]) -> bool:
                 nonlocal claim_tried
                 claim_tried = True
                 transaction = connection.begin()
@@ -181,8 +181,10 @@ class Deliverer:
 
                 def hand_over() -> None:
                     nonlocal handed_over
+                    # Set before the write: should it fail midway, the row stays `sending`.
+                    # False only when the sender held it back (a shutdown broke it off).
                     handed_over = True
-                    write_end_of_data()
+                    handed_over = write_end_of_data()
 
                 outcome = commit_then(connection, transaction, hand_over)
                 if outcome is Handover.NOT_SENT:

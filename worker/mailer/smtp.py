@@ -29,6 +29,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -152,9 +153,12 @@ class SmtpSender:
         # The connection being set up (greeting, EHLO, STARTTLS, AUTH), for `abort()`.
         self._connecting: smtplib.SMTP | None = None
         self._aborted = False
+        # Held while the end of data is decided and written: an abort lands wholly before it
+        # (nothing handed over, the claim is given back) or wholly after (outcome unknown).
+        self._handover = threading.Lock()
         self._last_used = 0.0
 
-    def send(self, mail: Composed, claim: Callable[[Callable[[], None]], bool]) -> Attempt:
+    def send(self, mail: Composed, claim: Callable[[Callable[[], bool]], bool]) -> Attempt:
         if self._aborted:
             raise ServerUnavailableError("SMTP sending broken off for shutdown")
         smtp = self._connection()
@@ -165,7 +169,7 @@ class SmtpSender:
             raise ServerUnavailableError(f"SMTP connection lost ({type(exc).__name__})") from exc
         if refused is not None:
             return refused
-        end_of_data = _EndOfData(smtp)
+        end_of_data = _EndOfData(smtp, self._handover, lambda: self._aborted)
         try:
             claimed = claim(end_of_data)
         except BaseException:
@@ -176,6 +180,11 @@ class SmtpSender:
         if not claimed:
             self._drop()
             return NotClaimed()
+        if end_of_data.withheld:
+            # Broken off for shutdown before the end of data: nothing was handed over (the
+            # caller, told so by the writer, gives the claim back) and the server discards it.
+            self._drop()
+            raise ServerUnavailableError("SMTP sending broken off for shutdown")
         return self._end_of_data_reply(smtp, end_of_data)
 
     def abort(self) -> None:
@@ -184,7 +193,8 @@ class SmtpSender:
         data the server discards the message and it is sent on the next run; after it, the
         outcome is unknown, exactly as when the connection is lost there. Every later send
         fails at once, and `close()` skips the QUIT the server may not answer either."""
-        self._aborted = True
+        with self._handover:
+            self._aborted = True
         for smtp in (self._smtp, self._connecting):
             sock = smtp.sock if smtp is not None else None
             if sock is not None:
@@ -273,9 +283,12 @@ class SmtpSender:
         return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
+        if self._aborted:
+            raise ServerUnavailableError("SMTP sending broken off for shutdown")
         smtp = self._open()
         try:
             self._set_up(smtp)
+            self._smtp = smtp  # before _connecting is cleared: abort() always sees one of them
         except smtplib.SMTPAuthenticationError:
             smtp.close()
             raise ConfigurationError(
@@ -295,7 +308,7 @@ class SmtpSender:
 
     def _open(self) -> smtplib.SMTP:
         """The TCP connection and the greeting; reachable by `abort()` from the start."""
-        smtp = _Smtp(timeout=COMMAND_TIMEOUT_S)
+        smtp = _Smtp(aborted=lambda: self._aborted)
         self._connecting = smtp
         try:
             code, _ = smtp.connect(self._config.host, self._config.port)
@@ -347,33 +360,56 @@ class SmtpSender:
 
 
 class _Smtp(smtplib.SMTP):
-    """The TCP connect waits CONNECT_TIMEOUT_S; every reply, the greeting too, the command
-    timeout (servers may pause before greeting on purpose)."""
+    """Created without a host, so `abort()` can reach it while it connects. The TCP connect
+    waits CONNECT_TIMEOUT_S; every reply, the greeting too, the command timeout (servers may
+    pause before greeting on purpose)."""
+
+    def __init__(self, aborted: Callable[[], bool]) -> None:
+        super().__init__(timeout=COMMAND_TIMEOUT_S)
+        self._is_aborted = aborted
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        # What smtplib.SMTP._get_socket does, with the connect's own timeout.
+        # What smtplib.SMTP._get_socket does, with the connect's own timeout. `_host` is what
+        # SMTP(host) records and starttls() names to TLS (SNI, certificate check).
+        self._host = host
         sock = socket.create_connection((host, port), CONNECT_TIMEOUT_S, self.source_address)
         sock.settimeout(timeout)
+        # Visible to abort() before the flag is read: one of the two always sees the other.
+        self.sock = sock
+        if self._is_aborted():
+            sock.close()
+            raise OSError("SMTP connection broken off for shutdown")
         return sock
 
 
 class _EndOfData:
     """Writes the end of data once, when the claim's COMMIT has gone out; never raises (the
-    error is kept for the reply step, which reports the outcome as unknown)."""
+    error is kept for the reply step, which reports the outcome as unknown). Returns whether
+    it was handed over: not when the sender was aborted first (`withheld`)."""
 
-    def __init__(self, smtp: smtplib.SMTP) -> None:
+    def __init__(
+        self, smtp: smtplib.SMTP, handover: threading.Lock, aborted: Callable[[], bool]
+    ) -> None:
         self._smtp = smtp
+        self._handover = handover
+        self._aborted = aborted
         self.written = False
+        self.withheld = False
         self.error: str | None = None
 
-    def __call__(self) -> None:
-        if self.written:
-            return
-        self.written = True
-        try:
-            self._smtp.send(b".\r\n")
-        except (smtplib.SMTPException, OSError) as exc:
-            self.error = type(exc).__name__
+    def __call__(self) -> bool:
+        with self._handover:
+            if self.written or self.withheld:
+                return self.written
+            if self._aborted():
+                self.withheld = True
+                return False
+            self.written = True
+            try:
+                self._smtp.send(b".\r\n")
+            except (smtplib.SMTPException, OSError) as exc:
+                self.error = type(exc).__name__
+            return True
 
 
 def _text(raw: bytes | str) -> str:
