@@ -38,6 +38,12 @@ class Backlog:
         if record.partition in self._next:
             self._next[record.partition] = max(self._next[record.partition], record.offset + 1)
 
+    def reached(self, partition: int, position: int) -> None:
+        """The consumer's position on the partition: what lies before it will not be handed
+        out (a transactional producer's markers and aborted records are skipped silently)."""
+        if partition in self._next:
+            self._next[partition] = max(self._next[partition], position)
+
     def caught_up(self, partitions: Iterable[int] | None = None) -> bool:
         """Every one of `partitions` (default: all) has reached its end."""
         chosen = self._end if partitions is None else partitions

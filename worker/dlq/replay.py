@@ -27,8 +27,9 @@ log = get_logger("reengage.dlq")
 
 BATCH_SIZE = 500
 POLL_TIMEOUT_S = 1.0
-# A safety net, not the normal ending: when dead letters before the end offsets never arrive
-# (read_committed hides aborted ones), stop after this many empty polls in a row.
+# A safety net, not the normal ending: with partitions in hand, this many empty polls in a
+# row without the position moving to the end offsets (the broker cannot serve them) end the
+# replay unfinished.
 MAX_IDLE_POLLS = 30
 # How long to wait for partitions beyond the group's session timeout: a replay killed a moment
 # ago still holds them until the broker gives up on it, and the rebalance takes a while too.
@@ -133,6 +134,11 @@ class _Loop:
             due = [r for r in records if self._backlog.due(r)]
             for beyond in (r for r in records if not self._backlog.due(r)):
                 self._backlog.advance(beyond)
+            if not records:
+                # Offsets that are never handed out (a transactional producer's markers)
+                # still move the position: without this the replay would wait for them.
+                for (_, partition), position in self._consumer.positions().items():
+                    self._backlog.reached(partition, position)
             decisions = plan(due, self._policy, self._types, remaining)
             self._apply(decisions)
             if self._report.stopped_at is not None:

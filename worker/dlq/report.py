@@ -15,8 +15,6 @@ _ENDINGS: dict[Ending, str] = {
     "max": "reached --max",
     "stopped": "stopped at a dead letter that is still invalid",
     "interrupted": "interrupted",
-    # Records before the end offsets that never come: a transactional producer's markers and
-    # aborted records, which read_committed hides. Nothing is left to replay.
     "idle": "gave up waiting for the remaining dead letters",
     "unassigned": "no partition of the topic was assigned",
 }
@@ -59,14 +57,19 @@ class ReplayReport:
         )
 
     def unfinished(self) -> str | None:
-        """One line for stderr when the replay never got its partitions (another member, a
-        replay killed a moment ago, still held them): not a success."""
-        if self.ending != "unassigned" or self.left == 0:
+        """One line for stderr when the replay gave up with dead letters left: its partitions
+        never came (a replay killed a moment ago holds them until its session times out), or
+        the broker would not serve them. Not a success."""
+        if self.ending not in ("unassigned", "idle") or self.left == 0:
             return None
+        why = (
+            "no partition was assigned in time (a replay killed a moment ago holds them until "
+            "its session times out)"
+            if self.ending == "unassigned"
+            else "they did not arrive within 30 polls"
+        )
         return (
-            f"{self.topic}: {self.left} dead letters were not replayed: no partition was "
-            "assigned in time (a replay killed a moment ago holds them until its session "
-            "times out); run the replay again"
+            f"{self.topic}: {self.left} dead letters were not replayed: {why}; run the replay again"
         )
 
     def stop_reason(self) -> str | None:

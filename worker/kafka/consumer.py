@@ -111,6 +111,16 @@ class BatchConsumer:
     def assigned(self) -> set[Position]:
         return set(self._rebalances.assigned)
 
+    def positions(self) -> dict[Position, int]:
+        """The next offset the client will hand out, per assigned partition it knows one for
+        (no I/O). It moves past records it never hands out, such as transaction markers."""
+        known: dict[Position, int] = {}
+        for tp in self._consumer.assignment():
+            position = self._consumer.position(tp, timeout_ms=0)
+            if position is not None:
+                known[(tp.topic, tp.partition)] = position
+        return known
+
     def poll(self, timeout_s: float) -> list[Record]:
         batches = self._poll_from_committed(int(timeout_s * 1000))
         for tp, records in batches.items():
@@ -132,26 +142,28 @@ class BatchConsumer:
 
     def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
         try:
-            result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
+            try:
+                result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
+            except NoOffsetForPartitionError:
+                # A partition this group never committed: start at its beginning, so a new
+                # deployment processes the whole history. A committed offset that retention
+                # has since deleted is a different error (OffsetOutOfRange) and is left to
+                # fail loudly rather than silently jump.
+                self._start_uncommitted_at_beginning()
+                result = self._consumer.poll(timeout_ms=timeout_ms)
         except CorruptRecordError as exc:
             raise UnreadableRecordError(self._unreadable(exc)) from None
-        except NoOffsetForPartitionError:
-            # A partition this group never committed: start at its beginning, so a new
-            # deployment processes the whole history. A committed offset that retention has
-            # since deleted is a different error (OffsetOutOfRange) and is left to fail
-            # loudly rather than silently jump.
-            self._start_uncommitted_at_beginning()
-            result = self._consumer.poll(timeout_ms=timeout_ms)
         return result
 
     def _unreadable(self, error: CorruptRecordError) -> str:
         # The client hands out the records before the bad one first, so the partition stands
         # at it. (The error's text quotes the record's bytes: left out.)
-        position = self._consumer.position
-        where = [
-            f"{tp.topic} partition {tp.partition} offset {position(tp, timeout_ms=0)}"
-            for tp in self._stuck_partitions()
-        ]
+        where = []
+        for tp in self._stuck_partitions():
+            offset = self._consumer.position(tp, timeout_ms=0)
+            where.append(f"{tp.topic} partition {tp.partition} offset {offset}")
+            if offset is None:
+                where[-1] = f"{tp.topic} partition {tp.partition} (offset unknown)"
         return (
             f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
             "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "

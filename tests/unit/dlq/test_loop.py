@@ -28,6 +28,7 @@ class _Consumer:
         self._unassigned_polls = unassigned_polls
         self.polls = 0
         self.committed: list[Record] = []
+        self.position = 0  # what the client reports; tests move it past unseen offsets
 
     @property
     def assigned(self) -> set[tuple[str, int]]:
@@ -44,6 +45,9 @@ class _Consumer:
     def commit(self, records: Sequence[Record]) -> bool:
         self.committed += records
         return True
+
+    def positions(self) -> dict[tuple[str, int], int]:
+        return {(DLQ, 0): self.position} if self.assigned else {}
 
 
 class _Producer:
@@ -96,10 +100,20 @@ def test_a_replay_that_never_gets_its_partitions_gives_up_and_says_so() -> None:
     )
 
 
-def test_offsets_that_never_arrive_with_partitions_in_hand_end_the_replay_as_before() -> None:
+def test_offsets_never_handed_out_but_passed_by_the_position_are_caught_up() -> None:
     """A transactional producer's commit markers count in the end offsets but are never
-    delivered: with partitions in hand, empty polls end the replay, and that is no failure."""
+    delivered; the client's position moves past them, and so does the replay."""
     consumer = _Consumer([], unassigned_polls=0)
+    consumer.position = 3
     report, _ = _replay(consumer, join_wait_s=60)
-    assert (report.ending, report.left) == ("idle", 3)
+    assert (report.ending, report.left) == ("caught_up", 0)
     assert report.unfinished() is None
+
+
+def test_dead_letters_that_never_arrive_with_partitions_in_hand_are_unfinished() -> None:
+    report, _ = _replay(_Consumer([], unassigned_polls=0), join_wait_s=60)
+    assert (report.ending, report.left) == ("idle", 3)
+    assert report.unfinished() == (
+        f"{DLQ}: 3 dead letters were not replayed: they did not arrive within 30 polls; "
+        "run the replay again"
+    )
