@@ -191,9 +191,9 @@ class Deliverer:
                     raise TransientError("the claim could not be committed")
                 if outcome is Handover.UNCERTAIN:
                     log.error(
-                        "end of data written but the claim's commit is unconfirmed; "
-                        "recording the server's reply regardless",
+                        "the claim's commit is unconfirmed; recording the outcome regardless",
                         outreach_id=mail.outreach_id,
+                        end_of_data_written=handed_over,
                     )
                 return True
 

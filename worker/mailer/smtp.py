@@ -163,12 +163,14 @@ class SmtpSender:
             raise ServerUnavailableError("SMTP sending broken off for shutdown")
         smtp = self._connection()
         try:
+            self._raise_if_aborted()
             refused = self._transfer(smtp, mail)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise ServerUnavailableError(f"SMTP connection lost ({type(exc).__name__})") from exc
         if refused is not None:
             return refused
+        self._raise_if_aborted()  # before a claim is committed that would have to be undone
         end_of_data = _EndOfData(smtp, self._handover, lambda: self._aborted)
         try:
             claimed = claim(end_of_data)
@@ -195,11 +197,16 @@ class SmtpSender:
         fails at once, and `close()` skips the QUIT the server may not answer either."""
         with self._handover:
             self._aborted = True
-        for smtp in (self._smtp, self._connecting):
+        # `_connecting` first: _connect() sets `_smtp` before it clears `_connecting`.
+        for smtp in (self._connecting, self._smtp):
             sock = smtp.sock if smtp is not None else None
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    def _raise_if_aborted(self) -> None:
+        if self._aborted:
+            raise ServerUnavailableError("SMTP sending broken off for shutdown")
 
     def close(self) -> None:
         if self._smtp is not None and not self._aborted:
@@ -293,6 +300,12 @@ class SmtpSender:
             smtp.close()
             raise ConfigurationError(
                 "REENGAGE_SMTP_USERNAME", "the SMTP server refused the login"
+            ) from None
+        except ssl.SSLCertVerificationError:
+            smtp.close()
+            raise ConfigurationError(
+                "REENGAGE_SMTP_HOST",
+                "the SMTP server's certificate is not trusted or not for this host name",
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
@@ -398,6 +411,8 @@ class _EndOfData:
         self.error: str | None = None
 
     def __call__(self) -> bool:
+        # Decided under the lock, written outside it: abort() must be able to break a write
+        # that blocks (a server that stopped reading), and it takes the lock first.
         with self._handover:
             if self.written or self.withheld:
                 return self.written
@@ -405,11 +420,11 @@ class _EndOfData:
                 self.withheld = True
                 return False
             self.written = True
-            try:
-                self._smtp.send(b".\r\n")
-            except (smtplib.SMTPException, OSError) as exc:
-                self.error = type(exc).__name__
-            return True
+        try:
+            self._smtp.send(b".\r\n")
+        except (smtplib.SMTPException, OSError) as exc:
+            self.error = type(exc).__name__
+        return True
 
 
 def _text(raw: bytes | str) -> str:

@@ -23,6 +23,7 @@ from worker.mailer.smtp import (
     SmtpConfig,
     SmtpSender,
 )
+from worker.settings import ConfigurationError
 
 SENDER = Sender("talent@acme.example", "Acme", "acme.example", None, None)
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -78,6 +79,30 @@ def test_starttls_verifies_the_configured_host(
         controller.stop()
     assert isinstance(attempt, Delivered)
     assert recorder.tls == [True]
+
+
+def test_a_certificate_for_another_name_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrying would not help: exit 2 naming the host setting, like a refused login."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("mail.acme.example").configure_cert(server_context)
+    trusted = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(trusted))
+    monkeypatch.setenv("SSL_CERT_FILE", str(trusted))
+    port = _free_port()
+    controller = Controller(
+        _Recorder(), hostname="127.0.0.1", port=port, tls_context=server_context
+    )
+    controller.start()
+    sender = SmtpSender(SmtpConfig("127.0.0.1", port, starttls=True))
+    try:
+        with pytest.raises(ConfigurationError, match="REENGAGE_SMTP_HOST"):
+            sender.send(compose(outreach(1), SENDER, NOW), _claim_and_write)
+    finally:
+        sender.close()
+        controller.stop()
 
 
 @pytest.fixture
