@@ -3,7 +3,8 @@
 Exit codes: 0 done (caught up, --max reached, or interrupted by SIGTERM/SIGINT after
 committing what was replayed); 3 stopped at a dead letter that is still invalid
 (stop-on-error), with one line on stderr naming it; 2 a bad argument or setting; 1 anything
-unexpected. The summary line goes to stdout in every case but 2 and 1.
+unexpected, dead letters expired, or a replay that gave up with dead letters left (one line
+on stderr says so). The summary line goes to stdout in every case but 2 and the unexpected.
 """
 
 from __future__ import annotations

@@ -113,10 +113,14 @@ class BatchConsumer:
 
     def positions(self) -> dict[Position, int]:
         """The next offset the client will hand out, per assigned partition it knows one for
-        (no I/O). It moves past records it never hands out, such as transaction markers."""
+        (without waiting: a position still being looked up is left out). It moves past
+        records it never hands out, such as transaction markers."""
         known: dict[Position, int] = {}
         for tp in self._consumer.assignment():
-            position = self._consumer.position(tp, timeout_ms=0)
+            try:
+                position = self._consumer.position(tp, timeout_ms=0)
+            except KafkaError:  # e.g. no committed offset yet: the next poll settles it
+                continue
             if position is not None:
                 known[(tp.topic, tp.partition)] = position
         return known
