@@ -106,6 +106,7 @@ class BatchConsumer:
         # Per partition, the first offset handed out and not committed yet: the lag counts
         # from there, so a batch stuck in retries (database down) is still lag.
         self._first_uncommitted: dict[Position, int] = {}
+        self._last_handed_out: dict[Position, int] = {}
 
     @property
     def assigned(self) -> set[Position]:
@@ -129,7 +130,9 @@ class BatchConsumer:
         batches = self._poll_from_committed(int(timeout_s * 1000))
         for tp, records in batches.items():
             if records:
-                self._first_uncommitted.setdefault((tp.topic, tp.partition), records[0].offset)
+                position = (tp.topic, tp.partition)
+                self._first_uncommitted.setdefault(position, records[0].offset)
+                self._last_handed_out[position] = records[-1].offset
         return [
             Record(
                 topic=r.topic,
@@ -208,6 +211,7 @@ class BatchConsumer:
         gone = self._rebalances.take_gone()
         for position in gone:
             self._first_uncommitted.pop(position, None)
+            self._last_handed_out.pop(position, None)
         return gone
 
     def commit(self, records: Sequence[Record]) -> bool:
@@ -231,8 +235,13 @@ class BatchConsumer:
             return False
         for tp, committed in offsets.items():
             position = (tp.topic, tp.partition)
-            if self._first_uncommitted.get(position, committed.offset) < committed.offset:
-                del self._first_uncommitted[position]
+            if self._first_uncommitted.get(position, committed.offset) >= committed.offset:
+                continue
+            if committed.offset > self._last_handed_out.get(position, -1):
+                del self._first_uncommitted[position]  # everything handed out is committed
+            else:
+                # A part of what is in hand (the mailer commits as it goes): the rest counts.
+                self._first_uncommitted[position] = committed.offset
         return True
 
     def rewind(self, records: Sequence[Record]) -> None:
