@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        # As the level is: `JSON` or `Console` mean what they say.
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _brokers_are_host_port_pairs(cls, value: str) -> str:

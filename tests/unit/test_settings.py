@@ -32,6 +32,13 @@ def test_defaults_follow_the_operating_interface() -> None:
     assert s.group_for("mailer") == "reengage-mailer"
 
 
+def test_log_level_and_format_ignore_case(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_LOG_LEVEL", "debug")
+    monkeypatch.setenv("REENGAGE_LOG_FORMAT", "Console")
+    s = load_settings()
+    assert (s.log_level, s.log_format) == ("DEBUG", "console")
+
+
 def test_consumer_group_setting_overrides_the_command_default(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_CONSUMER_GROUP", "team-a")
     assert load_settings().group_for("mailer") == "team-a"
