@@ -3,6 +3,8 @@ attempts run out; two mailers racing for the same outreach send one email."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from tests.integration.mailer.harness import outreach
 from tests.integration.mailer.smtp_server import SmtpServer, smtp_server
 from worker.contracts.outreach import OutreachRequested
+from worker.logs import configure_logging
 from worker.mailer import ledger
 from worker.mailer.compose import Sender, compose
 from worker.mailer.deliver import MAX_ATTEMPTS, Deliverer, Delivery
@@ -31,6 +34,8 @@ def server() -> Iterator[SmtpServer]:
     def script(stage: str, recipient: str, _attempt: int) -> str | None:
         if stage == "data" and recipient.startswith("full"):
             return "452 4.2.2 Mailbox full"
+        if stage == "data" and recipient.startswith("busy"):
+            return "451 4.3.0 Mailbox of Jane Doe is busy"  # some servers quote the name
         return None
 
     with smtp_server(script) as running:
@@ -67,6 +72,26 @@ def test_4xx_until_the_last_attempt_is_retries_exhausted(
     assert entry.attempts == MAX_ATTEMPTS  # each claim released after its 452
     assert server.handler.attempts["full@example.com"] == MAX_ATTEMPTS
     assert server.accepted == []
+
+
+def test_the_retry_log_masks_the_names_a_server_quotes(
+    ledger_engine: Engine, server: SmtpServer
+) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    deliverer, smtp = _deliverer(ledger_engine, server, "me")
+    try:
+        deliverer.deliver(outreach(1, email="busy@example.com"))
+    finally:
+        smtp.close()
+    retries = [
+        json.loads(line)
+        for line in stream.getvalue().splitlines()
+        if "retrying" in json.loads(line)["event"]
+    ]
+    assert len(retries) == MAX_ATTEMPTS - 1
+    assert {r["reply"] for r in retries} == {"451 4.3.0 Mailbox of [name] is busy (at end of data)"}
+    assert "Jane" not in stream.getvalue() and "Doe" not in stream.getvalue()
 
 
 def test_an_address_our_server_cannot_carry_is_not_blamed(ledger_engine: Engine) -> None:
