@@ -159,8 +159,7 @@ class SmtpSender:
         self._last_used = 0.0
 
     def send(self, mail: Composed, claim: Callable[[Callable[[], bool]], bool]) -> Attempt:
-        if self._aborted:
-            raise ServerUnavailableError("SMTP sending broken off for shutdown")
+        self._raise_if_aborted()
         smtp = self._connection()
         try:
             self._raise_if_aborted()
@@ -186,7 +185,7 @@ class SmtpSender:
             # Broken off for shutdown before the end of data: nothing was handed over (the
             # caller, told so by the writer, gives the claim back) and the server discards it.
             self._drop()
-            raise ServerUnavailableError("SMTP sending broken off for shutdown")
+            self._raise_if_aborted()
         return self._end_of_data_reply(smtp, end_of_data)
 
     def abort(self) -> None:
@@ -290,8 +289,7 @@ class SmtpSender:
         return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
-        if self._aborted:
-            raise ServerUnavailableError("SMTP sending broken off for shutdown")
+        self._raise_if_aborted()
         smtp = self._open()
         try:
             self._set_up(smtp)
@@ -325,19 +323,16 @@ class SmtpSender:
         self._connecting = smtp
         try:
             code, _ = smtp.connect(self._config.host, self._config.port)
-            if self._aborted:
-                raise ServerUnavailableError("SMTP sending broken off for shutdown")
+            self._raise_if_aborted()
             if code != 220:
                 raise smtplib.SMTPConnectError(code, "no greeting")
-        except (smtplib.SMTPException, OSError) as exc:
+        except BaseException as exc:
             smtp.close()
             self._connecting = None
-            raise ServerUnavailableError(
-                f"cannot connect to the SMTP server ({type(exc).__name__})"
-            ) from exc
-        except BaseException:
-            smtp.close()
-            self._connecting = None
+            if isinstance(exc, smtplib.SMTPException | OSError):
+                raise ServerUnavailableError(
+                    f"cannot connect to the SMTP server ({type(exc).__name__})"
+                ) from exc
             raise
         return smtp
 
