@@ -165,12 +165,13 @@ class BatchConsumer:
     def _unreadable(self, error: CorruptRecordError) -> str:
         # The client hands out the records before the bad one first, so the partition stands
         # at it. (The error's text quotes the record's bytes: left out.)
-        where = []
-        for tp in self._stuck_partitions():
-            offset = self._consumer.position(tp, timeout_ms=0)
-            where.append(f"{tp.topic} partition {tp.partition} offset {offset}")
-            if offset is None:
-                where[-1] = f"{tp.topic} partition {tp.partition} (offset unknown)"
+        known = self.positions()
+        where = [
+            f"{tp.topic} partition {tp.partition} offset {known[(tp.topic, tp.partition)]}"
+            if (tp.topic, tp.partition) in known
+            else f"{tp.topic} partition {tp.partition} (offset unknown)"
+            for tp in self._stuck_partitions(known)
+        ]
         return (
             f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
             "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "
@@ -180,9 +181,10 @@ class BatchConsumer:
             "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart"
         )
 
-    def _stuck_partitions(self) -> list[TopicPartition]:
+    def _stuck_partitions(self, known: dict[Position, int]) -> list[TopicPartition]:
         """The partition kafka-python was reading when it failed, when its fetcher still says
-        (a private attribute, so looked up with care); else every one not read to its end."""
+        (a private attribute, so looked up with care); else every one not read to its end
+        (`known`: the positions)."""
         fetcher = getattr(self._consumer, "_fetcher", None)
         reading = getattr(
             getattr(fetcher, "_next_partition_records", None), "topic_partition", None
@@ -193,7 +195,7 @@ class BatchConsumer:
             tp
             for tp in sorted(self._consumer.assignment())
             if (end := self._consumer.highwater(tp)) is None
-            or (self._consumer.position(tp, timeout_ms=0) or 0) < end
+            or known.get((tp.topic, tp.partition), 0) < end
         ]
 
     def _start_uncommitted_at_beginning(self) -> None:
