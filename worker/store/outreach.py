@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from worker.rules.cancellation import CancellationReason
@@ -182,7 +182,7 @@ def held_for_another_pair(connection: Connection, ref: OutreachRef) -> bool:
         .where(
             OutreachRow.outreach_id == ref.outreach_id,
             OutreachRow.tenant_id == ref.tenant_id,
-            or_(OutreachRow.job_id != ref.job_id, OutreachRow.candidate_id != ref.candidate_id),
+            not_(_named_by(ref)),
         )
         .limit(1)
     )
