@@ -313,15 +313,19 @@ def _claim(
         if not fresh:
             break
         confirmed = _lock_and_recheck(connection, job, at, policy, [r.candidate_id for r in fresh])
-        claimable = [r for r in fresh if r.candidate_id in confirmed]
-        held = _ids_held(connection, [_id_for(job, r) for r in claimable])
+        ids = {
+            r.candidate_id: outreach_id(job.tenant_id, job.job_id, r.candidate_id)
+            for r in fresh
+            if r.candidate_id in confirmed
+        }
+        held = _ids_held(connection, list(ids.values()))
         batch: list[Requested] = []
         for candidate in fresh:
             if candidate.candidate_id not in confirmed:
                 # Another process claimed it (or changed it) since the ranking query ran.
                 refused.add(candidate.candidate_id)
                 continue
-            if _id_for(job, candidate) in held:
+            if ids[candidate.candidate_id] in held:
                 # The contract's id names "{tenant}/{job}/{candidate}", and ids may hold "/":
                 # (J, x/C) and (J/x, C) get one id. The pair claimed first keeps it; this one
                 # is skipped rather than failing the whole job for everyone else.
@@ -330,10 +334,12 @@ def _claim(
                     "outreach id already taken by another job's outreach; candidate skipped",
                     tenant_id=job.tenant_id,
                     job_id=job.job_id,
-                    outreach_id=_id_for(job, candidate),
+                    outreach_id=ids[candidate.candidate_id],
                 )
                 continue
-            batch.append(_requested(job, candidate, so_far + len(batch) + 1, trigger, at))
+            rank = so_far + len(batch) + 1
+            id_ = ids[candidate.candidate_id]
+            batch.append(_requested(job, candidate, rank, trigger, at, id_=id_))
         _insert(connection, batch)
         requested += batch
         so_far += len(batch)
@@ -341,10 +347,6 @@ def _claim(
         if len(ranked) < limit:
             break  # the ranking is exhausted
     return requested
-
-
-def _id_for(job: Job, candidate: Ranked) -> str:
-    return outreach_id(job.tenant_id, job.job_id, candidate.candidate_id)
 
 
 def _ids_held(connection: Connection, ids: Sequence[str]) -> set[str]:
@@ -377,9 +379,11 @@ def _lock_and_recheck(
     return set(connection.execute(statement).scalars())
 
 
-def _requested(job: Job, candidate: Ranked, rank: int, trigger: Trigger, at: datetime) -> Requested:
+def _requested(
+    job: Job, candidate: Ranked, rank: int, trigger: Trigger, at: datetime, *, id_: str
+) -> Requested:
     return Requested(
-        outreach_id=outreach_id(job.tenant_id, job.job_id, candidate.candidate_id),
+        outreach_id=id_,
         tenant_id=job.tenant_id,
         job_id=job.job_id,
         candidate_id=candidate.candidate_id,
