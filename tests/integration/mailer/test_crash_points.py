@@ -23,7 +23,8 @@ from tests.integration.mailer.harness import (
     statuses,
     wait_for,
 )
-from tests.integration.mailer.smtp_server import smtp_server
+from tests.integration.mailer.smtp_server import SmtpServer, smtp_server
+from worker.contracts.outreach import OutreachRequested
 from worker.mailer import ledger
 from worker.mailer.ledger import MailState
 
@@ -34,6 +35,21 @@ def _state(engine: Engine, outreach_id: str) -> MailState | None:
     with engine.connect() as connection:
         entry = ledger.get(connection, outreach_id)
     return None if entry is None else entry.state
+
+
+def _started_while_held(
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+    env: MailerEnv,
+    server: SmtpServer,
+    data: OutreachRequested,
+    stage: str,
+) -> MailerProcess:
+    """A mailer sending `data` to a server that holds its reply at `stage`, once it holds."""
+    publish(env.bootstrap, env.outreach_topic, [requested(data)])
+    server.hold_replies(stage)
+    mailer = start_mailer(env)
+    assert server.wait_until_holding(), mailer.output()
+    return mailer
 
 
 def _run_until_reported(
@@ -57,10 +73,7 @@ def test_killed_before_the_end_of_data_the_email_is_sent_after_restart(
     data = outreach(1)
     with smtp_server() as server:
         env = mailer_env(server.port)
-        publish(env.bootstrap, env.outreach_topic, [requested(data)])
-        server.hold_replies("rcpt")
-        first = start_mailer(env)
-        assert server.wait_until_holding(), first.output()
+        first = _started_while_held(start_mailer, env, server, data, "rcpt")
         first.kill()
         assert _state(ledger_engine, data.outreach_id) is MailState.PENDING
         server.release()
@@ -81,10 +94,7 @@ def test_killed_after_the_server_accepted_the_email_is_not_sent_again(
     data, after = outreach(1), outreach(2)
     with smtp_server() as server:
         env = mailer_env(server.port)
-        publish(env.bootstrap, env.outreach_topic, [requested(data)])
-        server.hold_replies("data")
-        first = start_mailer(env)
-        assert server.wait_until_holding(), first.output()
+        first = _started_while_held(start_mailer, env, server, data, "data")
         first.kill()
         assert _state(ledger_engine, data.outreach_id) is MailState.SENDING
         server.release()
@@ -114,10 +124,7 @@ def test_sigterm_while_the_server_is_slow_exits_within_10_s_and_sends_once(
     data = outreach(1)
     with smtp_server() as server:
         env = mailer_env(server.port)
-        publish(env.bootstrap, env.outreach_topic, [requested(data)])
-        server.hold_replies("rcpt")
-        first = start_mailer(env)
-        assert server.wait_until_holding(), first.output()
+        first = _started_while_held(start_mailer, env, server, data, "rcpt")
         assert first.terminate(timeout_s=10) == 0, first.output()  # the interface's 10 s
         assert _state(ledger_engine, data.outreach_id) is MailState.PENDING
         assert data.outreach_id not in statuses(env.bootstrap, env.status_topic)
