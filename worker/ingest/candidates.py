@@ -46,30 +46,30 @@ def candidates_updated(
     """Store a run of snapshots (each from the record at the same place in `origins`); per
     snapshot, True if applied, False if stale or erased."""
     results = store_snapshots(ctx.connection, [snapshot_of(u) for u in run])
-    applied_with_origin = [
-        (u, origin)
-        for u, origin, r in zip(run, origins, results, strict=True)
-        if r.outcome is UpsertOutcome.APPLIED
+    # Per applied snapshot: the candidate it left, and why that candidate can no longer be
+    # contacted (None: it can).
+    decided = [
+        (result.candidate, cancellation_reason(result.candidate, update.updated_at), update, origin)
+        for update, origin, result in zip(run, origins, results, strict=True)
+        if result.candidate is not None
     ]
-    applied = [u for u, _ in applied_with_origin]
-    stored: dict[tuple[str, str], Candidate] = {
-        (r.candidate.tenant_id, r.candidate.candidate_id): r.candidate
-        for r in results
-        if r.candidate is not None
-    }
-    jobs = _RecentJobs(ctx, applied)
-    pending = _with_pending_outreach(ctx, applied, stored)
-    for update, origin in applied_with_origin:
+    jobs = _RecentJobs(ctx, [update for _, _, update, _ in decided])
+    pending = _with_pending_outreach(ctx, [(c, r) for c, r, _, _ in decided])
+    for candidate, reason, update, origin in decided:
         ctx.origin = origin
-        candidate = stored[(update.tenant_id, update.candidate_id)]
-        _after_update(ctx, candidate, update.updated_at, jobs, pending)
+        at = update.updated_at
+        if reason is None:
+            _reverse_match(ctx, candidate, at, jobs.for_candidate(candidate.tenant_id, at))
+        elif (candidate.tenant_id, candidate.candidate_id) in pending:
+            refs = cancel_pending(
+                ctx.connection, candidate.tenant_id, reason, at, candidate_id=candidate.candidate_id
+            )
+            ctx.cancel(refs, reason, at)
     return [r.outcome is UpsertOutcome.APPLIED for r in results]
 
 
 def _with_pending_outreach(
-    ctx: HandlerContext,
-    applied: Sequence[CandidateUpdated],
-    stored: dict[tuple[str, str], Candidate],
+    ctx: HandlerContext, decided: Sequence[tuple[Candidate, CancellationReason | None]]
 ) -> set[tuple[str, str]]:
     """The run's candidates that now call for a cancellation and have something to cancel.
 
@@ -80,10 +80,9 @@ def _with_pending_outreach(
     uncontactable candidate costing one.
     """
     uncontactable: dict[str, list[str]] = {}
-    for update in applied:
-        candidate = stored[(update.tenant_id, update.candidate_id)]
-        if cancellation_reason(candidate, update.updated_at) is not None:
-            uncontactable.setdefault(update.tenant_id, []).append(update.candidate_id)
+    for candidate, reason in decided:
+        if reason is not None:
+            uncontactable.setdefault(candidate.tenant_id, []).append(candidate.candidate_id)
     return {
         (tenant_id, candidate_id)
         for tenant_id, candidate_ids in sorted(uncontactable.items())
@@ -91,30 +90,15 @@ def _with_pending_outreach(
     }
 
 
-def _after_update(
-    ctx: HandlerContext,
-    candidate: Candidate,
-    at: datetime,
-    jobs: _RecentJobs,
-    pending: set[tuple[str, str]],
-) -> None:
-    reason = cancellation_reason(candidate, at)
-    if reason is not None:
-        if (candidate.tenant_id, candidate.candidate_id) in pending:
-            refs = cancel_pending(
-                ctx.connection, candidate.tenant_id, reason, at, candidate_id=candidate.candidate_id
-            )
-            ctx.cancel(refs, reason, at)
-        return
-    _reverse_match(ctx, candidate, at, jobs.for_candidate(candidate.tenant_id, at))
-
-
 def _reverse_match(
     ctx: HandlerContext, candidate: Candidate, at: datetime, jobs: Sequence[Job]
 ) -> None:
     """Oldest job first, same rules at T = the snapshot's updated_at. The pure rules screen
     out jobs the candidate cannot pass whatever the outreach history says (no query); the
-    database then decides, and claims, for the rest."""
+    database then decides, and claims, for the rest. No open job in the window, no match:
+    nothing is timed either (most updates, and `reengage_match_seconds` is about matches)."""
+    if not jobs:
+        return
     started = time.perf_counter()
     defaults = ctx.config.policy
     for job in jobs:

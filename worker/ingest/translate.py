@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from worker.contracts.ats import CandidateUpdated, JobOpened
 from worker.rules.model import Application, EmailStatus, Job, PolicyOverride
 from worker.store.candidates import CandidateSnapshot
 
 
 def snapshot_of(data: CandidateUpdated) -> CandidateSnapshot:
+    """Application times in UTC, as the store reads them back: the stored candidate can then
+    share the snapshot's applications instead of converting them again."""
     return CandidateSnapshot(
         tenant_id=data.tenant_id,
         candidate_id=data.candidate_id,
@@ -22,7 +26,8 @@ def snapshot_of(data: CandidateUpdated) -> CandidateSnapshot:
         email_status=EmailStatus(data.email_status),
         consent_expires_at=data.consent_expires_at,
         applications=tuple(
-            Application(a.job_id, a.job_title, a.applied_at, a.status) for a in data.applications
+            Application(a.job_id, a.job_title, a.applied_at.astimezone(UTC), a.status)
+            for a in data.applications
         ),
     )
 

@@ -5,29 +5,28 @@ statement machinery and talk to the driver: PostgreSQL gets one parameter per co
 expanded by `unnest` (a short statement that psycopg parses and prepares once, whatever the
 row count); SQLite gets multi-row VALUES, or `executemany`, which its C driver loops over.
 Values go in as the tables store them (timestamps as integer microseconds, JSON as text) and
-only the keys and the one column a snapshot does not set come back.
+only the keys, the one column a snapshot does not set and (PostgreSQL) whether the row was
+new come back.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from worker.store.columns import to_micros
 from worker.store.dialect import is_postgresql
 
 CredentialKey = tuple[str, str, str]  # tenant_id, candidate_id, normalised credential
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotRow:
+class SnapshotRow(NamedTuple):
     """One candidate's columns as a snapshot sets them (everything but the mailer's
-    `email_suppressed` and the erasure tombstone)."""
+    `email_suppressed` and the erasure tombstone), already encoded as stored: timestamps as
+    integer microseconds, JSON as the text SQLAlchemy's JSON type writes (`json.dumps`
+    defaults, so the stored text is the same whichever path wrote it). In `_SET_COLUMNS`
+    order, so the row is the statement's parameters as it stands."""
 
     tenant_id: str
     candidate_id: str
@@ -35,37 +34,27 @@ class SnapshotRow:
     email_syntax_valid: bool
     email_status: str
     do_not_contact: bool
-    consent_expires_at: datetime | None
-    last_activity_at: datetime | None
+    consent_expires_at: int | None
+    last_activity_at: int | None
     first_name: str | None
     last_name: str | None
     location: str | None
-    credentials: list[str]
-    applications: list[dict[str, Any]]
-    updated_at: datetime
-
-    def values(self) -> tuple[Any, ...]:
-        """In `_SET_COLUMNS` order, encoded as stored. JSON as SQLAlchemy's JSON type writes
-        it (`json.dumps` defaults), so the stored text is the same whichever path wrote it."""
-        return (
-            self.tenant_id,
-            self.candidate_id,
-            self.email,
-            self.email_syntax_valid,
-            self.email_status,
-            self.do_not_contact,
-            _micros(self.consent_expires_at),
-            _micros(self.last_activity_at),
-            self.first_name,
-            self.last_name,
-            self.location,
-            json.dumps(self.credentials),
-            json.dumps(self.applications),
-            to_micros(self.updated_at),
-        )
+    credentials: str
+    applications: str
+    updated_at: int
 
 
-# The columns a snapshot sets, in SnapshotRow.values() order, with their PostgreSQL array type.
+class Upserted(NamedTuple):
+    """What the upsert hands back for one applied row."""
+
+    email_suppressed: bool
+    # Known to have been inserted by this statement, so it holds no credential rows yet
+    # (candidate rows are never deleted, and credential rows are written only after their
+    # candidate's). False when it was an update, or when the database cannot tell (SQLite).
+    inserted: bool
+
+
+# The columns a snapshot sets, in SnapshotRow order, with their PostgreSQL array type.
 _SET_COLUMNS = (
     ("tenant_id", "text"),
     ("candidate_id", "text"),
@@ -85,6 +74,9 @@ _SET_COLUMNS = (
 # What the upsert hands back per applied row: everything else the candidate now holds is the
 # snapshot's own, and the caller has it already.
 _RETURNED = "RETURNING tenant_id, candidate_id, email_suppressed"
+# PostgreSQL: a row version this statement inserted has no deleting transaction (xmax 0); one
+# it updated has this transaction's id there. The usual way to tell an upsert's two outcomes.
+_POSTGRESQL_RETURNED = _RETURNED + ", xmax = 0"
 
 # Statements are put together from this module's constant column names, never from data:
 # every value is a bound parameter (hence the `noqa: S608`s).
@@ -128,7 +120,7 @@ INSERT INTO candidates AS stored ({_INSERTED})
 SELECT {_SELECTED}, false, NULL
 FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
 {_POSTGRESQL_ON_CONFLICT}
-{_RETURNED}
+{_POSTGRESQL_RETURNED}
 """  # noqa: S608
 _SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
 _SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
@@ -136,26 +128,27 @@ _SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
 
 def upsert_snapshots(
     connection: Connection, rows: Sequence[SnapshotRow]
-) -> dict[tuple[str, str], bool]:
+) -> dict[tuple[str, str], Upserted]:
     """Insert or update (when newer and not erased) each row. The rows applied, by (tenant_id,
     candidate_id), each with the `email_suppressed` it now has (the one column a snapshot does
     not set). At most one row per candidate."""
     if not rows:
         return {}
-    encoded = [row.values() for row in rows]
     if is_postgresql(connection):
-        columns = tuple(list(column) for column in zip(*encoded, strict=True))
+        columns = tuple(list(column) for column in zip(*rows, strict=True))
         result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
-    else:
-        statement = (
-            _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
-        )
-        result = connection.exec_driver_sql(statement, tuple(v for row in encoded for v in row))
-    return {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
-
-
-def _micros(moment: datetime | None) -> int | None:
-    return None if moment is None else to_micros(moment)
+        return {
+            (tenant, candidate): Upserted(bool(suppressed), bool(inserted))
+            for tenant, candidate, suppressed, inserted in result
+        }
+    statement = (
+        _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
+    )
+    result = connection.exec_driver_sql(statement, tuple(v for row in rows for v in row))
+    return {
+        (tenant, candidate): Upserted(bool(suppressed), inserted=False)
+        for tenant, candidate, suppressed in result
+    }
 
 
 _SQLITE_HELD = (

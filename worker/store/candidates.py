@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from worker.rules.email_syntax import email_syntax_valid
 from worker.rules.model import Application, Candidate, EmailStatus
 from worker.store.candidate_sql import (
+    CredentialKey,
     SnapshotRow,
     delete_credentials,
     held_credentials,
@@ -128,21 +129,25 @@ def _rounds(snapshots: Sequence[CandidateSnapshot]) -> list[list[int]]:
 
 def _row(snapshot: CandidateSnapshot) -> SnapshotRow:
     return SnapshotRow(
-        tenant_id=snapshot.tenant_id,
-        candidate_id=snapshot.candidate_id,
-        email=snapshot.email,
-        email_syntax_valid=email_syntax_valid(snapshot.email),
-        email_status=snapshot.email_status.value,
-        do_not_contact=snapshot.do_not_contact,
-        consent_expires_at=snapshot.consent_expires_at,
-        last_activity_at=snapshot.last_activity_at,
-        first_name=snapshot.first_name,
-        last_name=snapshot.last_name,
-        location=snapshot.location,
-        credentials=list(snapshot.credentials),
-        applications=[_application_json(a) for a in snapshot.applications],
-        updated_at=snapshot.updated_at,
+        snapshot.tenant_id,
+        snapshot.candidate_id,
+        snapshot.email,
+        email_syntax_valid(snapshot.email),
+        snapshot.email_status.value,
+        snapshot.do_not_contact,
+        _micros(snapshot.consent_expires_at),
+        _micros(snapshot.last_activity_at),
+        snapshot.first_name,
+        snapshot.last_name,
+        snapshot.location,
+        json.dumps(snapshot.credentials),  # a tuple dumps as the list it is read back as
+        json.dumps([_application_json(a) for a in snapshot.applications]),
+        to_micros(snapshot.updated_at),
     )
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else to_micros(moment)
 
 
 def _upsert_chunk(
@@ -151,19 +156,24 @@ def _upsert_chunk(
     """The chunk's applied candidates, as stored. Stale protection and the tombstone are in
     the statement (see candidate_sql)."""
     rows = [_row(s) for s in snapshots]
-    suppressed = upsert_snapshots(connection, rows)
-    applied = {
-        (row.tenant_id, row.candidate_id): _stored_candidate(snapshot, row, suppressed[key])
-        for snapshot, row in zip(snapshots, rows, strict=True)
-        if (key := (row.tenant_id, row.candidate_id)) in suppressed
-    }
-    by_key = {(s.tenant_id, s.candidate_id): s for s in snapshots}
-    _sync_credentials(connection, [by_key[key] for key in sorted(applied)])
+    upserted = upsert_snapshots(connection, rows)
+    applied: dict[tuple[str, str], Candidate] = {}
+    fresh: list[CandidateSnapshot] = []
+    updated: list[CandidateSnapshot] = []
+    for snapshot, row in zip(snapshots, rows, strict=True):
+        outcome = upserted.get((row.tenant_id, row.candidate_id))
+        if outcome is None:
+            continue
+        applied[(row.tenant_id, row.candidate_id)] = _stored_candidate(
+            snapshot, row.email_syntax_valid, outcome.email_suppressed
+        )
+        (fresh if outcome.inserted else updated).append(snapshot)
+    _sync_credentials(connection, fresh, updated)
     return applied
 
 
 def _stored_candidate(
-    snapshot: CandidateSnapshot, row: SnapshotRow, email_suppressed: bool
+    snapshot: CandidateSnapshot, syntax_valid: bool, email_suppressed: bool
 ) -> Candidate:
     """The candidate an applied snapshot left in the store, without reading it back: every
     column but `email_suppressed` is the snapshot's, and timestamps read back in UTC (as
@@ -172,7 +182,7 @@ def _stored_candidate(
         tenant_id=snapshot.tenant_id,
         candidate_id=snapshot.candidate_id,
         email=snapshot.email,
-        email_syntax_valid=row.email_syntax_valid,
+        email_syntax_valid=syntax_valid,
         email_status=snapshot.email_status,
         email_suppressed=email_suppressed,
         do_not_contact=snapshot.do_not_contact,
@@ -182,10 +192,7 @@ def _stored_candidate(
         updated_at=snapshot.updated_at.astimezone(UTC),
         first_name=snapshot.first_name,
         last_name=snapshot.last_name,
-        applications=tuple(
-            Application(a.job_id, a.job_title, a.applied_at.astimezone(UTC), a.status)
-            for a in snapshot.applications
-        ),
+        applications=_applications_in_utc(snapshot.applications),
     )
 
 
@@ -193,24 +200,45 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-def _sync_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:
+def _applications_in_utc(applications: tuple[Application, ...]) -> tuple[Application, ...]:
+    """The same applications with `applied_at` in UTC: as they are when the snapshot was built
+    in UTC (ingest does, translate.py), else rebuilt."""
+    if all(a.applied_at.tzinfo is UTC for a in applications):
+        return applications
+    return tuple(
+        Application(a.job_id, a.job_title, a.applied_at.astimezone(UTC), a.status)
+        for a in applications
+    )
+
+
+def _sync_credentials(
+    connection: Connection,
+    inserted: Sequence[CandidateSnapshot],
+    updated: Sequence[CandidateSnapshot],
+) -> None:
     """Make the candidates' normalised credential rows what their snapshots say, writing only
     the difference (none when the snapshot repeats the stored credentials, the usual update).
+    Candidates the upsert has just inserted hold no rows yet, so only the others' are read.
 
     Read after the upsert, which holds these candidates' row locks until commit (on SQLite,
     the write lock): every writer of a candidate's credentials upserts the candidate first,
     so no one can change the rows read here before this transaction ends.
     """
-    if not snapshots:
-        return
-    wanted = {
+    wanted = _credential_rows(inserted)
+    if updated:
+        wanted_of_updated = _credential_rows(updated)
+        held = held_credentials(connection, sorted((s.tenant_id, s.candidate_id) for s in updated))
+        delete_credentials(connection, sorted(held - wanted_of_updated))
+        wanted |= wanted_of_updated - held
+    insert_credentials(connection, sorted(wanted))
+
+
+def _credential_rows(snapshots: Sequence[CandidateSnapshot]) -> set[CredentialKey]:
+    return {
         (s.tenant_id, s.candidate_id, credential)
         for s in snapshots
         for credential in credential_keys(s.credentials)
     }
-    held = held_credentials(connection, [(s.tenant_id, s.candidate_id) for s in snapshots])
-    delete_credentials(connection, sorted(held - wanted))
-    insert_credentials(connection, sorted(wanted - held))
 
 
 def _erased_keys(

@@ -135,6 +135,29 @@ def test_credential_rows_follow_each_snapshot_candidate_by_candidate(engine: Eng
     ]
 
 
+def test_one_statement_inserting_some_candidates_and_updating_others_syncs_both(
+    engine: Engine,
+) -> None:
+    # PostgreSQL reads the held credentials of updated rows only: an inserted row has none.
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot("c-1", updated_at=T, credentials=("Go", "SQL"))])
+    with engine.begin() as connection:
+        outcomes = upsert_candidates(
+            connection,
+            [
+                snapshot("c-2", updated_at=T, credentials=("SQL",)),
+                snapshot("c-1", updated_at=T + DAY, credentials=("Rust", "sql")),
+                snapshot("c-3", updated_at=T, credentials=("Go",)),
+            ],
+        )
+    assert outcomes == [APPLIED, APPLIED, APPLIED]
+    assert [_credentials(engine, c) for c in ("c-1", "c-2", "c-3")] == [
+        ["rust", "sql"],
+        ["sql"],
+        ["go"],
+    ]
+
+
 def test_stored_candidates_come_from_the_upsert_as_a_read_would_see_them(engine: Engine) -> None:
     lyon = timezone(timedelta(hours=2))
     with engine.begin() as connection:
