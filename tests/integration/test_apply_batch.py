@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, func, select
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
@@ -208,6 +209,22 @@ def test_a_close_the_job_was_reopened_after_cancels_nothing(engine: Engine) -> N
         )
     ]
     assert outreach_states(engine) == {"c-1": "cancelled", "c-2": "cancelled"}
+
+
+def test_match_time_is_observed_for_updates_with_open_jobs_to_match_only(engine: Engine) -> None:
+    def matches_timed() -> float:
+        return REGISTRY.get_sample_value("reengage_match_seconds_count") or 0.0
+
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    before = matches_timed()
+    apply(engine, [updated("e-c1", "c-1", T, **dormant)])  # no job open: nothing to match
+    assert matches_timed() == before
+    apply(engine, [opened("e-o1", "j-1", T + DAY)])  # the job's own match
+    assert matches_timed() == before + 1
+    apply(engine, [updated("e-c2", "c-2", T + 2 * DAY, **dormant)])  # reverse match against j-1
+    assert matches_timed() == before + 2
+    apply(engine, [updated("e-c3", "c-1", T + 3 * DAY, do_not_contact=True)])  # a cancellation
+    assert matches_timed() == before + 2
 
 
 def test_an_event_whose_source_and_id_are_at_their_longest_is_applied_once(

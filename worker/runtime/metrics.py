@@ -31,7 +31,8 @@ BATCH_SECONDS = Histogram(
 )
 MATCH_SECONDS = Histogram(
     "reengage_match_seconds",
-    "Time to decide and write one job's (or one candidate's) outreach.",
+    "Time to decide and write one job's outreach, or one updated candidate's against the "
+    "open jobs in its reverse-match window (an update with none is not a match).",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 OUTBOX_PENDING = Gauge("reengage_outbox_pending", "Outbox rows not yet published.")
