@@ -22,8 +22,12 @@ from worker.store.bounded_keys import bounded_key
 MAX_PLAIN_BYTES = 256
 # Credentials come from a small vocabulary (skills, licences, certificates) repeated across a
 # whole pool, and normalising one (NFKC, casefold, the byte bound) costs ~1 µs: on ingest that
-# was ~5 µs of every snapshot. The bound keeps a stream of one-off spellings to a few MB.
+# was ~5 µs of every snapshot. So spellings up to the candidate credential's wire limit are
+# remembered, at most this many: with their keys (at most MAX_PLAIN_BYTES or a digest) a few
+# MB in all. A job's preferred credentials have no length limit; longer spellings are
+# normalised each time rather than kept.
 _CACHED_SPELLINGS = 16_384
+_CACHED_MAX_CHARS = 100
 
 
 def credential_key(normalised: str) -> str:
@@ -36,6 +40,12 @@ def credential_keys(credentials: Iterable[str]) -> frozenset[str]:
     return frozenset(map(_key_of_spelling, credentials))
 
 
-@lru_cache(maxsize=_CACHED_SPELLINGS)
 def _key_of_spelling(credential: str) -> str:
+    if len(credential) > _CACHED_MAX_CHARS:
+        return credential_key(norm(credential))
+    return _remembered_key_of_spelling(credential)
+
+
+@lru_cache(maxsize=_CACHED_SPELLINGS)
+def _remembered_key_of_spelling(credential: str) -> str:
     return credential_key(norm(credential))
