@@ -5,8 +5,7 @@ statement machinery and talk to the driver: PostgreSQL gets one parameter per co
 expanded by `unnest` (a short statement that psycopg parses and prepares once, whatever the
 row count); SQLite gets multi-row VALUES, or `executemany`, which its C driver loops over.
 Values go in as the tables store them (timestamps as integer microseconds, JSON as text) and
-only the keys, the one column a snapshot does not set and (PostgreSQL) whether the row was
-new come back.
+only the keys and the one column a snapshot does not set come back.
 """
 
 from __future__ import annotations
@@ -44,16 +43,6 @@ class SnapshotRow(NamedTuple):
     updated_at: int
 
 
-class Upserted(NamedTuple):
-    """What the upsert hands back for one applied row."""
-
-    email_suppressed: bool
-    # Known to have been inserted by this statement, so it holds no credential rows yet
-    # (candidate rows are never deleted, and credential rows are written only after their
-    # candidate's). False when it was an update, or when the database cannot tell (SQLite).
-    inserted: bool
-
-
 # The columns a snapshot sets, in SnapshotRow order, with their PostgreSQL array type.
 _SET_COLUMNS = (
     ("tenant_id", "text"),
@@ -74,9 +63,6 @@ _SET_COLUMNS = (
 # What the upsert hands back per applied row: everything else the candidate now holds is the
 # snapshot's own, and the caller has it already.
 _RETURNED = "RETURNING tenant_id, candidate_id, email_suppressed"
-# PostgreSQL: a row version this statement inserted has no deleting transaction (xmax 0); one
-# it updated has this transaction's id there. The usual way to tell an upsert's two outcomes.
-_POSTGRESQL_RETURNED = _RETURNED + ", xmax = 0"
 
 # Statements are put together from this module's constant column names, never from data:
 # every value is a bound parameter (hence the `noqa: S608`s).
@@ -120,7 +106,7 @@ INSERT INTO candidates AS stored ({_INSERTED})
 SELECT {_SELECTED}, false, NULL
 FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
 {_POSTGRESQL_ON_CONFLICT}
-{_POSTGRESQL_RETURNED}
+{_RETURNED}
 """  # noqa: S608
 _SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
 _SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
@@ -128,7 +114,7 @@ _SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
 
 def upsert_snapshots(
     connection: Connection, rows: Sequence[SnapshotRow]
-) -> dict[tuple[str, str], Upserted]:
+) -> dict[tuple[str, str], bool]:
     """Insert or update (when newer and not erased) each row. The rows applied, by (tenant_id,
     candidate_id), each with the `email_suppressed` it now has (the one column a snapshot does
     not set). At most one row per candidate."""
@@ -137,18 +123,12 @@ def upsert_snapshots(
     if is_postgresql(connection):
         columns = tuple(list(column) for column in zip(*rows, strict=True))
         result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
-        return {
-            (tenant, candidate): Upserted(bool(suppressed), bool(inserted))
-            for tenant, candidate, suppressed, inserted in result
-        }
-    statement = (
-        _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
-    )
-    result = connection.exec_driver_sql(statement, tuple(v for row in rows for v in row))
-    return {
-        (tenant, candidate): Upserted(bool(suppressed), inserted=False)
-        for tenant, candidate, suppressed in result
-    }
+    else:
+        statement = (
+            _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
+        )
+        result = connection.exec_driver_sql(statement, tuple(v for row in rows for v in row))
+    return {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
 
 
 _SQLITE_HELD = (

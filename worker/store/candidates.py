@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from worker.rules.email_syntax import email_syntax_valid
 from worker.rules.model import Application, Candidate, EmailStatus
 from worker.store.candidate_sql import (
-    CredentialKey,
     SnapshotRow,
     delete_credentials,
     held_credentials,
@@ -156,19 +155,14 @@ def _upsert_chunk(
     """The chunk's applied candidates, as stored. Stale protection and the tombstone are in
     the statement (see candidate_sql)."""
     rows = [_row(s) for s in snapshots]
-    upserted = upsert_snapshots(connection, rows)
-    applied: dict[tuple[str, str], Candidate] = {}
-    fresh: list[CandidateSnapshot] = []
-    updated: list[CandidateSnapshot] = []
-    for snapshot, row in zip(snapshots, rows, strict=True):
-        outcome = upserted.get((row.tenant_id, row.candidate_id))
-        if outcome is None:
-            continue
-        applied[(row.tenant_id, row.candidate_id)] = _stored_candidate(
-            snapshot, row.email_syntax_valid, outcome.email_suppressed
-        )
-        (fresh if outcome.inserted else updated).append(snapshot)
-    _sync_credentials(connection, fresh, updated)
+    suppressed = upsert_snapshots(connection, rows)
+    applied = {
+        key: _stored_candidate(snapshot, row.email_syntax_valid, suppressed[key])
+        for snapshot, row in zip(snapshots, rows, strict=True)
+        if (key := (row.tenant_id, row.candidate_id)) in suppressed
+    }
+    by_key = {(s.tenant_id, s.candidate_id): s for s in snapshots}
+    _sync_credentials(connection, [by_key[key] for key in sorted(applied)])
     return applied
 
 
@@ -211,34 +205,27 @@ def _applications_in_utc(applications: tuple[Application, ...]) -> tuple[Applica
     )
 
 
-def _sync_credentials(
-    connection: Connection,
-    inserted: Sequence[CandidateSnapshot],
-    updated: Sequence[CandidateSnapshot],
-) -> None:
+def _sync_credentials(connection: Connection, snapshots: Sequence[CandidateSnapshot]) -> None:
     """Make the candidates' normalised credential rows what their snapshots say, writing only
     the difference (none when the snapshot repeats the stored credentials, the usual update).
-    Candidates the upsert has just inserted hold no rows yet, so only the others' are read.
 
     Read after the upsert, which holds these candidates' row locks until commit (on SQLite,
     the write lock): every writer of a candidate's credentials upserts the candidate first,
-    so no one can change the rows read here before this transaction ends.
+    so no one can change the rows read here before this transaction ends. New candidates are
+    read too: they hold no rows unless someone deleted a candidate by hand and left its rows
+    behind, and then the difference clears those (skipping the read gained ~10% on
+    PostgreSQL; a probe in the upsert that tells new rows without leftovers cost as much).
     """
-    wanted = _credential_rows(inserted)
-    if updated:
-        wanted_of_updated = _credential_rows(updated)
-        held = held_credentials(connection, sorted((s.tenant_id, s.candidate_id) for s in updated))
-        delete_credentials(connection, sorted(held - wanted_of_updated))
-        wanted |= wanted_of_updated - held
-    insert_credentials(connection, sorted(wanted))
-
-
-def _credential_rows(snapshots: Sequence[CandidateSnapshot]) -> set[CredentialKey]:
-    return {
+    if not snapshots:
+        return
+    wanted = {
         (s.tenant_id, s.candidate_id, credential)
         for s in snapshots
         for credential in credential_keys(s.credentials)
     }
+    held = held_credentials(connection, [(s.tenant_id, s.candidate_id) for s in snapshots])
+    delete_credentials(connection, sorted(held - wanted))
+    insert_credentials(connection, sorted(wanted - held))
 
 
 def _erased_keys(

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from tests.integration.store.builders import DAY, TENANT, T, snapshot
 from worker.rules.model import Application, EmailStatus
@@ -156,6 +156,23 @@ def test_one_statement_inserting_some_candidates_and_updating_others_syncs_both(
         ["sql"],
         ["go"],
     ]
+
+
+def test_a_candidate_deleted_by_hand_comes_back_with_only_its_new_credentials(
+    engine: Engine,
+) -> None:
+    # No code deletes candidate rows, but an operator may, leaving the credential rows behind
+    # (there is no foreign key, migration 0003). The candidate's return must not fail on them
+    # (the same credential again) nor keep them (one it no longer holds).
+    with engine.begin() as connection:
+        upsert_candidates(connection, [snapshot("c-1", updated_at=T, credentials=("Go", "SQL"))])
+        connection.execute(delete(CandidateRow).where(CandidateRow.candidate_id == "c-1"))
+    with engine.begin() as connection:
+        outcomes = upsert_candidates(
+            connection, [snapshot("c-1", updated_at=T + DAY, credentials=("sql", "Rust"))]
+        )
+    assert outcomes == [APPLIED]
+    assert _credentials(engine, "c-1") == ["rust", "sql"]
 
 
 def test_stored_candidates_come_from_the_upsert_as_a_read_would_see_them(engine: Engine) -> None:

@@ -8,6 +8,8 @@ import pytest
 
 from worker.contracts.encode import outreach_id
 from worker.rules.email_syntax import email_syntax_valid
+from worker.store import candidate_sql
+from worker.store.candidate_sql import SnapshotRow
 from worker.store.candidates import CandidateSnapshot, _rounds
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
@@ -47,3 +49,8 @@ def test_outreach_id_is_the_contracts_uuid5() -> None:
     # Pinned: consumers deduplicate on it, so it must never change between versions.
     assert outreach_id("acme", "j-1", "c-1") == "6286b9b7-b431-55f1-9c12-6a04763b5272"
     assert outreach_id("acme", "j-1", "c-2") != outreach_id("acme", "j-1", "c-1")
+
+
+def test_a_snapshot_row_is_the_upserts_parameters_in_column_order() -> None:
+    # The row is handed to the driver as it stands: its fields must be the statement's columns.
+    assert list(SnapshotRow._fields) == [name for name, _ in candidate_sql._SET_COLUMNS]
