@@ -138,7 +138,7 @@ def test_credential_rows_follow_each_snapshot_candidate_by_candidate(engine: Eng
 def test_one_statement_inserting_some_candidates_and_updating_others_syncs_both(
     engine: Engine,
 ) -> None:
-    # PostgreSQL reads the held credentials of updated rows only: an inserted row has none.
+    # New and known candidates in one statement: each gets exactly its own credential rows.
     with engine.begin() as connection:
         upsert_candidates(connection, [snapshot("c-1", updated_at=T, credentials=("Go", "SQL"))])
     with engine.begin() as connection:
