@@ -325,7 +325,8 @@ def _claim(
                 # Another process claimed it (or changed it) since the ranking query ran.
                 refused.add(candidate.candidate_id)
                 continue
-            if ids[candidate.candidate_id] in held:
+            id_ = ids[candidate.candidate_id]
+            if id_ in held:
                 # The contract's id names "{tenant}/{job}/{candidate}", and ids may hold "/":
                 # (J, x/C) and (J/x, C) get one id. The pair claimed first keeps it; this one
                 # is skipped rather than failing the whole job for everyone else.
@@ -334,11 +335,10 @@ def _claim(
                     "outreach id already taken by another job's outreach; candidate skipped",
                     tenant_id=job.tenant_id,
                     job_id=job.job_id,
-                    outreach_id=ids[candidate.candidate_id],
+                    outreach_id=id_,
                 )
                 continue
             rank = so_far + len(batch) + 1
-            id_ = ids[candidate.candidate_id]
             batch.append(_requested(job, candidate, rank, trigger, at, id_=id_))
         _insert(connection, batch)
         requested += batch
