@@ -54,7 +54,7 @@ def candidates_updated(
         if result.candidate is not None
     ]
     jobs = _RecentJobs(ctx, [update for _, _, update, _ in decided])
-    pending = _with_pending_outreach(ctx, [(c, r) for c, r, _, _ in decided])
+    pending = _with_pending_outreach(ctx, [c for c, reason, _, _ in decided if reason is not None])
     for candidate, reason, update, origin in decided:
         ctx.origin = origin
         at = update.updated_at
@@ -69,9 +69,10 @@ def candidates_updated(
 
 
 def _with_pending_outreach(
-    ctx: HandlerContext, decided: Sequence[tuple[Candidate, CancellationReason | None]]
+    ctx: HandlerContext, uncontactable: Sequence[Candidate]
 ) -> set[tuple[str, str]]:
-    """The run's candidates that now call for a cancellation and have something to cancel.
+    """Of the run's candidates that now call for a cancellation, those with something to
+    cancel.
 
     Asked once per run, after the upsert: the upsert holds these candidates' row locks (and
     on SQLite the write lock) until commit, and every claim takes the same lock, so no
@@ -79,13 +80,12 @@ def _with_pending_outreach(
     have any pending outreach, and each of those costs one update instead of every
     uncontactable candidate costing one.
     """
-    uncontactable: dict[str, list[str]] = {}
-    for candidate, reason in decided:
-        if reason is not None:
-            uncontactable.setdefault(candidate.tenant_id, []).append(candidate.candidate_id)
+    by_tenant: dict[str, list[str]] = {}
+    for candidate in uncontactable:
+        by_tenant.setdefault(candidate.tenant_id, []).append(candidate.candidate_id)
     return {
         (tenant_id, candidate_id)
-        for tenant_id, candidate_ids in sorted(uncontactable.items())
+        for tenant_id, candidate_ids in sorted(by_tenant.items())
         for candidate_id in candidates_with_pending(ctx.connection, tenant_id, candidate_ids)
     }
 
