@@ -131,13 +131,7 @@ class Deliverer:
         try:
             mail = compose(request, self._sender, self._now())
         except UnusableAddressError as exc:
-            detail = str(exc)
-            return self._finish(
-                key.outreach_id,
-                lambda c, now: ledger.mark_failed(
-                    c, key.outreach_id, reason="rejected", detail=detail, now=now, claimant=None
-                ),
-            )
+            return self._failed(key.outreach_id, "rejected", str(exc), None)
         attempt = self._retry(lambda: self._send_with_retries(mail), "send email")
         return self._record(mail, attempt)
 
@@ -224,46 +218,47 @@ class Deliverer:
             case Refused(stage=stage, reply=reply):
                 holder = claimant if attempt.after_claim else None
                 return self._failed(
-                    mail,
+                    outreach_id,
                     "rejected",
                     reply.describe(stage, mail.names),
                     holder,
-                    with_message_id=True,
+                    message_id=mail.message_id,
                 )
             case Unknown(detail=detail):
                 log.error("delivery state unknown: not sending again", outreach_id=outreach_id)
                 detail = f"unknown delivery state: {detail}; not sent again"
-                return self._failed(mail, "retries_exhausted", detail, claimant)
+                return self._failed(outreach_id, "retries_exhausted", detail, claimant)
             case Exhausted(last=last):
                 detail = last.reply.describe(last.stage, mail.names)
-                return self._failed(mail, "retries_exhausted", detail, None, with_message_id=True)
+                return self._failed(
+                    outreach_id, "retries_exhausted", detail, None, message_id=mail.message_id
+                )
             case Unsupported(detail=detail):
                 # Not `rejected`: that tells the worker the address is unusable, and this
                 # address is fine; our server is not. Nothing was sent or claimed.
                 log.error(
                     "email not sent: the SMTP server lacks what it needs", outreach_id=outreach_id
                 )
-                return self._failed(mail, "retries_exhausted", f"not sent: {detail}", None)
+                return self._failed(outreach_id, "retries_exhausted", f"not sent: {detail}", None)
             case NotClaimed():
                 return self._finish(outreach_id, lambda _c, _now: False)
 
     def _failed(
         self,
-        mail: Composed,
+        outreach_id: str,
         reason: str,
         detail: str,
         claimant: str | None,
         *,
-        with_message_id: bool = False,
+        message_id: str | None = None,
     ) -> Delivery | None:
-        """Record `failed`. `claimant`: the claim this process holds on the row, if any; the
-        Message-ID is kept when the message went (at least partly) to the server."""
-        message_id = mail.message_id if with_message_id else None
+        """Record `failed`. `claimant`: the claim this process holds on the row, if any;
+        `message_id` when the message went (at least partly) to the server."""
         return self._finish(
-            mail.outreach_id,
+            outreach_id,
             lambda c, now: ledger.mark_failed(
                 c,
-                mail.outreach_id,
+                outreach_id,
                 reason=reason,
                 detail=detail,
                 now=now,
