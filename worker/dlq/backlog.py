@@ -35,8 +35,7 @@ class Backlog:
 
     def advance(self, record: Record) -> None:
         """The record was handled, or lies past the end: its partition is beyond it."""
-        if record.partition in self._next:
-            self._next[record.partition] = max(self._next[record.partition], record.offset + 1)
+        self.reached(record.partition, record.offset + 1)
 
     def reached(self, partition: int, position: int) -> None:
         """The consumer's position on the partition: what lies before it will not be handed
