@@ -76,7 +76,11 @@ class RecipientHeader(UniqueAddressHeader):
         )
         folded = _STOCK_HEADERS("To", stand_in).fold(policy=policy)
         before, found, after = folded.rpartition(stand_in.addr_spec)
-        return before + recipient.addr_spec + after if found else folded
+        # An addr-spec has no whitespace to fold at, so the stand-in comes back whole; were it
+        # ever not, sending to it (r...@x...) would be worse than failing.
+        if not found:
+            raise RuntimeError("the To: header was folded inside its address")
+        return before + recipient.addr_spec + after
 
 
 _STOCK_HEADERS = HeaderRegistry()
