@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from worker.dlq.backlog import Backlog
 from worker.dlq.offsets import measure
 from worker.dlq.policy import Decision, Drop, Policy, Replay, Stop, plan
-from worker.dlq.report import Ending, ReplayReport
+from worker.dlq.report import MAX_IDLE_POLLS, Ending, ReplayReport
 from worker.dlq.restore import destination, original_message
 from worker.dlq.topics import types_by_topic
 from worker.kafka.consumer import BatchConsumer
@@ -27,10 +27,6 @@ log = get_logger("reengage.dlq")
 
 BATCH_SIZE = 500
 POLL_TIMEOUT_S = 1.0
-# A safety net, not the normal ending: with partitions in hand, this many empty polls in a
-# row without the position moving to the end offsets (the broker cannot serve them) end the
-# replay unfinished.
-MAX_IDLE_POLLS = 30
 # How long to wait for partitions beyond the group's session timeout: a replay killed a moment
 # ago still holds them until the broker gives up on it, and the rebalance takes a while too.
 JOIN_MARGIN_S = 30.0

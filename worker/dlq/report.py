@@ -8,6 +8,11 @@ from typing import Literal
 
 from worker.dlq.policy import Decision, Drop, Replay, Stop
 
+# A safety net, not the normal ending: with partitions in hand, this many empty polls in a
+# row without the position moving to the end offsets (the broker cannot serve them) end the
+# replay unfinished (the "idle" ending).
+MAX_IDLE_POLLS = 30
+
 Ending = Literal["caught_up", "max", "stopped", "interrupted", "idle", "unassigned"]
 
 _ENDINGS: dict[Ending, str] = {
@@ -66,7 +71,7 @@ class ReplayReport:
             "no partition was assigned in time (a replay killed a moment ago holds them until "
             "its session times out)"
             if self.ending == "unassigned"
-            else "they did not arrive within 30 polls"
+            else f"they did not arrive within {MAX_IDLE_POLLS} polls"
         )
         return (
             f"{self.topic}: {self.left} dead letters were not replayed: {why}; run the replay again"

@@ -9,11 +9,10 @@ writes fresh failure headers; the next replay replaces it.
 
 from __future__ import annotations
 
-from worker.kafka.dead_letters import DEAD_LETTER_HEADERS, original_topic
+from worker.kafka.dead_letters import DEAD_LETTER_HEADERS, ORIGINAL_TOPIC_HEADER, original_topic
 from worker.kafka.producer import Outgoing
 from worker.kafka.records import Record
 
-ORIGINAL_TOPIC_HEADER = "dlq.original.topic"
 # `{dlq topic}:{partition}:{offset}`; topic names cannot contain ':'.
 REPLAYED_FROM_HEADER = "dlq.replayed.from"
 _REPLACED = frozenset((*DEAD_LETTER_HEADERS, REPLAYED_FROM_HEADER))

@@ -45,9 +45,10 @@ def original_topic(dlq_topic: str) -> str:
     return dlq_topic.removesuffix(DLQ_SUFFIX)
 
 
+ORIGINAL_TOPIC_HEADER = "dlq.original.topic"
 # The headers a dead letter gets (EVENTS.md), in the order it gets them.
 DEAD_LETTER_HEADERS = (
-    "dlq.original.topic",
+    ORIGINAL_TOPIC_HEADER,
     "dlq.original.partition",
     "dlq.original.offset",
     "dlq.error.class",
