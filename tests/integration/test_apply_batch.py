@@ -358,6 +358,39 @@ def _cancel_reasons(engine: Engine) -> dict[str, str | None]:
         return {candidate_id: reason for candidate_id, reason in rows}
 
 
+def test_a_bounce_makes_the_address_unusable_for_every_holder_in_the_tenant(
+    engine: Engine,
+) -> None:
+    """Rule 4 names the address: the same person's other candidate record (an ATS often has
+    one per application) loses it too, and its pending outreach is cancelled. Another
+    tenant's candidate with that address keeps it."""
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(
+        engine,
+        [
+            updated("e-1", "c-1", T - 30 * DAY, email="Jane@Example.com", **dormant),
+            updated("e-2", "c-2", T - 30 * DAY, email="jane@example.COM", **dormant),
+            updated("e-3", "c-3", T - 30 * DAY, **dormant),
+            updated("e-g", "c-4", T - 30 * DAY, tenant_id="globex", email="jane@example.com"),
+        ],
+    )
+    apply(engine, [opened("e-o1", "j-1", T)])
+    assert outreach_states(engine) == {"c-1": "requested", "c-2": "requested", "c-3": "requested"}
+
+    apply(engine, [_report("sent", TENANT, "c-1", (TENANT, "j-1", "c-1"))])
+    report = apply(engine, [_report("failed", TENANT, "c-1", (TENANT, "j-1", "c-1"))])
+
+    assert report.effects.cancelled == {"email_unusable": 1}  # c-2's; c-1's was sent
+    assert outreach_states(engine) == {"c-1": "sent", "c-2": "cancelled", "c-3": "requested"}
+    assert _cancel_reasons(engine) == {"c-1": None, "c-2": "email_unusable", "c-3": None}
+    assert _suppressed(engine) == {
+        (TENANT, "c-1"): True,
+        (TENANT, "c-2"): True,
+        (TENANT, "c-3"): False,
+        ("globex", "c-4"): False,
+    }
+
+
 def test_a_bounce_for_an_outreach_not_held_yet_still_suppresses(engine: Engine) -> None:
     """A replay into an empty store may read the status topic before the jobs topic has
     rebuilt the outreach: the bounce is about the candidate's address all the same."""

@@ -1,8 +1,9 @@
 """The mailer's reports on `reengage.outreach.status` close the loop.
 
 `sent`: the outreach can no longer be cancelled. `failed` with `bounced` or `rejected`: the
-candidate's current address is unusable, so it is never matched again and their other
-pending outreach is cancelled. Other outcomes change nothing but the outreach's status.
+candidate's current address is unusable, for them and for every other candidate of the tenant
+holding it (suppression.py), so none of them is matched again with it and their pending
+outreach is cancelled. Other outcomes change nothing but the outreach's status.
 
 A report is applied only to the outreach that has every id it names (outreach, tenant,
 candidate, job). A bounce suppresses an address only when its `outreach_id` is the one the
@@ -48,11 +49,9 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
         return
     if held_for_another_pair(ctx.connection, named):
         return
-    if suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
-        reason = CancellationReason.EMAIL_UNUSABLE
-        refs = cancel_pending(
-            ctx.connection, data.tenant_id, reason, at, candidate_id=data.candidate_id
-        )
+    reason = CancellationReason.EMAIL_UNUSABLE
+    for holder in suppress_email(ctx.connection, data.tenant_id, data.candidate_id):
+        refs = cancel_pending(ctx.connection, data.tenant_id, reason, at, candidate_id=holder)
         ctx.cancel(refs, reason, at)
 
 

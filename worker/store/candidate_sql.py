@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy.engine import Connection
 
 from worker.store.dialect import is_postgresql
+from worker.store.suppression import ascii_lower
 
 CredentialKey = tuple[str, str, str]  # tenant_id, candidate_id, normalised credential
 
@@ -72,30 +73,30 @@ _UPDATED = ", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])
 
 
 def _on_conflict(ascii_lower: str) -> str:
-    """Both spellings: newest updated_at wins, the tombstone refuses older snapshots, and the
-    mailer's bounce report is about an address: the same address keeps its flag, another one
-    is suppressed only if it was itself reported before (suppressed_addresses). "Same" ignores
-    ASCII case (`Jane@Example.com` bounced means `jane@example.com` did); `ascii_lower` is the
-    database's spelling of lower-casing ASCII letters only, so both agree on other letters."""
-    new_address = ascii_lower.format("excluded.email")
+    """Both spellings: newest updated_at wins, the tombstone refuses older snapshots, and
+    `email_suppressed` is what the inserted row proposes (whether one of the tenant's mailer
+    reports names the address, `_reported`) or, for the same address ("same" ignoring ASCII
+    case: `Jane@Example.com` bounced means `jane@example.com` did), also the flag the
+    candidate had. `ascii_lower` is the database's spelling of lower-casing ASCII letters
+    only, so both databases agree on the other letters."""
+    same_address = f"{ascii_lower.format('stored.email')} = {ascii_lower.format('excluded.email')}"
     return f"""
 ON CONFLICT (tenant_id, candidate_id) DO UPDATE SET
     {_UPDATED},
     email_suppressed = CASE
-        WHEN {ascii_lower.format("stored.email")} = {new_address} THEN stored.email_suppressed
-        ELSE EXISTS (SELECT 1 FROM suppressed_addresses AS reported
-                     WHERE reported.tenant_id = excluded.tenant_id
-                       AND reported.candidate_id = excluded.candidate_id
-                       AND reported.address = {new_address})
+        WHEN {same_address} THEN stored.email_suppressed OR excluded.email_suppressed
+        ELSE excluded.email_suppressed
     END
 WHERE stored.updated_at < excluded.updated_at
   AND (stored.erased_at IS NULL OR stored.erased_at < excluded.updated_at)
-"""  # noqa: S608
+"""
 
 
 # PostgreSQL lower-cases only ASCII under the C collation; SQLite's lower() only ever does.
-_POSTGRESQL_ON_CONFLICT = _on_conflict('lower({} COLLATE "C")')
-_SQLITE_ON_CONFLICT = _on_conflict("lower({})")
+_POSTGRESQL_LOWER = 'lower({} COLLATE "C")'
+_SQLITE_LOWER = "lower({})"
+_POSTGRESQL_ON_CONFLICT = _on_conflict(_POSTGRESQL_LOWER)
+_SQLITE_ON_CONFLICT = _on_conflict(_SQLITE_LOWER)
 _SELECTED = ", ".join(
     f"s.{name}::json" if name in ("credentials", "applications") else f"s.{name}" for name in _NAMES
 )
@@ -103,13 +104,13 @@ _SELECTED = ", ".join(
 _ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _SET_COLUMNS)
 _POSTGRESQL_UPSERT = f"""
 INSERT INTO candidates AS stored ({_INSERTED})
-SELECT {_SELECTED}, false, NULL
-FROM unnest({_ARRAYS}) AS s({", ".join(_NAMES)})
+SELECT {_SELECTED}, s.email_suppressed, NULL
+FROM unnest({_ARRAYS}, %b::bool[]) AS s({", ".join(_NAMES)}, email_suppressed)
 {_POSTGRESQL_ON_CONFLICT}
 {_RETURNED}
 """  # noqa: S608
 _SQLITE_INSERT = f"INSERT INTO candidates AS stored ({_INSERTED}) VALUES "  # noqa: S608
-_SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, false, NULL)"
+_SQLITE_ROW = f"({', '.join('?' for _ in _SET_COLUMNS)}, ?, NULL)"
 
 
 def upsert_snapshots(
@@ -120,15 +121,51 @@ def upsert_snapshots(
     not set). At most one row per candidate."""
     if not rows:
         return {}
+    reported = _reported(connection, rows)
     if is_postgresql(connection):
         columns = tuple(list(column) for column in zip(*rows, strict=True))
-        result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, columns)
+        result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, (*columns, reported))
     else:
         statement = (
             _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
         )
-        result = connection.exec_driver_sql(statement, tuple(v for row in rows for v in row))
+        values = tuple(v for row, flag in zip(rows, reported, strict=True) for v in (*row, flag))
+        result = connection.exec_driver_sql(statement, values)
     return {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
+
+
+def _reported(connection: Connection, rows: Sequence[SnapshotRow]) -> list[bool]:
+    """Per row, whether one of its tenant's mailer reports names its address (rule 4: "this
+    address", whichever candidate it was reported for). One indexed query per tenant, read
+    in the upsert's transaction: on SQLite no one else writes meanwhile; on PostgreSQL a
+    bounce committed between the two statements is as if it came after this snapshot."""
+    addresses = [None if row.email is None else ascii_lower(row.email) for row in rows]
+    wanted: dict[str, set[str]] = {}
+    for row, address in zip(rows, addresses, strict=True):
+        if address is not None:
+            wanted.setdefault(row.tenant_id, set()).add(address)
+    found: set[tuple[str, str]] = set()
+    for tenant_id, candidates in wanted.items():
+        if is_postgresql(connection):
+            names = connection.exec_driver_sql(
+                "SELECT address FROM suppressed_addresses"
+                " WHERE tenant_id = %s AND address = ANY(%b::text[])",
+                (tenant_id, list(candidates)),
+            )
+        else:
+            placeholders = ", ".join("?" for _ in candidates)
+            names = connection.exec_driver_sql(
+                "SELECT address FROM suppressed_addresses"  # noqa: S608
+                f" WHERE tenant_id = ? AND address IN ({placeholders})",
+                (tenant_id, *candidates),
+            )
+        found.update((tenant_id, address) for (address,) in names)
+    if not found:
+        return [False] * len(rows)
+    return [
+        address is not None and (row.tenant_id, address) in found
+        for row, address in zip(rows, addresses, strict=True)
+    ]
 
 
 _SQLITE_HELD = (

@@ -38,7 +38,7 @@ from worker.store.schema import (
     SuppressedAddressRow,
 )
 
-# Rows per upsert statement: well under SQLite's 32766 bound parameters at 14 columns a row.
+# Rows per upsert statement: well under SQLite's 32766 bound parameters at 15 a row.
 UPSERT_CHUNK = 500
 _REQUESTED_TYPE = "reengage.outreach.requested"
 

@@ -143,11 +143,13 @@ class CandidateCredentialRow(Base):
 
 
 class SuppressedAddressRow(Base):
-    """An address the mailer reported bounced or rejected for a candidate, ASCII letters
-    lower-cased. Rule 4 excludes "this address": kept so that a candidate whose snapshots
-    change to another address and back does not make it usable again. The candidate's
-    `email_suppressed` is what the matcher reads; the upsert sets it from here when the address
-    changes. Deleted with the rest of the candidate's personal data at erasure."""
+    """An address the mailer reported bounced or rejected, ASCII letters lower-cased, once
+    for each of the tenant's candidates that held it when reported (or took it since). Rule 4
+    excludes "this address", whoever it was reported for: kept so that a candidate whose
+    snapshots change to another address and back, or a new candidate record with it, does not
+    make it usable again. The candidate's `email_suppressed` is what the matcher reads; the
+    upsert sets it from here (by tenant and address). Deleted with the rest of the candidate's
+    personal data at erasure."""
 
     __tablename__ = "suppressed_addresses"
 
@@ -155,6 +157,9 @@ class SuppressedAddressRow(Base):
     candidate_id: Mapped[str] = mapped_column(ENTITY_ID, primary_key=True)
     # 254 characters at most (the contract's limit on `email`): within an index entry.
     address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+
+    # The upsert's "does a report name this address" probe, once per candidate written.
+    __table_args__ = (Index("ix_suppressed_addresses_tenant_id_address", "tenant_id", "address"),)
 
 
 class JobRow(Base):

@@ -244,8 +244,8 @@ def test_email_syntax_is_checked_on_ingest(engine: Engine) -> None:
 def test_suppression_sticks_to_the_address(engine: Engine) -> None:
     with engine.begin() as connection:
         upsert_candidates(connection, [snapshot(updated_at=T)])
-        assert suppress_email(connection, TENANT, "c-1") is True
-        assert suppress_email(connection, TENANT, "nobody") is False
+        assert suppress_email(connection, TENANT, "c-1") == ["c-1"]
+        assert suppress_email(connection, TENANT, "nobody") == []
         upsert_candidates(connection, [snapshot(updated_at=T + DAY, last_name="Byron")])
         same_address = load_candidates(connection, TENANT, ["c-1"])["c-1"]
         upsert_candidates(connection, [snapshot(updated_at=T + 2 * DAY, email="new@example.com")])
@@ -274,6 +274,42 @@ def test_a_reported_address_stays_suppressed_when_it_comes_back(engine: Engine) 
     assert suppressed == [False, True]
     assert reports == ["first@example.com"]
     assert (after_erasure, left) == (False, [])
+
+
+def test_a_reported_address_is_unusable_for_every_holder_in_the_tenant(engine: Engine) -> None:
+    """Rule 4: "the mailer reported this address". Holders then and later, new or returning,
+    lose it; the report outlives one holder's erasure while another holds the address; other
+    tenants' candidates keep it."""
+    with engine.begin() as connection:
+        upsert_candidates(
+            connection,
+            [
+                snapshot("c-1", email="Jane@Example.com"),
+                snapshot("c-2", email="jane@example.COM"),
+                snapshot("c-3", email="other@example.com"),
+                snapshot("c-4", email="jane@example.com", tenant_id="globex"),
+            ],
+        )
+        holders = suppress_email(connection, TENANT, "c-1")
+        upsert_candidates(
+            connection,
+            [
+                snapshot("c-3", email="JANE@example.com", updated_at=T),  # an update brings it
+                snapshot("c-5", email="jane@example.com"),  # a new candidate
+            ],
+        )
+        erase_candidate(connection, TENANT, "c-1", T)
+        upsert_candidates(connection, [snapshot("c-6", email="jane@example.com")])
+        stored = load_candidates(connection, TENANT, ["c-2", "c-3", "c-5", "c-6"])
+        globex = load_candidates(connection, "globex", ["c-4"])["c-4"]
+    assert holders == ["c-1", "c-2"]
+    assert {c: s.email_suppressed for c, s in stored.items()} == {
+        "c-2": True,
+        "c-3": True,
+        "c-5": True,
+        "c-6": True,
+    }
+    assert globex.email_suppressed is False
 
 
 @pytest.mark.parametrize(
@@ -416,7 +452,7 @@ def test_a_padded_address_longer_than_the_key_is_suppressed_without_a_record(
     padded = "  " + "j" * 242 + "@example.com  "
     with engine.begin() as connection:
         upsert_candidates(connection, [snapshot(updated_at=T, email=padded)])
-        assert suppress_email(connection, TENANT, "c-1") is True
+        assert suppress_email(connection, TENANT, "c-1") == ["c-1"]
         stored = load_candidates(connection, TENANT, ["c-1"])["c-1"]
         reports = connection.execute(select(SuppressedAddressRow.address)).scalars().all()
     assert (stored.email, stored.email_suppressed, stored.email_syntax_valid) == (

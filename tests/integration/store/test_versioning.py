@@ -117,12 +117,14 @@ def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0004")
-            for candidate_id, email, suppressed in (
-                ("c-1", "Jane.Doe@Example.COM", True),
-                ("c-2", "kept@example.com", False),
-                ("c-3", None, True),
-            ):
-                _insert_candidate(connection, candidate_id, email=email, suppressed=suppressed)
+            _insert_addresses(
+                connection,
+                [
+                    ("c-1", "Jane.Doe@Example.COM", True),
+                    ("c-2", "kept@example.com", False),
+                    ("c-3", None, True),
+                ],
+            )
         migrate_engine(engine)
         with engine.connect() as connection:
             rows = connection.execute(
@@ -131,6 +133,52 @@ def test_0005_keeps_the_addresses_already_suppressed(database_url: str) -> None:
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [("acme", "c-1", "jane.doe@example.com")]
+
+
+def test_0007_suppresses_every_holder_of_a_reported_address(database_url: str) -> None:
+    """Before 0007 a report suppressed the address for the candidate it named only: upgrading
+    gives every candidate of the tenant holding it (ASCII case aside) a record and the flag."""
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0006")
+            _insert_addresses(
+                connection,
+                [
+                    ("c-1", "Jane.Doe@Example.COM", True),
+                    ("c-2", "jane.doe@example.com", False),
+                    ("c-3", "other@example.com", False),
+                    ("c-4", None, False),
+                ],
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO suppressed_addresses VALUES "
+                    "('acme', 'c-1', 'jane.doe@example.com'), "
+                    "('acme', 'c-3', 'old@example.com')"  # an address c-3 no longer holds
+                )
+            )
+        migrate_engine(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT candidate_id, address FROM suppressed_addresses")
+            ).all()
+            flags = connection.execute(
+                text("SELECT candidate_id, email_suppressed FROM candidates")
+            ).all()
+    finally:
+        engine.dispose()
+    assert sorted(tuple(row) for row in rows) == [
+        ("c-1", "jane.doe@example.com"),
+        ("c-2", "jane.doe@example.com"),
+        ("c-3", "old@example.com"),
+    ]
+    assert {c: bool(flag) for c, flag in flags} == {
+        "c-1": True,
+        "c-2": True,
+        "c-3": False,
+        "c-4": False,
+    }
 
 
 def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url: str) -> None:
@@ -174,6 +222,14 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
         assert (json.loads(keys) if isinstance(keys, str) else keys) == sorted(
             credential_keys(required)
         ), job_id
+
+
+def _insert_addresses(
+    connection: Connection, candidates: list[tuple[str, str | None, bool]]
+) -> None:
+    """(candidate_id, email, email_suppressed) rows, as an earlier revision left them."""
+    for candidate_id, email, suppressed in candidates:
+        _insert_candidate(connection, candidate_id, email=email, suppressed=suppressed)
 
 
 def _insert_candidate(
