@@ -90,7 +90,8 @@ class Settings(BaseSettings):
         default=None,
         min_length=1,
         max_length=249,
-        description="unset means reengage-worker, or reengage-mailer for the mailer",
+        description="the mailer's is reengage-mailer",
+        json_schema_extra={"shown_default": "reengage-worker"},
     )
 
     topic_jobs: str = Field(default="ats.jobs", pattern=_TOPIC)

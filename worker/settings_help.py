@@ -58,7 +58,10 @@ def _help_for(name: str, field: FieldInfo) -> SettingHelp:
     secret = SecretStr in kinds
     choices = [str(c) for kind in kinds if get_origin(kind) is Literal for c in get_args(kind)]
     default = field.default
-    if default is None:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "shown_default" in extra:  # a default the command decides (None in the settings)
+        shown = str(extra["shown_default"])
+    elif default is None:
         shown = "unset"
     elif secret:
         shown = "(secret)"

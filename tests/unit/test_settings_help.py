@@ -19,6 +19,9 @@ def test_defaults_read_as_they_are_written_in_the_environment() -> None:
     assert rows["REENGAGE_SMTP_STARTTLS"].default == "false"
     assert rows["REENGAGE_KAFKA_SASL_USERNAME"].default == "unset"
     assert rows["REENGAGE_LOG_FORMAT"].note == "one of json, console"
+    # Unset in the model (each command has its own), shown as OPERATIONS.md writes it.
+    assert rows["REENGAGE_CONSUMER_GROUP"].default == "reengage-worker"
+    assert rows["REENGAGE_CONSUMER_GROUP"].note == "the mailer's is reengage-mailer"
 
 
 def test_no_secret_default_is_shown() -> None:
