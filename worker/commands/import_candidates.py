@@ -14,6 +14,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -40,7 +41,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 0
 # A backfill is throughput, not latency: fuller batches per request (still acks=all and
 # idempotent, as every producer of ours).
-BULK_PRODUCER = {"linger_ms": 50, "batch_size": 512 * 1024}
+BULK_PRODUCER: dict[str, Any] = {"linger_ms": 50, "batch_size": 512 * 1024}
 
 
 def epilog() -> str:

@@ -61,7 +61,9 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
     timeout = settings.startup_timeout_seconds
     check_database(engine, timeout, shutdown)
     group = settings.group_for("mailer")
-    producer = connect_to_broker(lambda: Producer(settings), timeout_s=timeout, shutdown=shutdown)
+    producer = connect_to_broker(
+        lambda: Producer(settings, shutdown=shutdown), timeout_s=timeout, shutdown=shutdown
+    )
     consumer = connect_to_broker(
         lambda: BatchConsumer(
             settings, group, [settings.topic_outreach], max_records=batch_size(settings)
@@ -111,7 +113,7 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         consumer.close()
         server.close()  # its QUIT is under the deadline too: a hung server may not answer
         stopped.set()
-        producer.close()
+        producer.close(timeout_s=3)
         http.close()
     log.info("mailer stopped")
     return 0

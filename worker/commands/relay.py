@@ -24,7 +24,7 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
     try:
         check_database(engine, settings.startup_timeout_seconds, shutdown)
         producer = connect_to_broker(
-            lambda: Producer(settings),
+            lambda: Producer(settings, shutdown=shutdown),
             timeout_s=settings.startup_timeout_seconds,
             shutdown=shutdown,
         )
@@ -42,7 +42,7 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
         try:
             relay.run(shutdown)
         finally:
-            producer.close()
+            producer.close(timeout_s=3)
             http.close()
         return 1 if relay.failure is not None else 0
     finally:

@@ -65,7 +65,9 @@ def _consume(
     relay_in_process: bool,
 ) -> int:
     timeout = settings.startup_timeout_seconds
-    producer = connect_to_broker(lambda: Producer(settings), timeout_s=timeout, shutdown=shutdown)
+    producer = connect_to_broker(
+        lambda: Producer(settings, shutdown=shutdown), timeout_s=timeout, shutdown=shutdown
+    )
     consumer = connect_to_broker(
         lambda: BatchConsumer(
             settings,

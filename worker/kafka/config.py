@@ -34,6 +34,9 @@ def producer_options(settings: Settings) -> dict[str, Any]:
         "enable_idempotence": True,
         "max_in_flight_requests_per_connection": 5,
         "linger_ms": 5,
+        # How long send() may wait for a topic's metadata (or buffer space): kafka-python's
+        # 60 s would outlast SIGTERM's 10 s when the broker is away; the callers retry.
+        "max_block_ms": 5_000,
         # Dead letters carry the original bytes, which may exceed the 1 MiB default.
         "max_request_size": 16 * 1024 * 1024,
         "compression_type": None,

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
+from worker.errors import TransientError
 from worker.kafka.config import producer_options
+from worker.logs import get_logger
+from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
+
+log = get_logger("reengage.producer")
+
+# Once a shutdown is asked for, a send waits this much longer for the broker: enough for one
+# that is up to answer, little enough that SIGTERM still ends the process within 10 s
+# (OPERATIONS.md) when the broker hangs. Looked at every slice of waiting.
+_WAIT_AFTER_SHUTDOWN_S = 1.0
+_WAIT_SLICE_S = 0.25
+
+
+class SendAbandonedError(TransientError):
+    """Shutdown was asked for while the broker had not acknowledged a send. Transient, so the
+    caller's retry loop sees the shutdown and stops; what the send carried stays unrecorded
+    as sent (outbox rows unmarked, offsets uncommitted), and the next run sends it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +40,14 @@ class Outgoing:
 
 
 class Producer:
-    """Sends batches and waits for the broker's acknowledgement of every record in it."""
+    """Sends batches and waits for the broker's acknowledgement of every record in it.
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+    With a `shutdown`, a wait for the broker gives up soon after shutdown is requested
+    (SendAbandonedError); without one, it waits its full timeout."""
+
+    def __init__(self, settings: Settings, *, shutdown: Shutdown | None = None, **overrides: Any):
         self._producer = KafkaProducer(**{**producer_options(settings), **overrides})
+        self._shutdown = shutdown
 
     def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
         """Raises the first send error; the caller retries the whole batch (idempotence and
@@ -33,9 +56,40 @@ class Producer:
             self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
             for m in messages
         ]
-        self._producer.flush(timeout=timeout_s)
+        self._wait_for_acknowledgements(time.monotonic() + timeout_s)
         for future in futures:
             future.get(timeout=timeout_s)
 
+    def _wait_for_acknowledgements(self, deadline: float) -> None:
+        give_up_at: float | None = None
+        while True:
+            try:
+                self._producer.flush(
+                    timeout=max(0.0, min(_WAIT_SLICE_S, deadline - time.monotonic()))
+                )
+                return
+            except KafkaTimeoutError:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise
+                if self._shutdown is not None and self._shutdown.requested:
+                    give_up_at = give_up_at or now + _WAIT_AFTER_SHUTDOWN_S
+                    if now >= give_up_at:
+                        raise SendAbandonedError(
+                            "shutdown requested while the broker had not acknowledged a send"
+                        ) from None
+
     def close(self, timeout_s: float = 10.0) -> None:
-        self._producer.close(timeout=timeout_s)
+        """Waits up to `timeout_s` for what is in flight, then drops it: every caller keeps its
+        own record of what the broker has not acknowledged (outbox rows unmarked, offsets
+        uncommitted, the mail ledger) and sends it again on its next run."""
+        try:
+            self._producer.close(timeout=timeout_s)
+        except KafkaTimeoutError:
+            # kafka-python raises here before stopping its (non-daemon) sender thread, which
+            # would then keep the process alive retrying: stop it without sending.
+            log.warning("producer closed with sends the broker has not acknowledged")
+            sender = getattr(self._producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
+                sender.join(timeout_s)
