@@ -27,6 +27,10 @@ Why the indexes are what they are (the matcher's queries are in matcher.py):
 - `ix_jobs_tenant_opened` serves reverse matching (the tenant's jobs opened in a window).
 - `ix_outbox_unpublished` keeps the relay's "oldest unpublished rows" scan small however
   large the published history grows.
+- `ix_suppressed_addresses_tenant_id_address` answers rule 4's "has the mailer reported this
+  address" for a chunk of snapshots in one probe per address (the upsert, candidate_sql.py).
+  Candidates have no index on their address: only a bounce looks them up by it, a few times
+  per hundred emails, while every snapshot would pay for the index.
 """
 
 from __future__ import annotations
