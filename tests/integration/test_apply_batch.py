@@ -146,6 +146,25 @@ def outreach_states(engine: Engine) -> dict[str, str]:
         return {candidate_id: status for candidate_id, status in rows}
 
 
+def test_jobs_on_two_partitions_are_decided_in_the_order_they_opened(engine: Engine) -> None:
+    """One poll hands out partition 0 (a job opened at 09:20) before partition 1 (a job opened
+    at 09:00, the recommended key spreads a tenant's jobs). Decided in that order, the 09:00
+    job would not count the 09:20 job's outreach (rule 9 looks back from its own time) and
+    would contact the same people again twenty minutes apart."""
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    apply(engine, [updated(f"e-{c}", c, T - 30 * DAY, **dormant) for c in ("c-1", "c-2")])
+    later, earlier = opened("e-o2", "j-2", T + DAY / 72), opened("e-o1", "j-1", T)
+    batch = [
+        Incoming(Record("ats.jobs", 0, 7, None, None), later.event),
+        Incoming(Record("ats.jobs", 1, 3, None, None), earlier.event),
+    ]
+    report = apply(engine, batch)
+    assert report.outcomes == [PROCESSED, PROCESSED]  # in the batch's order
+    with engine.connect() as connection:
+        rows = connection.execute(select(OutreachRow.job_id, OutreachRow.candidate_id)).all()
+    assert sorted(tuple(row) for row in rows) == [("j-1", "c-1"), ("j-1", "c-2")]
+
+
 def test_two_pairs_with_one_outreach_id_cost_the_second_job_only_that_candidate(
     engine: Engine,
 ) -> None:

@@ -1,7 +1,9 @@
 """Applying one consumed batch in one transaction: effects, processed markers, outbox rows.
 
 The caller commits the transaction, then the offsets. A crash in between re-delivers the
-batch; its events are then found in `processed_events` and have no further effect.
+batch; its events are then found in `processed_events` and have no further effect. The
+events are applied partition by partition merged by event time (ordering.py); outcomes come
+back in the batch's order.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from worker.contracts.envelope import (
 from worker.ingest import candidates, jobs, status
 from worker.ingest.context import Effects, HandlerContext, IngestConfig, Origin
 from worker.ingest.dedupe import EventKey, claim_unprocessed
+from worker.ingest.ordering import event_time_order
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
 
@@ -61,7 +64,13 @@ def apply_batch(
     claimed = claim_unprocessed(connection, [item.key for item in batch], ctx.written_at)
     outcomes: list[str | None] = [None] * len(batch)
     fresh: list[int] = []
-    for index, item in enumerate(batch):
+    order = event_time_order(
+        [item.record for item in batch],
+        [item.event for item in batch],
+        lambda index: _event_time(batch[index]),
+    )
+    for index in order:
+        item = batch[index]
         if item.key in claimed:
             claimed.discard(item.key)  # a repeat inside this batch is a duplicate
             fresh.append(index)

@@ -1,0 +1,73 @@
+"""The order a batch is applied in: partitions merged by event time, each kept in its order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.contracts.ats import JobClosed, JobOpened
+from worker.contracts.encode import ats_event, outreach_failed, outreach_id
+from worker.contracts.envelope import AnyEvent
+from worker.contracts.status import OutreachFailed
+from worker.ingest.ordering import event_time_order
+from worker.kafka.records import Record
+
+T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def _opened(job_id: str, at: datetime) -> AnyEvent:
+    data = JobOpened(
+        tenant_id="acme", job_id=job_id, title="Analyst", required_credentials=(), opened_at=at
+    )
+    return ats_event(data, event_id=f"open-{job_id}", source="urn:ats:test").event
+
+
+def _closed(job_id: str, at: datetime) -> AnyEvent:
+    data = JobClosed(tenant_id="acme", job_id=job_id, closed_at=at)
+    return ats_event(data, event_id=f"close-{job_id}", source="urn:ats:test").event
+
+
+def _order(*placed: tuple[int, AnyEvent], report_time: datetime = T) -> list[int]:
+    records = [
+        Record("ats.jobs", partition, offset, None, None)
+        for offset, (partition, _) in enumerate(placed)
+    ]
+    return event_time_order(records, [event for _, event in placed], lambda _: report_time)
+
+
+def test_partitions_are_merged_by_event_time() -> None:
+    # Handed out partition 0 first, but the job on partition 1 opened twenty minutes earlier.
+    assert _order((0, _opened("j-103", T + 20 * MINUTE)), (1, _opened("j-101", T))) == [1, 0]
+
+
+def test_a_partitions_own_order_is_kept_whatever_its_times() -> None:
+    order = _order(
+        (0, _opened("j-1", T + 10 * MINUTE)),
+        (0, _closed("j-1", T)),  # a close dated before the open stays after it
+        (1, _opened("j-2", T + 5 * MINUTE)),
+    )
+    assert order == [2, 0, 1]
+
+
+def test_one_partition_is_applied_as_handed_out() -> None:
+    assert _order((0, _opened("j-2", T + MINUTE)), (0, _opened("j-1", T))) == [0, 1]
+
+
+def test_equal_times_keep_the_partition_handed_out_first() -> None:
+    assert _order((1, _opened("j-1", T)), (0, _opened("j-2", T))) == [0, 1]
+
+
+def test_a_report_without_a_time_of_its_own_is_dated_by_the_caller() -> None:
+    failed = OutreachFailed(
+        outreach_id=outreach_id("acme", "j-1", "c-1"),
+        tenant_id="acme",
+        candidate_id="c-1",
+        job_id="j-1",
+        reason="bounced",
+        detail="550",
+    )
+    report = outreach_failed(failed, time=None, source="urn:mailer").event
+    order = _order((0, report), (1, _opened("j-2", T)), report_time=T - MINUTE)
+    assert order == [0, 1]
+    order = _order((0, report), (1, _opened("j-2", T)), report_time=T + MINUTE)
+    assert order == [1, 0]

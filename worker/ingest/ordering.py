@@ -1,0 +1,64 @@
+"""The order a batch is applied in: each partition's records in their order, the partitions
+merged by event time.
+
+A poll hands records out partition by partition, and the ATS's recommended keys spread one
+tenant's jobs over several partitions. Applied as handed out, two jobs opened twenty minutes
+apart could be decided later one first: rule 9 counts only outreach requested up to a
+decision's own time, so the earlier job then finds the candidates the later one just claimed
+outside its cooldown window, and contacts them again. Merged by event time, a batch is decided
+as the events happened, whichever partition each came from. Within a partition nothing moves:
+that order is the publisher's, and a job's close must stay after its open.
+
+Event times are the contract's own (`opened_at`, `updated_at`, ...), so a replay orders alike.
+Across batches, what one poll hands out before the next is still the order of arrival.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from worker.contracts.envelope import (
+    AnyEvent,
+    CandidateErasedEvent,
+    CandidateUpdatedEvent,
+    JobClosedEvent,
+    JobOpenedEvent,
+    OutreachSentEvent,
+)
+from worker.kafka.records import Record
+
+
+def event_time_order(
+    records: Sequence[Record],
+    events: Sequence[AnyEvent],
+    time_of_report: Callable[[int], datetime],
+) -> list[int]:
+    """Indexes into `records`/`events` (one event per record) in the order to apply them.
+    `time_of_report(i)` dates a mailer report that is not `sent` (the contract gives `failed`
+    no time of its own)."""
+    by_partition: dict[tuple[str, int], list[int]] = {}
+    for index, record in enumerate(records):
+        by_partition.setdefault(record.position, []).append(index)
+    if len(by_partition) < 2:
+        return list(range(len(records)))
+
+    def moment(index: int) -> datetime:
+        match events[index]:
+            case CandidateUpdatedEvent(data=data):
+                return data.updated_at
+            case JobOpenedEvent(data=data):
+                return data.opened_at
+            case JobClosedEvent(data=data):
+                return data.closed_at
+            case CandidateErasedEvent(data=data):
+                return data.erased_at
+            case OutreachSentEvent(data=data):
+                return data.sent_at
+            case _:
+                return time_of_report(index)
+
+    # heapq.merge keeps each partition's order (it only ever takes a partition's first
+    # remaining record) and, for equal times, takes the partition handed out first.
+    return list(heapq.merge(*by_partition.values(), key=moment))
