@@ -90,6 +90,9 @@ def configure_logging(
     root.setLevel(level.upper())
     # kafka-python is chatty at INFO about every connection; keep its warnings.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))
+    # Except the assignor's "No partition metadata for topic" at a group join that comes
+    # before the topics' metadata (a restart): the group rebalances again once it arrives.
+    logging.getLogger("kafka.coordinator.assignors").setLevel(max(logging.ERROR, root.level))
     # Alembic announces its dialect on every schema check; only migrations are news.
     logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))
 

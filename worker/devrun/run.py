@@ -122,7 +122,10 @@ def _run_loop(
     if crashed is not None or failed:
         log.error("a process stopped unexpectedly", exit_codes=codes)
         return 1
-    print(f"reengage: stopped ({catcher.caught} emails caught in {catcher.folder})", flush=True)
+    print(
+        f"reengage: stopped ({catcher.caught} emails caught this run, in {catcher.folder})",
+        flush=True,
+    )
     return 0
 
 

@@ -245,7 +245,7 @@ def _mail_text(request: OutreachRequested, sender: Sender) -> MailText:
 
 def _call_to_action(apply_url: str | None, job_board_url: str | None) -> tuple[str, Link | None]:
     if apply_url:
-        return "See the role and apply:", Link("See the role and apply", apply_url)
+        return "See the role and apply:", Link("Open the job posting", apply_url)
     if job_board_url:
         return (
             "You will find this role and others on our job board:",
@@ -264,7 +264,7 @@ def _unsubscribe_text(uri: str) -> tuple[str, Link]:
         )
     return (
         f"{because} To hear no more about new roles, unsubscribe here:",
-        Link("Unsubscribe", uri),
+        Link("Stop these emails", uri),
     )
 
 

@@ -242,7 +242,7 @@ def test_ctrl_c_stops_the_worker_the_mailer_and_the_catcher(local_run: LocalRun)
     assert local_run.stop(timeout=30) == 0, local_run.output()
     output = local_run.output()
     assert "worker stopped" in output and "mailer stopped" in output
-    assert "emails caught in" in output
+    assert "emails caught this run, in" in output
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -90,7 +90,11 @@ def test_the_message_says_who_why_what_and_how_to_stop() -> None:
         f"unsubscribe here: https://jobs.acme.example/u?t=acme&c=C-77&o={request.outreach_id}"
         in text
     )
-    assert '<a href="https://careers.acme.example/jobs/J-1042">' in html
+    # In HTML the link has a label of its own, not the sentence that leads to it again.
+    assert (
+        'See the role and apply: <a href="https://careers.acme.example/jobs/J-1042">'
+        "Open the job posting</a>" in html
+    )
     assert f"&amp;o={request.outreach_id}" in html
     assert "<p>Hello Jane,</p>" in html
 
