@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy.engine import Connection
 
 from worker.store.dialect import is_postgresql
-from worker.store.suppression import ascii_lower
+from worker.store.suppression import ascii_lower, lock_reports_shared, record_holders
 
 CredentialKey = tuple[str, str, str]  # tenant_id, candidate_id, normalised credential
 
@@ -122,30 +122,36 @@ def upsert_snapshots(
     if not rows:
         return {}
     reported = _reported(connection, rows)
+    flags = [address is not None for address in reported]
     if is_postgresql(connection):
         columns = tuple(list(column) for column in zip(*rows, strict=True))
-        result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, (*columns, reported))
+        result = connection.exec_driver_sql(_POSTGRESQL_UPSERT, (*columns, flags))
     else:
         statement = (
             _SQLITE_INSERT + ", ".join(_SQLITE_ROW for _ in rows) + _SQLITE_ON_CONFLICT + _RETURNED
         )
-        values = tuple(v for row, flag in zip(rows, reported, strict=True) for v in (*row, flag))
+        values = tuple(v for row, flag in zip(rows, flags, strict=True) for v in (*row, flag))
         result = connection.exec_driver_sql(statement, values)
-    return {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
+    applied = {(tenant, candidate): bool(suppressed) for tenant, candidate, suppressed in result}
+    for row, address in zip(rows, reported, strict=True):
+        if address is not None and (row.tenant_id, row.candidate_id) in applied:
+            # A candidate that took a reported address keeps its own record of the report.
+            record_holders(connection, row.tenant_id, address, [row.candidate_id])
+    return applied
 
 
-def _reported(connection: Connection, rows: Sequence[SnapshotRow]) -> list[bool]:
-    """Per row, whether one of its tenant's mailer reports names its address (rule 4: "this
-    address", whichever candidate it was reported for). One indexed query per tenant, read
-    in the upsert's transaction: on SQLite no one else writes meanwhile; on PostgreSQL a
-    bounce committed between the two statements is as if it came after this snapshot."""
+def _reported(connection: Connection, rows: Sequence[SnapshotRow]) -> list[str | None]:
+    """Per row, its address if one of its tenant's mailer reports names it (rule 4: "this
+    address", whichever candidate it was reported for), else None. One indexed query per
+    tenant, after the tenant's shared lock on its reports (suppression.py says why)."""
     addresses = [None if row.email is None else ascii_lower(row.email) for row in rows]
     wanted: dict[str, set[str]] = {}
     for row, address in zip(rows, addresses, strict=True):
         if address is not None:
             wanted.setdefault(row.tenant_id, set()).add(address)
     found: set[tuple[str, str]] = set()
-    for tenant_id, candidates in wanted.items():
+    for tenant_id, candidates in sorted(wanted.items()):
+        lock_reports_shared(connection, tenant_id)
         if is_postgresql(connection):
             names = connection.exec_driver_sql(
                 "SELECT address FROM suppressed_addresses"
@@ -160,10 +166,8 @@ def _reported(connection: Connection, rows: Sequence[SnapshotRow]) -> list[bool]
                 (tenant_id, *candidates),
             )
         found.update((tenant_id, address) for (address,) in names)
-    if not found:
-        return [False] * len(rows)
     return [
-        address is not None and (row.tenant_id, address) in found
+        address if address is not None and (row.tenant_id, address) in found else None
         for row, address in zip(rows, addresses, strict=True)
     ]
 

@@ -3,21 +3,33 @@
 Rule 4 excludes a candidate when the mailer "reported this address bounced or rejected": the
 address, whichever of the tenant's candidates the report was about (one person often has
 several candidate records in an ATS, one per application). The candidate's `email_suppressed`
-is what the matcher reads (through `contactable`); `suppressed_addresses` remembers each
-reported address for every candidate holding it, so that the candidate upsert
-(candidate_sql.py) sets the flag on any candidate that later brings the address, new or
-returning. Addresses compare with ASCII letters lower-cased, as both databases' `lower()` do
-in that upsert. Nothing crosses tenants.
+is what the matcher reads (through `contactable`); `suppressed_addresses` keeps a record of
+each reported address for every candidate that held it when reported or took it since, so
+that the candidate upsert (candidate_sql.py) flags any candidate that brings the address, new
+or returning, and an erasure forgets only the erased candidate's record. Addresses compare
+with ASCII letters lower-cased, as both databases' `lower()` do in that upsert. Nothing
+crosses tenants.
+
+On PostgreSQL a snapshot and a bounce for one address could otherwise interleave: the
+snapshot reads no report, the bounce cannot see the snapshot's uncommitted candidate, and
+the candidate is stored unflagged. So each first takes a transaction-scoped advisory lock on
+the tenant's reports, snapshots shared and a bounce exclusive, in a statement of its own (a
+statement reads what was committed when it began). One lock per tenant rather than per
+address: a batch would otherwise hold hundreds, and PostgreSQL's lock table is shared and
+small (`max_locks_per_transaction`). A bounce, a few per hundred emails, then holds the
+tenant's snapshots back until its batch commits. (SQLite writers are serialised already:
+every write transaction begins IMMEDIATE.)
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from worker.store.dialect import ascii_lower_sql, upsert
+from worker.store.dialect import ascii_lower_sql, is_postgresql, upsert
 from worker.store.schema import CandidateRow, SuppressedAddressRow
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -29,6 +41,9 @@ def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) ->
     again, for this candidate or any other of the tenant's holding it, now or should a later
     snapshot bring it back. The candidates whose address this made unusable, the one named
     first; none if the named candidate is unknown."""
+    # Before any candidate's row lock: two bounces for two holders of one address then queue
+    # on it instead of deadlocking on each other's rows.
+    _lock_reports(connection, tenant_id, shared=False)
     email = connection.execute(
         update(CandidateRow)
         .where(CandidateRow.tenant_id == tenant_id, CandidateRow.candidate_id == candidate_id)
@@ -37,11 +52,9 @@ def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) ->
     ).first()
     if email is None:
         return []
-    # An address over 254 characters is one padded with whitespace (the contract limits the
-    # trimmed value), which rule 4 never finds valid: there is nothing to remember it for.
-    if email[0] is None or len(email[0]) > _MAX_ADDRESS_CHARS:
+    address = _reportable(email[0])
+    if address is None:
         return [candidate_id]
-    address = ascii_lower(email[0])
     # Reads the tenant's candidates without an index on the address: a bounce comes a few
     # times per hundred emails, candidate updates all the time, and an index would cost those.
     others = connection.execute(
@@ -55,12 +68,41 @@ def suppress_email(connection: Connection, tenant_id: str, candidate_id: str) ->
         .returning(CandidateRow.candidate_id)
     ).scalars()
     holders = [candidate_id, *sorted(others, key=str.encode)]
-    # One record per holder: an erasure forgets its own, and the others keep the address out.
-    statement = upsert(connection, SuppressedAddressRow).values(
-        [{"tenant_id": tenant_id, "candidate_id": c, "address": address} for c in holders]
-    )
-    connection.execute(statement.on_conflict_do_nothing())
+    record_holders(connection, tenant_id, address, holders)
     return holders
+
+
+def record_holders(
+    connection: Connection, tenant_id: str, address: str, candidate_ids: Iterable[str]
+) -> None:
+    """A record of the reported `address` for each of these candidates (kept if there)."""
+    rows = [{"tenant_id": tenant_id, "candidate_id": c, "address": address} for c in candidate_ids]
+    if rows:
+        statement = upsert(connection, SuppressedAddressRow).values(rows)
+        connection.execute(statement.on_conflict_do_nothing())
+
+
+def lock_reports_shared(connection: Connection, tenant_id: str) -> None:
+    """Before reading whether the tenant's reports name a snapshot's address (see above)."""
+    _lock_reports(connection, tenant_id, shared=True)
+
+
+def _lock_reports(connection: Connection, tenant_id: str, *, shared: bool) -> None:
+    if is_postgresql(connection):
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        connection.exec_driver_sql(
+            f"SELECT {function}(hashtextextended('reengage suppressed addresses ' || %s, 0))",
+            (tenant_id,),
+        )
+
+
+def _reportable(email: str | None) -> str | None:
+    """The address as reports hold it; None for none, or for one over 254 characters: one
+    padded with whitespace (the contract limits the trimmed value), which rule 4 never finds
+    valid, so there is nothing to remember it for."""
+    if email is None or len(email) > _MAX_ADDRESS_CHARS:
+        return None
+    return ascii_lower(email)
 
 
 def ascii_lower(address: str) -> str:
