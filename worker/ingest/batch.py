@@ -64,12 +64,7 @@ def apply_batch(
     claimed = claim_unprocessed(connection, [item.key for item in batch], ctx.written_at)
     outcomes: list[str | None] = [None] * len(batch)
     fresh: list[int] = []
-    order = event_time_order(
-        [item.record for item in batch],
-        [item.event for item in batch],
-        lambda index: _event_time(batch[index]),
-    )
-    for index in order:
+    for index in application_order(batch):
         item = batch[index]
         if item.key in claimed:
             claimed.discard(item.key)  # a repeat inside this batch is a duplicate
@@ -92,6 +87,15 @@ def apply_batch(
         position += 1
 
     return BatchReport(list(batch), [o or Outcome.PROCESSED for o in outcomes], ctx.effects)
+
+
+def application_order(batch: Sequence[Incoming]) -> list[int]:
+    """Indexes into `batch` in the order its events are applied (ordering.py)."""
+    return event_time_order(
+        [item.record for item in batch],
+        [item.event for item in batch],
+        lambda index: _event_time(batch[index]),
+    )
 
 
 def _candidate_updates(

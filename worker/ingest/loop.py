@@ -20,7 +20,13 @@ from sqlalchemy.exc import IntegrityError
 
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.errors import ReengageError, TransientError
-from worker.ingest.batch import HANDLED_TYPES, BatchReport, Incoming, apply_batch
+from worker.ingest.batch import (
+    HANDLED_TYPES,
+    BatchReport,
+    Incoming,
+    application_order,
+    apply_batch,
+)
 from worker.ingest.context import Decision, IngestConfig
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import (
@@ -179,7 +185,7 @@ class IngestLoop:
         personal data)."""
         merged = BatchReport()
         failed: dict[Record, DeadLetter] = {}
-        for item in incoming:
+        for item in (incoming[index] for index in application_order(incoming)):
             try:
                 single = self._retry(lambda item=item: self._apply([item]))  # type: ignore[misc]
             except (ReengageError, KeyboardInterrupt):
