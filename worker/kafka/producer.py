@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ log = get_logger("reengage.producer")
 # (OPERATIONS.md) when the broker hangs. Looked at every slice of waiting.
 _WAIT_AFTER_SHUTDOWN_S = 1.0
 _WAIT_SLICE_S = 0.25
+# A sender told to stop without sending ends at its next loop; not worth the shutdown's time.
+_SENDER_JOIN_S = 0.5
 
 
 class SendAbandonedError(TransientError):
@@ -52,32 +55,31 @@ class Producer:
     def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
         """Raises the first send error; the caller retries the whole batch (idempotence and
         stable keys make the repeat harmless)."""
+        deadline = time.monotonic() + timeout_s
         futures = [
             self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
             for m in messages
         ]
-        self._wait_for_acknowledgements(time.monotonic() + timeout_s)
-        for future in futures:
-            future.get(timeout=timeout_s)
-
-    def _wait_for_acknowledgements(self, deadline: float) -> None:
+        with contextlib.suppress(KafkaTimeoutError):  # sends now, not after linger_ms
+            self._producer.flush(timeout=_WAIT_SLICE_S)
         give_up_at: float | None = None
-        while True:
-            try:
-                self._producer.flush(
-                    timeout=max(0.0, min(_WAIT_SLICE_S, deadline - time.monotonic()))
-                )
-                return
-            except KafkaTimeoutError:
-                now = time.monotonic()
-                if now >= deadline:
-                    raise
-                if self._shutdown is not None and self._shutdown.requested:
-                    give_up_at = give_up_at or now + _WAIT_AFTER_SHUTDOWN_S
-                    if now >= give_up_at:
-                        raise SendAbandonedError(
-                            "shutdown requested while the broker had not acknowledged a send"
-                        ) from None
+        # Each of ours, not flush(): the relay shares this producer, and a flush would also
+        # wait for what it keeps adding.
+        for future in futures:
+            while True:
+                try:
+                    future.get(timeout=max(0.0, min(_WAIT_SLICE_S, deadline - time.monotonic())))
+                    break
+                except KafkaTimeoutError:
+                    now = time.monotonic()
+                    if future.is_done or now >= deadline:  # done: its delivery timed out
+                        raise
+                    if self._shutdown is not None and self._shutdown.requested:
+                        give_up_at = give_up_at or now + _WAIT_AFTER_SHUTDOWN_S
+                        if now >= give_up_at:
+                            raise SendAbandonedError(
+                                "shutdown requested while the broker had not acknowledged a send"
+                            ) from None
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Waits up to `timeout_s` for what is in flight, then drops it: every caller keeps its
@@ -86,10 +88,11 @@ class Producer:
         try:
             self._producer.close(timeout=timeout_s)
         except KafkaTimeoutError:
-            # kafka-python raises here before stopping its (non-daemon) sender thread, which
-            # would then keep the process alive retrying: stop it without sending.
+            # kafka-python raises here before stopping its sender thread, which would go on
+            # retrying until the process ends: stop it without sending, which also fails
+            # the futures still waiting.
             log.warning("producer closed with sends the broker has not acknowledged")
             sender = getattr(self._producer, "_sender", None)
             if sender is not None:
                 sender.force_close()
-                sender.join(timeout_s)
+                sender.join(_SENDER_JOIN_S)
