@@ -2,6 +2,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +125,15 @@ def test_a_command_help_shows_its_description(command: list[str]) -> None:
     usage, description = result.stdout.split("\n\n")[:2]
     assert usage.startswith("usage: reengage")
     assert description.strip() and not description.startswith("options:")
+
+
+def test_import_messages_stay_on_one_line_whatever_the_width(tmp_path: Path) -> None:
+    """stderr is not a terminal here, where rich would wrap at 80 columns."""
+    missing = tmp_path / "a-file-name-long-enough-to-push-the-message-past-eighty-columns.csv"
+    result = _reengage("import-candidates", str(missing), "--tenant", "acme", COLUMNS="80")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert len(line) > 80 and line.endswith("No such file or directory")
 
 
 def test_import_help_states_when_ids_repeat_and_what_an_interruption_returns() -> None:

@@ -88,7 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    err = Console(stderr=True, highlight=False)
+    # soft_wrap: one line per message whatever the width (logs are grepped by `line N:`).
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     tenant = str(args.tenant)
     if not re.fullmatch(TENANT_ID_PATTERN, tenant):
         err.print(f"reengage: --tenant must match {TENANT_ID_PATTERN}", markup=False)
