@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from tests.integration.worker.pools import T, as_job, job_opened, make_pool
 from worker.commands.preview import build_report
@@ -82,11 +83,10 @@ def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -
     assert missing.returncode == 2 and "nope" in missing.stderr
 
 
-def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path) -> None:
-    missing = tmp_path / "not-yet.db"
+def _preview_of(database: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
-    env["REENGAGE_DATABASE_URL"] = f"sqlite:///{missing}"
-    result = subprocess.run(
+    env["REENGAGE_DATABASE_URL"] = f"sqlite:///{database}"
+    return subprocess.run(
         [sys.executable, "-m", "worker.entry", "preview", "--tenant", "acme", "--job", "J-1"],
         env=env,
         capture_output=True,
@@ -94,10 +94,24 @@ def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_preview_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    result = _preview_of(tmp_path / "not-yet.db")
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "REENGAGE_DATABASE_URL" in line and "reengage migrate" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_preview_of_a_file_in_no_directory_says_the_database_cannot_be_reached(
+    tmp_path: Path,
+) -> None:
+    """Not "run `reengage migrate`": migrate could not create it either."""
+    result = _preview_of(tmp_path / "no-such-directory" / "x.db")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "REENGAGE_DATABASE_URL: cannot reach the database" in line
 
 
 def test_an_erased_candidate_is_not_in_the_pool_until_a_newer_snapshot(database_url: str) -> None:

@@ -39,8 +39,14 @@ EXIT_NOT_FOUND = 2
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     at: datetime | None = args.at
-    if _sqlite_file_missing(settings.database):
-        # Connecting would create it, empty; the answer would be the same anyway.
+    missing = _missing_sqlite_file(settings.database)
+    if missing is not None:
+        # Connecting would create it, empty (a dry run must not); the answer is known anyway.
+        if not missing.parent.is_dir():
+            raise ConfigurationError(
+                "REENGAGE_DATABASE_URL",
+                "cannot reach the database: the SQLite file's directory does not exist",
+            )
         raise ConfigurationError("REENGAGE_DATABASE_URL", str(SchemaOutdatedError()))
     shutdown = Shutdown().install()
     engine = create_store_engine(settings.database)
@@ -79,11 +85,14 @@ def _until(shutdown: Shutdown, candidates: Iterator[Candidate]) -> Iterator[Cand
         yield candidate
 
 
-def _sqlite_file_missing(url: URL) -> bool:
+def _missing_sqlite_file(url: URL) -> Path | None:
+    """The SQLite file the URL names when it does not exist, else None."""
     if url.get_backend_name() != "sqlite" or url.query.get("uri"):
-        return False  # a server, or an SQLite URI filename (file:…), which we do not parse
+        return None  # a server, or an SQLite URI filename (file:…), which we do not parse
     name = url.database or ""
-    return name not in ("", ":memory:") and not Path(name).exists()
+    if name in ("", ":memory:") or Path(name).exists():
+        return None
+    return Path(name)
 
 
 def build_report(
