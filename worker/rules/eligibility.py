@@ -243,8 +243,12 @@ def _has_required(case: _Case) -> Failure | None:
 
 
 def _not_requested_before(case: _Case) -> Failure | None:
-    if any(o.job_id == case.job.job_id for o in case.outreach):
-        return Failure(Exclusion.ALREADY_REQUESTED, "outreach for this job was already requested")
+    earlier = [o.requested_at for o in case.outreach if o.job_id == case.job.job_id]
+    if earlier:
+        return Failure(
+            Exclusion.ALREADY_REQUESTED,
+            f"outreach for this job was already requested, at {min(earlier).isoformat()}",
+        )
     return None
 
 

@@ -430,6 +430,17 @@ def test_failure_details_explain_without_personal_data() -> None:
     assert "J0" in cooled.detail
     assert "21 days" in cooled.detail
 
+    # "Why wasn't X contacted?" about someone who was: when (the first request for the job).
+    again = first_failure(
+        make_candidate(),
+        make_job(),
+        T,
+        DEFAULT_POLICY,
+        (outreach("J1", T - 3 * DAY), outreach("J1", T - 5 * DAY)),
+    )
+    assert again is not None and again.rule is Exclusion.ALREADY_REQUESTED
+    assert again.detail.endswith(f"at {(T - 5 * DAY).isoformat()}")
+
     young = first_failure(
         make_candidate(last_activity_at=T - 10 * DAY), make_job(), T, DEFAULT_POLICY, ()
     )
