@@ -21,6 +21,7 @@ from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import SmtpConfig, SmtpSender
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
+from worker.runtime.metrics import MAILER_METRICS
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
@@ -76,6 +77,7 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
     http = HttpServer(
         settings.http_port,
         readiness=[lambda: _assigned(consumer), database_answers(engine)],
+        metrics=MAILER_METRICS,
     ).start()
     loop = MailerLoop(
         engine=engine,

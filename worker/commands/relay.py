@@ -9,6 +9,7 @@ from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
+from worker.runtime.metrics import RELAY_METRICS
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
@@ -36,7 +37,9 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
         )
         # The relay has no consumer: ready means it can read the outbox. (A broker outage
         # shows as a growing reengage_outbox_pending, and the relay retries it in place.)
-        http = HttpServer(settings.http_port, readiness=[database_answers(engine)]).start()
+        http = HttpServer(
+            settings.http_port, readiness=[database_answers(engine)], metrics=RELAY_METRICS
+        ).start()
         tune_collector()
         log.info("relay started", http_port=http.port)
         try:

@@ -17,6 +17,7 @@ from worker.logs import get_logger
 from worker.outbox.relay import OutboxRelay
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
+from worker.runtime.metrics import RELAY_METRICS, WORKER_METRICS
 from worker.runtime.readiness import database_answers
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
@@ -45,6 +46,8 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
         settings.http_port,
         readiness=[readiness.assigned, database_answers(engine)],
         pages={"/": StatusPage(engine, settings.policy).render},
+        # The outbox gauges are the relay's: with --no-relay, `reengage relay` exposes them.
+        metrics=WORKER_METRICS + (RELAY_METRICS if relay_in_process else ()),
     ).start()
     readiness.port = http.port
     try:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
 
 from worker.logs import get_logger
 from worker.settings import ConfigurationError
@@ -24,6 +26,23 @@ log = get_logger("reengage.http")
 
 _TEXT = "text/plain; charset=utf-8"
 _REQUEST_TIMEOUT_S = 30.0
+
+
+class _Exposition:
+    """The registry's families, less the project's own that this process does not update
+    (metrics.py says why). Anything not ours (process, Python) passes."""
+
+    def __init__(self, exposed: Iterable[MetricWrapperBase] | None) -> None:
+        self._names = None if exposed is None else {m.name for c in exposed for m in c.describe()}
+
+    def collect(self) -> Iterator[Metric]:
+        names = self._names
+        for family in REGISTRY.collect():
+            if names is None or family.name in names or not family.name.startswith(_OURS):
+                yield family
+
+
+_OURS = "reengage_"
 
 
 class _Server(ThreadingHTTPServer):
@@ -41,6 +60,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     readiness: ClassVar[list[ReadinessCheck]] = []
     pages: ClassVar[dict[str, PageRenderer]] = {}
+    exposition: ClassVar[_Exposition] = _Exposition(None)
 
     # A client that sends half a request and stops frees its thread after this long.
     timeout = _REQUEST_TIMEOUT_S
@@ -62,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str) -> tuple[int, bytes, str]:
         if path == "/metrics":
-            return 200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+            return 200, generate_latest(self.exposition), CONTENT_TYPE_LATEST
         if path == "/healthz":
             return 200, b"ok\n", _TEXT
         if path == "/readyz":
@@ -88,17 +108,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HttpServer:
-    """Serves the endpoints until `close()`. Port 0 picks a free one (see `.port`)."""
+    """Serves the endpoints until `close()`. Port 0 picks a free one (see `.port`).
+    `metrics`: the project's metrics this process updates (all when None)."""
 
     def __init__(
         self,
         port: int,
         readiness: list[ReadinessCheck],
         pages: dict[str, PageRenderer] | None = None,
+        metrics: Sequence[MetricWrapperBase] | None = None,
         host: str = "0.0.0.0",  # noqa: S104 - probes and scrapers come from outside the pod
     ) -> None:
         handler = type(
-            "Handler", (_Handler,), {"readiness": list(readiness), "pages": dict(pages or {})}
+            "Handler",
+            (_Handler,),
+            {
+                "readiness": list(readiness),
+                "pages": dict(pages or {}),
+                "exposition": _Exposition(metrics),
+            },
         )
         try:
             self._server = _Server((host, port), handler)

@@ -44,6 +44,16 @@ CONSUMER_LAG = Gauge(
 )
 
 
+# What each command exposes on /metrics. One registry holds them all, and a series a process
+# never updates would read as a true zero: a mailer's `reengage_outbox_pending` 0 beside a
+# worker's 5,000 in a dashboard's sum or an alert's `== 0`. (Process and Python collectors are
+# exposed by every command.)
+CONSUMER_METRICS = (EVENTS, BATCH_SECONDS, CONSUMER_LAG)
+RELAY_METRICS = (OUTBOX_PENDING, OUTBOX_OLDEST_SECONDS)
+WORKER_METRICS = (*CONSUMER_METRICS, OUTREACH_REQUESTED, OUTREACH_CANCELLED, MATCH_SECONDS)
+MAILER_METRICS = (*CONSUMER_METRICS, MAIL)
+
+
 class Outcome:
     """Values of the `outcome` label of reengage_events_total."""
 

@@ -14,6 +14,7 @@ import pytest
 
 from worker.logs import configure_logging
 from worker.runtime.http import HttpServer
+from worker.runtime.metrics import MAILER_METRICS, RELAY_METRICS
 
 BIG_PAGE = "x" * 8_000_000
 
@@ -88,3 +89,40 @@ def test_a_page_that_fails_answers_500_and_logs_only_the_class(
     output = captured.err + captured.out + stream.getvalue()
     assert "Traceback" not in output
     assert "jane@example.com" not in output
+
+
+def _families(server: HttpServer) -> set[str]:
+    status, _, body = _request(server, "GET", "/metrics")
+    assert status == 200
+    return {line.split()[2] for line in body.decode().splitlines() if line.startswith("# TYPE ")}
+
+
+def test_metrics_shows_only_what_the_process_updates() -> None:
+    """A mailer's outbox gauge at 0 beside a worker's real backlog would be summed or alerted
+    on as a fact; the families a command never updates are left out instead."""
+    mailer = HttpServer(0, readiness=[], metrics=MAILER_METRICS, host="127.0.0.1").start()
+    relay = HttpServer(0, readiness=[], metrics=RELAY_METRICS, host="127.0.0.1").start()
+    everything = HttpServer(0, readiness=[], host="127.0.0.1").start()
+    try:
+        shown_by_mailer = _families(mailer)
+        shown_by_relay = _families(relay)
+        shown_by_default = _families(everything)
+    finally:
+        for served in (mailer, relay, everything):
+            served.close()
+
+    ours = {
+        "reengage_mail_total",
+        "reengage_events_total",
+        "reengage_batch_seconds",
+        "reengage_consumer_lag",
+    }
+    assert {f for f in shown_by_mailer if f.startswith("reengage_")} == ours
+    assert {f for f in shown_by_relay if f.startswith("reengage_")} == {
+        "reengage_outbox_pending",
+        "reengage_outbox_oldest_seconds",
+    }
+    assert "reengage_outbox_pending" in shown_by_default
+    assert "reengage_outreach_requested_total" in shown_by_default
+    # The runtime's own collectors are every process's.
+    assert "python_info" in shown_by_mailer & shown_by_relay
