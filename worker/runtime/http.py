@@ -26,6 +26,8 @@ log = get_logger("reengage.http")
 
 _TEXT = "text/plain; charset=utf-8"
 _REQUEST_TIMEOUT_S = 30.0
+# The project's metric families; everything else in the registry is the runtime's.
+_OURS = "reengage_"
 
 
 class _Exposition:
@@ -40,9 +42,6 @@ class _Exposition:
         for family in REGISTRY.collect():
             if names is None or family.name in names or not family.name.startswith(_OURS):
                 yield family
-
-
-_OURS = "reengage_"
 
 
 class _Server(ThreadingHTTPServer):
