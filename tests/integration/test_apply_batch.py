@@ -3,6 +3,7 @@ decide what is a duplicate, and each candidate snapshot's outcome comes back in 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -264,6 +265,33 @@ def test_an_event_whose_source_and_id_are_at_their_longest_is_applied_once(
     assert apply(engine, [_incoming(event)]).outcomes == [PROCESSED]
     assert apply(engine, [_incoming(event)]).outcomes == [DUPLICATE]
     assert markers(engine) == 1
+
+
+def test_an_event_id_spelled_as_the_digest_of_a_long_one_is_another_event(
+    engine: Engine,
+) -> None:
+    """The marker of a long id is its digest: an id spelled that way is not that event."""
+    long_id = "\U00020000" * 256
+    lookalike = "sha256:" + hashlib.sha256(long_id.encode()).hexdigest()
+    first, second = (
+        ats_event(
+            CandidateUpdated.model_validate(
+                {
+                    "tenant_id": TENANT,
+                    "candidate_id": c,
+                    "email": f"{c}@example.com",
+                    "updated_at": T,
+                }
+            ),
+            event_id=event_id,
+            source="urn:ats:acme",
+        ).event
+        for c, event_id in (("c-1", long_id), ("c-2", lookalike))
+    )
+    assert apply(engine, [_incoming(first)]).outcomes == [PROCESSED]
+    assert apply(engine, [_incoming(second)]).outcomes == [PROCESSED]
+    assert apply(engine, [_incoming(second)]).outcomes == [DUPLICATE]
+    assert markers(engine) == 2
 
 
 def _report(

@@ -7,6 +7,7 @@ the table pins both to the spec.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from tests.integration.store.builders import DAY, TENANT, T, job, record_outreach, snapshot
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import EmailStatus, Job, Policy, PolicyOverride
+from worker.rules.normalise import norm
 from worker.rules.reference import reference_match
 from worker.store.candidates import (
     CandidateSnapshot,
@@ -28,6 +30,9 @@ from worker.store.outreach import past_outreach
 from worker.store.suppression import suppress_email
 
 MICRO = timedelta(microseconds=1)
+# The stored key of a credential too long for a row, spelled as a credential of its own.
+LONG_CREDENTIAL = "\ufdfa" * 100
+LONG_CREDENTIAL_DIGEST = "SHA256:" + hashlib.sha256(norm(LONG_CREDENTIAL).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,24 @@ CASES = [
         False,
         snapshot(credentials=("Python", "SQL", "\ufdfa" * 100)),
         job(required_credentials=("python", "\ufdfa" * 99)),
+    ),
+    Case(
+        "a credential spelled as the digest of the long one required",
+        False,
+        snapshot(credentials=("Python", "SQL", LONG_CREDENTIAL_DIGEST)),
+        job(required_credentials=("python", LONG_CREDENTIAL)),
+    ),
+    Case(
+        "the long credential, where the digest's spelling is required",
+        False,
+        snapshot(credentials=("Python", "SQL", LONG_CREDENTIAL)),
+        job(required_credentials=("python", LONG_CREDENTIAL_DIGEST)),
+    ),
+    Case(
+        "a credential spelled as a digest, held",
+        True,
+        snapshot(credentials=("Python", "SQL", LONG_CREDENTIAL_DIGEST.lower())),
+        job(required_credentials=("python", LONG_CREDENTIAL_DIGEST)),
     ),
     Case(
         "five required credentials, all held",

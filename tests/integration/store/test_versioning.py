@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -97,7 +98,12 @@ def test_0004_stores_long_normalised_credentials_as_digests(sqlite_url: str) -> 
                 ),
                 {"long": stored},
             )
-            _insert_job(connection, "j-1", keys=sorted([stored, "python"]))
+            _insert_job(
+                connection,
+                "j-1",
+                required=[long_credential, "python"],
+                keys=sorted([stored, "python"]),
+            )
         migrate_engine(engine)
         with engine.connect() as connection:
             held = connection.execute(text("SELECT credential FROM candidate_credentials"))
@@ -205,15 +211,60 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
                     keys=sorted({norm(c) for c in required} - {""}),
                 )
         migrate_engine(engine)
-        with engine.connect() as connection:
-            held_rows = connection.execute(
-                text("SELECT candidate_id, credential FROM candidate_credentials")
-            ).all()
-            job_keys = dict(
-                connection.execute(text("SELECT job_id, required_normalised FROM jobs")).all()
-            )
+        _assert_keys_are_current(engine, credentials, jobs)
     finally:
         engine.dispose()
+
+
+def test_0008_keys_credentials_spelled_as_digests_by_their_own_digest(database_url: str) -> None:
+    """Before 0008 "sha256:<hex>" spelled as a credential was stored as itself, the key of the
+    long credential it names; upgrading keeps real digests and re-keys the literals."""
+    long_credential = "\ufdfa" * 100
+    digest = _digest(norm(long_credential))
+    lookalike = digest.upper()
+    credentials = {
+        "c-1": ["Python", lookalike],
+        "c-2": ["Python", long_credential],
+        "c-3": [long_credential, lookalike],  # one row before: both keys were the digest
+    }
+    jobs = {"j-1": ["python", lookalike], "j-2": [long_credential]}
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0007")
+            for candidate_id, held in credentials.items():
+                _insert_candidate(connection, candidate_id, credentials=held)
+                for key in {digest if len(c) > 80 else norm(c) for c in held}:
+                    connection.execute(
+                        text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
+                        {"c": candidate_id, "key": key},
+                    )
+            for job_id, required in jobs.items():
+                earlier = sorted({digest if len(c) > 80 else norm(c) for c in required})
+                _insert_job(connection, job_id, required=required, keys=earlier)
+        migrate_engine(engine)
+        held_rows = _assert_keys_are_current(engine, credentials, jobs)
+    finally:
+        engine.dispose()
+    # The long credential's digest and the lookalike's own, where one row held both before.
+    assert {key for c, key in held_rows if c == "c-3"} == {digest, _digest(digest)}
+
+
+def _assert_keys_are_current(
+    engine: Engine, credentials: dict[str, list[str]], jobs: dict[str, list[str]]
+) -> list[tuple[str, str]]:
+    """Every candidate's rows and every job's list are what credential_keys says of their
+    credentials (tenant acme); returns the (candidate_id, credential) rows."""
+    with engine.connect() as connection:
+        held_rows = [
+            (candidate_id, key)
+            for candidate_id, key in connection.execute(
+                text("SELECT candidate_id, credential FROM candidate_credentials")
+            )
+        ]
+        job_keys = dict(
+            connection.execute(text("SELECT job_id, required_normalised FROM jobs")).all()
+        )
     for candidate_id, held in credentials.items():
         stored = {key for c, key in held_rows if c == candidate_id}
         assert stored == credential_keys(held), candidate_id
@@ -222,6 +273,11 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
         assert (json.loads(keys) if isinstance(keys, str) else keys) == sorted(
             credential_keys(required)
         ), job_id
+    return held_rows
+
+
+def _digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 def _insert_addresses(

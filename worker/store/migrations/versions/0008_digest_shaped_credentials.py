@@ -1,0 +1,123 @@
+"""Key a credential spelled like a digest by its digest (worker/store/bounded_keys.py).
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-27
+
+A credential whose normalised form is exactly "sha256:" + 64 hex digits was stored as itself,
+the same key as the long credential it names. It is now stored as its own digest. Only rows
+of that shape can change; among them, the candidate's own spellings tell a literal from the
+digest of a long credential, so the candidates holding such a row get their keys recomputed,
+and jobs whose lists hold one get theirs. The rule is spelled out here rather than imported,
+so that this revision keeps doing what it did when credential_keys moves on.
+
+processed_events is left as it is: a marker "sha256:<hex>" may be an event id spelled so or
+the digest of a long one, and nothing stored tells which. An event whose id is spelled like
+a digest and that was processed before this revision is, if it comes again, applied again;
+applying an event twice decides nothing twice (outreach is keyed by job and candidate).
+Downgrade leaves the rows: the earlier code looks the literal up as itself and misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_MAX_PLAIN_BYTES = 256
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_JOBS = sa.table(
+    "jobs",
+    sa.column("tenant_id", sa.String),
+    sa.column("job_id", sa.String),
+    sa.column("required_normalised", sa.JSON),
+    sa.column("preferred_normalised", sa.JSON),
+)
+
+
+def _key(credential: str) -> str:
+    folded = unicodedata.normalize("NFKC", credential).casefold()
+    normalised = " ".join(folded.split())
+    encoded = normalised.encode("utf-8")
+    if len(encoded) <= _MAX_PLAIN_BYTES and not _DIGEST.fullmatch(normalised):
+        return normalised
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+
+
+def _keys(credentials: Iterable[str]) -> set[str]:
+    return {_key(c) for c in credentials}
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    holders = connection.execute(
+        sa.text(
+            "SELECT c.tenant_id, c.candidate_id, c.credentials FROM candidates AS c"
+            " WHERE EXISTS (SELECT 1 FROM candidate_credentials AS k"
+            " WHERE k.tenant_id = c.tenant_id AND k.candidate_id = c.candidate_id"
+            " AND k.credential LIKE 'sha256:%')"
+        )
+    ).all()
+    for tenant_id, candidate_id, credentials in holders:
+        key = {"t": tenant_id, "c": candidate_id}
+        held = set(
+            connection.execute(
+                sa.text(
+                    "SELECT credential FROM candidate_credentials"
+                    " WHERE tenant_id = :t AND candidate_id = :c"
+                ),
+                key,
+            ).scalars()
+        )
+        wanted = _keys(_loaded(credentials))
+        for credential in sorted(held - wanted):
+            connection.execute(
+                sa.text(
+                    "DELETE FROM candidate_credentials"
+                    " WHERE tenant_id = :t AND candidate_id = :c AND credential = :k"
+                ),
+                {**key, "k": credential},
+            )
+        for credential in sorted(wanted - held):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO candidate_credentials (tenant_id, candidate_id, credential)"
+                    " VALUES (:t, :c, :k)"
+                ),
+                {**key, "k": credential},
+            )
+    jobs = connection.execute(
+        sa.text(
+            "SELECT tenant_id, job_id, required_credentials, preferred_credentials,"
+            " required_normalised, preferred_normalised FROM jobs"
+            " WHERE CAST(required_normalised AS TEXT) LIKE '%sha256:%'"
+            " OR CAST(preferred_normalised AS TEXT) LIKE '%sha256:%'"
+        )
+    ).all()
+    for tenant_id, job_id, required, preferred, required_keys, preferred_keys in jobs:
+        keyed = [sorted(_keys(_loaded(required))), sorted(_keys(_loaded(preferred)))]
+        if keyed != [sorted(_loaded(required_keys)), sorted(_loaded(preferred_keys))]:
+            connection.execute(
+                sa.update(_JOBS)
+                .where(_JOBS.c.tenant_id == tenant_id, _JOBS.c.job_id == job_id)
+                .values(required_normalised=keyed[0], preferred_normalised=keyed[1])
+            )
+
+
+def downgrade() -> None:
+    pass
+
+
+def _loaded(value: object) -> list[str]:
+    stored = json.loads(value) if isinstance(value, str) else value
+    return [v for v in stored if isinstance(v, str)] if isinstance(stored, list) else []
