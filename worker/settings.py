@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import timedelta
 from typing import Literal
 
 from dotenv.parser import parse_stream
@@ -124,6 +125,10 @@ class Settings(BaseSettings):
     retry_budget_seconds: float = Field(default=300.0, gt=0, le=86_400)
     startup_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
     relay_sweep_seconds: float = Field(default=1.0, gt=0, le=3_600)
+    # How long a candidate snapshot's processed marker is kept; 0: for good (docs/worker.md).
+    dedupe_retention_days: int = Field(
+        default=7, ge=0, le=3650, description="candidate snapshots' markers; 0 keeps them"
+    )
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -201,6 +206,10 @@ class Settings(BaseSettings):
             max_outreach=self.max_outreach,
             reverse_match_window_days=self.reverse_match_window_days,
         )
+
+    @property
+    def dedupe_retention(self) -> timedelta | None:
+        return timedelta(days=self.dedupe_retention_days) if self.dedupe_retention_days else None
 
     def group_for(self, command: str) -> str:
         return self.consumer_group or f"reengage-{command}"

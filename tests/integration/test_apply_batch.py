@@ -20,18 +20,22 @@ from worker.contracts.envelope import AnyEvent
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.batch import BatchReport, Incoming, apply_batch
 from worker.ingest.context import Decision, IngestConfig, Origin
+from worker.ingest.dedupe import claim_unprocessed, delete_expired_markers
 from worker.kafka.records import Record
 from worker.rules.model import Policy
 from worker.runtime.metrics import Outcome
 from worker.store.candidates import load_candidates
 from worker.store.engine import create_store_engine
-from worker.store.schema import CandidateRow, OutreachRow, ProcessedEventRow
+from worker.store.schema import CandidateRow, OutboxRow, OutreachRow, ProcessedEventRow
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 TENANT = "acme"
 SOURCE = "urn:ats:test"
 CONFIG = IngestConfig(Policy(), "reengage.outreach", "urn:reengage:test")
+RETAINED = IngestConfig(
+    Policy(), "reengage.outreach", "urn:reengage:test", dedupe_retention=timedelta(days=7)
+)
 PROCESSED, STALE, DUPLICATE = Outcome.PROCESSED, Outcome.STALE, Outcome.DUPLICATE
 
 
@@ -64,9 +68,9 @@ def _incoming(event: AnyEvent) -> Incoming:
     return Incoming(Record("ats.candidates", 0, 0, None, None), event)
 
 
-def apply(engine: Engine, batch: Sequence[Incoming]) -> BatchReport:
+def apply(engine: Engine, batch: Sequence[Incoming], config: IngestConfig = CONFIG) -> BatchReport:
     with engine.begin() as connection:
-        return apply_batch(connection, batch, CONFIG)
+        return apply_batch(connection, batch, config)
 
 
 def markers(engine: Engine) -> int:
@@ -292,6 +296,73 @@ def test_an_event_id_spelled_as_the_digest_of_a_long_one_is_another_event(
     assert apply(engine, [_incoming(second)]).outcomes == [PROCESSED]
     assert apply(engine, [_incoming(second)]).outcomes == [DUPLICATE]
     assert markers(engine) == 2
+
+
+def marker_expiries(engine: Engine) -> dict[str, datetime | None]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(ProcessedEventRow.event_id, ProcessedEventRow.expires_at))
+        return {event_id: expires_at for event_id, expires_at in rows}
+
+
+def delete_expired(engine: Engine, now: datetime, limit: int = 100) -> int:
+    with engine.begin() as connection:
+        return delete_expired_markers(connection, now, limit)
+
+
+def test_only_a_snapshots_marker_expires_and_its_repeat_then_decides_nothing(
+    engine: Engine,
+) -> None:
+    """Without its marker a snapshot no newer than the stored one is stale: the repeat is
+    counted stale instead of duplicate and requests nothing. A job's marker is kept, since a
+    job opened again is matched again."""
+    dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
+    batch = [updated("e-c1", "c-1", T - DAY, **dormant), opened("e-o1", "j-1", T)]
+    before = datetime.now(UTC)
+    assert apply(engine, batch, RETAINED).outcomes == [PROCESSED, PROCESSED]
+    after = datetime.now(UTC)
+    assert outreach_states(engine) == {"c-1": "requested"}
+    expiries = marker_expiries(engine)
+    assert expiries["e-o1"] is None
+    snapshot_expiry = expiries["e-c1"]
+    assert snapshot_expiry is not None
+    assert before + 7 * DAY <= snapshot_expiry <= after + 7 * DAY
+
+    assert delete_expired(engine, snapshot_expiry) == 0  # not before it expires
+    assert delete_expired(engine, snapshot_expiry + timedelta(microseconds=1)) == 1
+    assert set(marker_expiries(engine)) == {"e-o1"}
+    assert apply(engine, batch, RETAINED).outcomes == [STALE, DUPLICATE]
+    assert outreach_states(engine) == {"c-1": "requested"}
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(OutboxRow)).scalar_one() == 1
+
+
+def test_expired_markers_go_a_chunk_at_a_time_and_kept_ones_stay(engine: Engine) -> None:
+    apply(engine, [updated(f"e-{n}", f"c-{n}", T) for n in range(5)], RETAINED)
+    apply(engine, [updated("e-kept", "c-kept", T)])  # no retention: kept for good
+    later = datetime.now(UTC) + 8 * DAY
+    assert [delete_expired(engine, later, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert marker_expiries(engine) == {"e-kept": None}
+
+
+def test_a_key_claimed_twice_keeps_its_marker_as_long_as_its_longest_claim(
+    engine: Engine,
+) -> None:
+    """One (source, id) given to two events (a producer's mistake) is one marker: kept for
+    good if either event's marker is, else until the later expiry."""
+    soon, later = T + DAY, T + 2 * DAY
+    with engine.begin() as connection:
+        claimed = claim_unprocessed(
+            connection,
+            [
+                ((SOURCE, "kept"), soon),
+                ((SOURCE, "kept"), None),
+                ((SOURCE, "later"), later),
+                ((SOURCE, "later"), soon),
+            ],
+            T,
+        )
+    assert claimed == {(SOURCE, "kept"), (SOURCE, "later")}
+    assert marker_expiries(engine) == {"kept": None, "later": later}
 
 
 def _report(

@@ -146,6 +146,15 @@ def test_a_ca_file_that_exists_is_taken(monkeypatch, tmp_path) -> None:
     assert load_settings().kafka_ssl_cafile == ca
 
 
+def test_snapshot_markers_are_kept_a_week_unless_told_otherwise(monkeypatch) -> None:
+    assert load_settings().dedupe_retention == __import__("datetime").timedelta(days=7)
+    monkeypatch.setenv("REENGAGE_DEDUPE_RETENTION_DAYS", "0")
+    assert load_settings().dedupe_retention is None  # kept for good
+    monkeypatch.setenv("REENGAGE_DEDUPE_RETENTION_DAYS", "-1")
+    with pytest.raises(ConfigurationError, match="REENGAGE_DEDUPE_RETENTION_DAYS"):
+        load_settings()
+
+
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_MIN_INACTIVE_DAYS", "200")
     monkeypatch.setenv("REENGAGE_MAX_INACTIVE_DAYS", "100")

@@ -135,7 +135,12 @@ def ingest_loop(
         consumer=consumer,
         dead_letters=DeadLetterQueue(producer, consumer.group_id),
         budget=DeadLetterBudget(settings.dlq_window, settings.dlq_max_ratio),
-        config=IngestConfig(settings.policy, settings.topic_outreach, settings.event_source),
+        config=IngestConfig(
+            settings.policy,
+            settings.topic_outreach,
+            settings.event_source,
+            dedupe_retention=settings.dedupe_retention,
+        ),
         shutdown=shutdown,
         retry_budget_s=settings.retry_budget_seconds,
         after_commit=after_commit,

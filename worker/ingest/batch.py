@@ -26,7 +26,7 @@ from worker.contracts.envelope import (
 )
 from worker.ingest import candidates, jobs, status
 from worker.ingest.context import Effects, HandlerContext, IngestConfig, Origin
-from worker.ingest.dedupe import EventKey, claim_unprocessed
+from worker.ingest.dedupe import EXPIRING_TYPES, EventKey, claim_unprocessed
 from worker.ingest.ordering import event_time_order
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
@@ -61,7 +61,13 @@ def apply_batch(
 ) -> BatchReport:
     ctx = HandlerContext(connection, config, written_at=datetime.now(UTC))
     # Markers first, in one statement: an event whose marker exists already is a duplicate.
-    claimed = claim_unprocessed(connection, [item.key for item in batch], ctx.written_at)
+    retention = config.dedupe_retention
+    expiry = None if retention is None else ctx.written_at + retention
+    claimed = claim_unprocessed(
+        connection,
+        [(item.key, expiry if item.event.type in EXPIRING_TYPES else None) for item in batch],
+        ctx.written_at,
+    )
     outcomes: list[str | None] = [None] * len(batch)
     fresh: list[int] = []
     for index in application_order(batch):

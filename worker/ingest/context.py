@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
@@ -22,6 +22,8 @@ class IngestConfig:
     policy: Policy
     outreach_topic: str
     event_source: str
+    # How long a candidate snapshot's processed marker is kept (dedupe.py); None: for good.
+    dedupe_retention: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

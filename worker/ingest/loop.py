@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.errors import ReengageError, TransientError
@@ -28,6 +28,7 @@ from worker.ingest.batch import (
     apply_batch,
 )
 from worker.ingest.context import Decision, IngestConfig
+from worker.ingest.dedupe import delete_expired_markers
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import (
     DeadLetter,
@@ -53,6 +54,10 @@ log = get_logger("reengage.worker")
 _MAX_CONFLICT_RETRIES = 3
 
 _POLL_TIMEOUT_S = 0.5
+# Expired processed markers are deleted this many at a time (one short transaction), once a
+# minute, or after every batch while a whole chunk keeps expiring.
+_MARKER_PURGE_CHUNK = 10_000
+_MARKER_PURGE_INTERVAL_S = 60.0
 _T = TypeVar("_T")
 
 
@@ -106,6 +111,7 @@ class IngestLoop:
         self._after_commit = after_commit
         self._in_hand: list[Record] = []
         self._conflicts = 0
+        self._marker_purge_due = time.monotonic()
 
     def run(self) -> None:
         """Until shutdown is requested; the batch in hand is always finished first."""
@@ -120,6 +126,7 @@ class IngestLoop:
                     return
             # After every poll, not only idle ones: a backlog is when the gauge matters.
             self._consumer.update_lag()
+            self._purge_expired_markers()
 
     def process(self, records: Sequence[Record]) -> None:
         started = time.perf_counter()
@@ -155,6 +162,27 @@ class IngestLoop:
         self._budget.record_batch(records, [letter.record for letter in sorted_.dead])
         self._after_commit()
         BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _purge_expired_markers(self) -> None:
+        """Between batches, never inside one. Expiry is bookkeeping by the wall clock, like
+        the outbox's retention: no decision reads it. A failure waits for the next turn;
+        the markers only wait a little longer."""
+        if time.monotonic() < self._marker_purge_due:
+            return
+        try:
+            deleted = in_transaction(
+                self._engine,
+                lambda connection: delete_expired_markers(
+                    connection, datetime.now(UTC), _MARKER_PURGE_CHUNK
+                ),
+            )
+        except (SQLAlchemyError, TransientError) as exc:
+            log.warning("expired markers not deleted", error_class=type(exc).__name__)
+            deleted = 0
+        behind = deleted >= _MARKER_PURGE_CHUNK
+        self._marker_purge_due = time.monotonic() + (0.0 if behind else _MARKER_PURGE_INTERVAL_S)
+        if deleted:
+            log.debug("expired markers deleted", markers=deleted)
 
     def _apply(self, incoming: Sequence[Incoming]) -> BatchReport:
         if not incoming:

@@ -220,13 +220,25 @@ class OutreachRow(Base):
 
 
 class ProcessedEventRow(Base):
-    """The dedupe marker: an event (source, id) whose effects are committed."""
+    """The dedupe marker: an event (source, id) whose effects are committed. A marker with
+    `expires_at` may be deleted after it (worker/ingest/dedupe.py says which ones have one);
+    the others are kept for good."""
 
     __tablename__ = "processed_events"
 
     source: Mapped[str] = mapped_column(String(1024), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     processed_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_processed_events_expiring",
+            "expires_at",
+            postgresql_where=text("expires_at IS NOT NULL"),
+            sqlite_where=text("expires_at IS NOT NULL"),
+        ),
+    )
 
 
 class OutboxRow(Base):
