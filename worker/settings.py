@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         default=7, ge=0, le=3650, description="candidate snapshots' markers; 0 keeps them"
     )
 
-    smtp_host: str = "localhost"
+    smtp_host: str = Field(default="localhost", min_length=1)
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -184,8 +184,12 @@ class Settings(BaseSettings):
     def _inactive_window_is_ordered(self) -> Settings:
         if self.max_inactive_days < self.min_inactive_days:
             raise ValueError("max_inactive_days: must be at least REENGAGE_MIN_INACTIVE_DAYS")
-        if self.kafka_security_protocol.startswith("SASL") and self.kafka_sasl_mechanism is None:
-            raise ValueError("kafka_sasl_mechanism: required with a SASL security protocol")
+        if self.kafka_security_protocol.startswith("SASL"):
+            # Every mechanism offered takes a user name and a password: without them the
+            # broker's refusal would surface only as "cannot reach Kafka" a minute later.
+            for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name}: required with a SASL security protocol")
         return self
 
     @property

@@ -155,6 +155,13 @@ def test_snapshot_markers_are_kept_a_week_unless_told_otherwise(monkeypatch) -> 
         load_settings()
 
 
+def test_an_empty_smtp_host_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_SMTP_HOST", "")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "REENGAGE_SMTP_HOST"
+
+
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_MIN_INACTIVE_DAYS", "200")
     monkeypatch.setenv("REENGAGE_MAX_INACTIVE_DAYS", "100")
@@ -168,6 +175,34 @@ def test_sasl_needs_a_mechanism(monkeypatch) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert caught.value.variable == "REENGAGE_KAFKA_SASL_MECHANISM"
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"KAFKA_SASL_MECHANISM": "PLAIN"}, "REENGAGE_KAFKA_SASL_USERNAME"),
+        (
+            {"KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "svc"},
+            "REENGAGE_KAFKA_SASL_PASSWORD",
+        ),
+    ],
+)
+def test_sasl_needs_a_user_name_and_password(monkeypatch, given, missing) -> None:
+    """Else the broker's refusal would be reported a minute later as an unreachable broker."""
+    monkeypatch.setenv("REENGAGE_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    for name, value in given.items():
+        monkeypatch.setenv(f"REENGAGE_{name}", value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == missing
+
+
+def test_sasl_with_a_mechanism_user_name_and_password_is_taken(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_USERNAME", "svc")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_PASSWORD", "s3cret")
+    assert load_settings().kafka_sasl_username == "svc"
 
 
 def test_secrets_do_not_render(monkeypatch) -> None:
