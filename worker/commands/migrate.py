@@ -11,7 +11,7 @@ from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import wait_for_database
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
-from worker.store.versioning import current_revisions, migrate_engine
+from worker.store.versioning import SchemaTooNewError, current_revisions, migrate_engine
 
 _log = get_logger("reengage.migrate")
 
@@ -35,6 +35,8 @@ def bring_up_to_date(settings: Settings, shutdown: Shutdown | None) -> None:
         migrate_engine(engine)
         with engine.connect() as connection:
             after = sorted(current_revisions(connection))
+    except SchemaTooNewError as exc:
+        raise ConfigurationError("REENGAGE_DATABASE_URL", str(exc)) from None
     except OperationalError:
         # The driver's message may quote the host or path; the URL itself is a secret.
         raise ConfigurationError(

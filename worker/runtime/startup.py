@@ -8,6 +8,7 @@ once with `Interrupted` (exit 0) instead of after the whole budget.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from concurrent.futures import Future, wait
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DatabaseError, ProgrammingError
 
 from worker.errors import TransientError
 from worker.logs import get_logger
@@ -151,6 +152,14 @@ def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | Non
         raise ConfigurationError(
             DATABASE, "the database driver refused the URL's connection options"
         ) from None
+    except DatabaseError as exc:
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            # Pointed at some other file, or a damaged one: no wait will change that.
+            raise ConfigurationError(
+                DATABASE, "the SQLite file is not a database, or is damaged"
+            ) from None
+        raise
 
 
 def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:

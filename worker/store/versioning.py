@@ -8,6 +8,7 @@ shipped inside this package.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -31,6 +32,18 @@ class SchemaOutdatedError(RuntimeError):
 
     def __init__(self) -> None:
         super().__init__("the database schema is outdated: run `reengage migrate`")
+
+
+class SchemaTooNewError(SchemaOutdatedError):
+    """The database was migrated by a later release (this one was rolled back to, say):
+    `reengage migrate` cannot help, and downgrading is for the later release to do."""
+
+    def __init__(self, revisions: Sequence[str]) -> None:
+        RuntimeError.__init__(
+            self,
+            f"the database schema (revision {', '.join(revisions)}) is newer than this "
+            "release knows: run the release that migrated it, or a later one",
+        )
 
 
 def load_models() -> None:
@@ -63,8 +76,18 @@ def migrate(url: str | URL) -> None:
 
 
 def migrate_engine(engine: Engine) -> None:
+    """SchemaTooNewError if a later release migrated the database."""
     with engine.begin() as connection:
+        _refuse_unknown_revisions(connection)
         command.upgrade(alembic_config(connection), "head")
+
+
+def _refuse_unknown_revisions(connection: Connection) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = sorted(current_revisions(connection) - known)
+    if unknown:
+        raise SchemaTooNewError(unknown)
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -73,6 +96,9 @@ def schema_is_current(engine: Engine) -> bool:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise SchemaOutdatedError unless the schema is at the newest revision."""
+    """Raise SchemaOutdatedError unless the schema is at the newest revision (SchemaTooNewError
+    when it is past it)."""
     if not schema_is_current(engine):
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            _refuse_unknown_revisions(connection)
         raise SchemaOutdatedError

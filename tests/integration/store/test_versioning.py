@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,6 +19,7 @@ from worker.store.engine import create_store_engine
 from worker.store.schema import Base
 from worker.store.versioning import (
     SchemaOutdatedError,
+    SchemaTooNewError,
     alembic_config,
     head_revisions,
     load_models,
@@ -80,6 +82,39 @@ def test_migrate_command_reports_an_unreachable_database(
     err = capsys.readouterr().err
     assert "REENGAGE_DATABASE_URL" in err
     assert "nonexistent-dir" not in err
+
+
+def test_a_database_a_later_release_migrated_is_refused_and_not_called_outdated(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a rollback to an older release: "run migrate" would be the wrong advice (and
+    Alembic would fail with a traceback), so both the check and `migrate` say what is wrong."""
+    engine = create_store_engine(migrated)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        with pytest.raises(SchemaTooNewError, match="revision 9999"):
+            require_current_schema(engine)
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("REENGAGE_DATABASE_URL", migrated)
+    assert main(["migrate"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "REENGAGE_DATABASE_URL" in line
+    assert "newer than this release" in line
+
+
+def test_a_file_that_is_not_a_database_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n" * 100)
+    monkeypatch.setenv("REENGAGE_DATABASE_URL", f"sqlite:///{path}")
+    assert main(["migrate"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "REENGAGE_DATABASE_URL" in line
+    assert "not a database" in line
+    assert path.read_text() == "not a database\n" * 100  # left as it was
 
 
 def test_0004_stores_long_normalised_credentials_as_digests(sqlite_url: str) -> None:
