@@ -61,6 +61,27 @@ def test_a_signal_while_waiting_for_the_broker_exits_0(
         assert "interrupted before anything was published" in process.output()
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("name,email\nAda,ada@example.com\n", "the header has no candidate_id column"),
+        ("", "the file is empty"),
+    ],
+)
+def test_a_file_it_cannot_import_is_refused_before_the_broker_is_asked(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    """With the broker unreachable and an hour to wait for it: the file's problem comes
+    first, alone, and nothing waits."""
+    export = tmp_path / "export.csv"
+    export.write_text(content, encoding="utf-8")
+    env = _env(f"127.0.0.1:{_closed_port()}", "ats.candidates")
+    args = ["import-candidates", str(export), "--tenant", "acme"]
+    with running(args, env, tmp_path / "import.log") as process:
+        assert process.wait(timeout=60) == 2, process.output()
+        assert process.output().strip() == f"reengage: {export}: {problem}"
+
+
 def _records_on(bootstrap: str, topic: str) -> int:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     try:

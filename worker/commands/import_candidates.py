@@ -106,38 +106,58 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         updated_at=args.updated_at or datetime.now(UTC),
         source=args.source,
     )
-    shutdown = Shutdown().install()
     with csv_file:
         try:
-            producer = connect_to_broker(
-                lambda: Producer(settings, **BULK_PRODUCER),
-                timeout_s=settings.startup_timeout_seconds,
-                shutdown=shutdown,
-            )
-        except Interrupted:
-            err.print("reengage: interrupted before anything was published", markup=False)
-            return EXIT_INTERRUPTED
-        try:
-            report = _publish(csv_file, target, producer, shutdown, err)
-        except ValueError as exc:  # HeaderError, an empty file, bytes that are not UTF-8
+            # Before the broker: a wrong file is told at once, not after the start-up wait.
+            header = Header.parse(csv_file.header())
+        except ValueError as exc:  # HeaderError, an empty file, a header that is not UTF-8
             err.print(f"reengage: {path}: {exc}", markup=False)
             return EXIT_USAGE
-        except KeyboardInterrupt:
-            # A second signal: the rows in hand may or may not have been acknowledged.
-            err.print(
-                "reengage: interrupted again, without waiting for the rows in hand; "
-                f"{_rerun_hint(target)}",
-                markup=False,
-                soft_wrap=True,
-            )
-            return EXIT_INTERRUPTED
-        finally:
-            producer.close()
-    return _summarise(report, target, path, err)
+        return _import(csv_file, header, target, settings, err)
+
+
+def _import(
+    csv_file: CsvFile, header: Header, target: ImportTarget, settings: Settings, err: Console
+) -> int:
+    shutdown = Shutdown().install()
+    try:
+        producer = connect_to_broker(
+            lambda: Producer(settings, **BULK_PRODUCER),
+            timeout_s=settings.startup_timeout_seconds,
+            shutdown=shutdown,
+        )
+    except Interrupted:
+        err.print("reengage: interrupted before anything was published", markup=False)
+        return EXIT_INTERRUPTED
+    try:
+        report = _publish(
+            csv_file, header, target=target, producer=producer, shutdown=shutdown, err=err
+        )
+    except ValueError as exc:  # bytes that are not UTF-8
+        err.print(f"reengage: {csv_file.path}: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # A second signal: the rows in hand may or may not have been acknowledged.
+        err.print(
+            "reengage: interrupted again, without waiting for the rows in hand; "
+            f"{_rerun_hint(target)}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        producer.close()
+    return _summarise(report, target, csv_file.path, err)
 
 
 def _publish(
-    csv_file: CsvFile, target: ImportTarget, producer: Producer, shutdown: Shutdown, err: Console
+    csv_file: CsvFile,
+    header: Header,
+    *,
+    target: ImportTarget,
+    producer: Producer,
+    shutdown: Shutdown,
+    err: Console,
 ) -> ImportReport:
     with _progress(err) as progress:
         task = progress.add_task("importing", total=csv_file.size, rows=0)
@@ -158,6 +178,7 @@ def _publish(
             csv_file,
             target,
             producer,
+            header=header,
             on_header=on_header,
             on_bad_row=on_bad_row,
             on_progress=on_progress,

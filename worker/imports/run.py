@@ -54,6 +54,7 @@ def import_candidates(
     target: ImportTarget,
     sink: Sink,
     *,
+    header: Header | None = None,
     on_header: Callable[[Header], None] = lambda _h: None,
     on_bad_row: Callable[[BadRow], None] = lambda _b: None,
     on_progress: Callable[[int, int], None] = lambda _bytes, _rows: None,
@@ -62,12 +63,14 @@ def import_candidates(
 ) -> ImportReport:
     """Publish one event per good row; report every bad row (line, problems) and skip it.
 
-    Raises HeaderError or ValueError (empty file) before anything is published. A send that
+    `header`: the file's header row, if the caller has read it already. Raises HeaderError or
+    ValueError (empty file) before anything is published. A send that
     fails raises: the chunks before it are published, and a new run with the same
     `target.updated_at` republishes the same event ids, which the worker ignores. Once
     `stop_requested()` says so, no further row is read and the rows in hand are sent.
     """
-    header = Header.parse(csv_file.header())
+    if header is None:
+        header = Header.parse(csv_file.header())
     on_header(header)
     mapper = RowMapper(header, target.tenant_id, target.updated_at)
     pending: list[Outgoing] = []
