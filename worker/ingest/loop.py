@@ -46,7 +46,7 @@ from worker.runtime.metrics import (
 )
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
-from worker.store.engine import in_transaction
+from worker.store.engine import in_transaction, in_transaction_waiting_at_most
 
 log = get_logger("reengage.worker")
 
@@ -58,6 +58,9 @@ _POLL_TIMEOUT_S = 0.5
 # minute, or after every batch while a whole chunk keeps expiring.
 _MARKER_PURGE_CHUNK = 10_000
 _MARKER_PURGE_INTERVAL_S = 60.0
+# How long the purge waits for another transaction's lock (SQLite: the writer lock, held by
+# another worker's batch) before giving up until the next turn: a SIGTERM must not wait on it.
+_MARKER_PURGE_LOCK_WAIT_MS = 2_000
 _T = TypeVar("_T")
 
 
@@ -167,14 +170,15 @@ class IngestLoop:
         """Between batches, never inside one. Expiry is bookkeeping by the wall clock, like
         the outbox's retention: no decision reads it. A failure waits for the next turn;
         the markers only wait a little longer."""
-        if time.monotonic() < self._marker_purge_due:
+        if self._shutdown.requested or time.monotonic() < self._marker_purge_due:
             return
         try:
-            deleted = in_transaction(
+            deleted = in_transaction_waiting_at_most(
                 self._engine,
                 lambda connection: delete_expired_markers(
                     connection, datetime.now(UTC), _MARKER_PURGE_CHUNK
                 ),
+                _MARKER_PURGE_LOCK_WAIT_MS,
             )
         except (SQLAlchemyError, TransientError) as exc:
             log.warning("expired markers not deleted", error_class=type(exc).__name__)

@@ -30,10 +30,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option for a connection that only reads: on SQLite it begins a deferred
 # transaction, which does not queue behind (or block) the writer.
 READ_ONLY = "reengage_read_only"
+# Execution option: how long a transaction waits for another's lock before it fails (ms), for
+# housekeeping that can wait its turn but must not hold up a shutdown.
+LOCK_WAIT_MS = "reengage_lock_wait_ms"
 
 # PostgreSQL serialization failure and deadlock: the transaction was rolled back and may simply
 # be run again.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# PostgreSQL's answer when `lock_timeout` runs out.
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -90,10 +95,34 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        # BEGIN IMMEDIATE is where SQLite waits for the writer lock, so the wait is set
+        # before it, on this pooled connection, and set back by the next transaction to ask.
+        busy_ms = int(options.get(LOCK_WAIT_MS, SQLITE_BUSY_TIMEOUT_MS))
+        info = connection.connection.info
+        if info.get("busy_timeout_ms", SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+            info["busy_timeout_ms"] = busy_ms
+        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def in_transaction_waiting_at_most(
+    engine: Engine, work: Callable[[Connection], _T], lock_wait_ms: int
+) -> _T:
+    """`work` in one transaction that fails (TransientError) rather than wait longer than
+    `lock_wait_ms` for a lock another transaction holds."""
+    with engine.connect().execution_options(**{LOCK_WAIT_MS: lock_wait_ms}) as connection:
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
+                return work(connection)
+        except DBAPIError as exc:
+            if is_retryable(exc) or getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise TransientError("a lock was not granted in time") from exc
+            raise
 
 
 def is_retryable(error: BaseException) -> bool:
