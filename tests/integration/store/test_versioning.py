@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, text
 
 from worker.cli import main
+from worker.ingest.dedupe import claim_unprocessed
 from worker.rules.normalise import norm
 from worker.store.credential_keys import credential_keys
 from worker.store.engine import create_store_engine
@@ -283,6 +285,29 @@ def test_0008_keys_credentials_spelled_as_digests_by_their_own_digest(database_u
         engine.dispose()
     # The long credential's digest and the lookalike's own, where one row held both before.
     assert {key for c, key in held_rows if c == "c-3"} == {digest, _digest(digest)}
+
+
+def test_0008_keeps_events_with_digest_shaped_ids_processed(database_url: str) -> None:
+    """Their markers were the literal text, now looked up by its digest: the event (an
+    erasure, a bounce: not harmless twice) must still be a duplicate after the upgrade."""
+    lookalike = _digest("some long id")
+    processed = [("urn:ats:acme", lookalike), (lookalike.upper(), "e-1"), ("urn:ats:acme", "e-2")]
+    engine = create_store_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0007")
+            for source, event_id in processed:
+                connection.execute(
+                    text("INSERT INTO processed_events VALUES (:s, :e, 0)"),
+                    {"s": source, "e": event_id},
+                )
+        migrate_engine(engine)
+        with engine.begin() as connection:
+            fresh = ("urn:ats:acme", "e-3")
+            claims = [(key, None) for key in [*processed, fresh]]
+            assert claim_unprocessed(connection, claims, datetime.now(UTC)) == {fresh}
+    finally:
+        engine.dispose()
 
 
 def _assert_keys_are_current(

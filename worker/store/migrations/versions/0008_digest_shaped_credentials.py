@@ -11,11 +11,12 @@ digest of a long credential, so the candidates holding such a row get their keys
 and jobs whose lists hold one get theirs. The rule is spelled out here rather than imported,
 so that this revision keeps doing what it did when credential_keys moves on.
 
-processed_events is left as it is: a marker "sha256:<hex>" may be an event id spelled so or
-the digest of a long one, and nothing stored tells which. An event whose id is spelled like
-a digest and that was processed before this revision is, if it comes again, applied again;
-applying an event twice decides nothing twice (outreach is keyed by job and candidate).
-Downgrade leaves the rows: the earlier code looks the literal up as itself and misses.
+A processed-event marker "sha256:<hex>" may be an event id (or source) spelled so or the
+digest of a long one, and nothing stored tells which. So each such marker gets a twin under
+the key the literal now has: an event processed before this revision stays a duplicate if it
+comes again (an erasure or a bounce applied twice would undo what came after it). Where the
+marker was a real digest, the twin is the key of a value nobody sends. Downgrade leaves the
+rows: the earlier code looks the literal up as itself and misses.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def _key(credential: str) -> str:
 
 def _keys(credentials: Iterable[str]) -> set[str]:
     return {_key(c) for c in credentials}
+
+
+def _marker_part(value: str) -> str:
+    """A marker's source or id as now keyed, were it the literal text (it fits: it is stored)."""
+    if _DIGEST.fullmatch(value):
+        return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return value
 
 
 def upgrade() -> None:
@@ -111,6 +119,31 @@ def upgrade() -> None:
                 sa.update(_JOBS)
                 .where(_JOBS.c.tenant_id == tenant_id, _JOBS.c.job_id == job_id)
                 .values(required_normalised=keyed[0], preferred_normalised=keyed[1])
+            )
+    _twin_digest_shaped_markers(connection)
+
+
+def _twin_digest_shaped_markers(connection: sa.Connection) -> None:
+    markers = connection.execute(
+        sa.text(
+            "SELECT source, event_id, processed_at FROM processed_events"
+            " WHERE source LIKE 'sha256:%' OR event_id LIKE 'sha256:%'"
+        )
+    ).all()
+    for source, event_id, processed_at in markers:
+        twin = {"s": _marker_part(source), "e": _marker_part(event_id), "at": processed_at}
+        if (twin["s"], twin["e"]) == (source, event_id):
+            continue
+        exists = connection.execute(
+            sa.text("SELECT 1 FROM processed_events WHERE source = :s AND event_id = :e"), twin
+        ).first()
+        if exists is None:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO processed_events (source, event_id, processed_at)"
+                    " VALUES (:s, :e, :at)"
+                ),
+                twin,
             )
 
 
