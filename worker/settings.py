@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         default=7, ge=0, le=3650, description="candidate snapshots' markers; 0 keeps them"
     )
 
-    smtp_host: str = Field(default="localhost", min_length=1)
+    smtp_host: str = Field(default="localhost", min_length=1, pattern=r"\S")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -187,8 +187,12 @@ class Settings(BaseSettings):
         if self.kafka_security_protocol.startswith("SASL"):
             # Every mechanism offered takes a user name and a password: without them the
             # broker's refusal would surface only as "cannot reach Kafka" a minute later.
+            # An empty value is how an unset variable often arrives from compose or Kubernetes.
             for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
-                if getattr(self, name) is None:
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                if value is None or not value.strip():
                     raise ValueError(f"{name}: required with a SASL security protocol")
         return self
 

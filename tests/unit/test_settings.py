@@ -155,8 +155,9 @@ def test_snapshot_markers_are_kept_a_week_unless_told_otherwise(monkeypatch) -> 
         load_settings()
 
 
-def test_an_empty_smtp_host_is_refused(monkeypatch) -> None:
-    monkeypatch.setenv("REENGAGE_SMTP_HOST", "")
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_smtp_host_is_refused(monkeypatch, value) -> None:
+    monkeypatch.setenv("REENGAGE_SMTP_HOST", value)
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert caught.value.variable == "REENGAGE_SMTP_HOST"
@@ -183,6 +184,19 @@ def test_sasl_needs_a_mechanism(monkeypatch) -> None:
         ({"KAFKA_SASL_MECHANISM": "PLAIN"}, "REENGAGE_KAFKA_SASL_USERNAME"),
         (
             {"KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "svc"},
+            "REENGAGE_KAFKA_SASL_PASSWORD",
+        ),
+        # Empty, as an unset variable often arrives from compose or Kubernetes.
+        (
+            {"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": ""},
+            "REENGAGE_KAFKA_SASL_USERNAME",
+        ),
+        (
+            {
+                "KAFKA_SASL_MECHANISM": "PLAIN",
+                "KAFKA_SASL_USERNAME": "svc",
+                "KAFKA_SASL_PASSWORD": " ",
+            },
             "REENGAGE_KAFKA_SASL_PASSWORD",
         ),
     ],

@@ -154,7 +154,8 @@ def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | Non
         ) from None
     except DatabaseError as exc:
         code = getattr(exc.orig, "sqlite_errorcode", None)
-        if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        # The low byte is the primary code (SQLITE_CORRUPT_INDEX is SQLITE_CORRUPT | 3 << 8).
+        if code is not None and code & 0xFF in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
             # Pointed at some other file, or a damaged one: no wait will change that.
             raise ConfigurationError(
                 DATABASE, "the SQLite file is not a database, or is damaged"
