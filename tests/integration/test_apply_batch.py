@@ -313,24 +313,27 @@ def test_only_a_snapshots_marker_expires_and_its_repeat_then_decides_nothing(
     engine: Engine,
 ) -> None:
     """Without its marker a snapshot no newer than the stored one is stale: the repeat is
-    counted stale instead of duplicate and requests nothing. A job's marker is kept, since a
-    job opened again is matched again."""
+    counted stale instead of duplicate and changes nothing (here, a do-not-contact snapshot
+    applied again would cancel the outreach a newer snapshot made possible). A job's marker
+    is kept, since a job opened again is matched again."""
     dormant = {"credentials": ["SQL"], "last_activity_at": T - 200 * DAY}
-    batch = [updated("e-c1", "c-1", T - DAY, **dormant), opened("e-o1", "j-1", T)]
+    refusal = updated("e-c1", "c-1", T - 2 * DAY, do_not_contact=True, **dormant)
     before = datetime.now(UTC)
-    assert apply(engine, batch, RETAINED).outcomes == [PROCESSED, PROCESSED]
+    assert apply(engine, [refusal], RETAINED).outcomes == [PROCESSED]
     after = datetime.now(UTC)
+    later = [updated("e-c2", "c-1", T - DAY, **dormant), opened("e-o1", "j-1", T)]
+    assert apply(engine, later, RETAINED).outcomes == [PROCESSED, PROCESSED]
     assert outreach_states(engine) == {"c-1": "requested"}
     expiries = marker_expiries(engine)
     assert expiries["e-o1"] is None
-    snapshot_expiry = expiries["e-c1"]
-    assert snapshot_expiry is not None
-    assert before + 7 * DAY <= snapshot_expiry <= after + 7 * DAY
+    refusal_expiry = expiries["e-c1"]
+    assert refusal_expiry is not None
+    assert before + 7 * DAY <= refusal_expiry <= after + 7 * DAY
 
-    assert delete_expired(engine, snapshot_expiry) == 0  # not before it expires
-    assert delete_expired(engine, snapshot_expiry + timedelta(microseconds=1)) == 1
+    assert delete_expired(engine, refusal_expiry) == 0  # not before it expires
+    assert delete_expired(engine, max(filter(None, expiries.values())) + DAY) == 2
     assert set(marker_expiries(engine)) == {"e-o1"}
-    assert apply(engine, batch, RETAINED).outcomes == [STALE, DUPLICATE]
+    assert apply(engine, [refusal, *later], RETAINED).outcomes == [STALE, STALE, DUPLICATE]
     assert outreach_states(engine) == {"c-1": "requested"}
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(OutboxRow)).scalar_one() == 1

@@ -53,10 +53,11 @@ def epilog() -> str:
             for paragraph in (
                 f"{TIMESTAMP_HELP} Bad rows are reported with their line number and skipped.",
                 "Event ids are derived from tenant, candidate_id and updated_at. Importing "
-                "the same file again publishes the same ids (ignored by the worker as "
-                "duplicates) only when every row has updated_at or the same --updated-at is "
-                "given; otherwise the rows without updated_at get the new import's start "
-                "time, new ids, and are stored again as newer snapshots of the same data.",
+                "the same file again publishes the same ids (the worker ignores them: "
+                "duplicates, or stale once their markers expired) only when every row has "
+                "updated_at or the same --updated-at is given; otherwise the rows without "
+                "updated_at get the new import's start time, new ids, and are stored again "
+                "as newer snapshots of the same data.",
                 "Exit codes: 0 the whole file was read (bad rows included), or SIGTERM or "
                 "SIGINT stopped it (the rows already read are published; a line starting "
                 "'reengage: interrupted' on standard error gives the last line handled and "

@@ -26,7 +26,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Nullable without a default: PostgreSQL adds it without rewriting the table. The index
-    # has no entry yet but still reads the whole table once.
+    # has no entry yet but reads the whole table once, under the lock the column took: a
+    # worker of the previous release left running would wait that long for its next batch.
     op.add_column("processed_events", sa.Column("expires_at", sa.BigInteger(), nullable=True))
     op.create_index(
         "ix_processed_events_expiring",
