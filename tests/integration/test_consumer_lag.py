@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaProducer
 from prometheus_client import REGISTRY
 
-from tests.fixtures.kafka import MakeTopic
+from tests.fixtures.kafka import MakeTopic, publish_numbers
 from worker.kafka.consumer import BatchConsumer
 from worker.settings import Settings
 
@@ -19,19 +18,11 @@ def _lag(topic: str) -> float | None:
     return REGISTRY.get_sample_value("reengage_consumer_lag", {"topic": topic, "partition": "0"})
 
 
-def _publish(bootstrap: str, topic: str, count: int) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap)
-    for n in range(count):
-        producer.send(topic, value=f"{n}".encode())
-    producer.flush()
-    producer.close()
-
-
 def test_lag_counts_from_the_last_commit_and_sees_the_backlog_grow_while_waiting(
     kafka_bootstrap: str, make_topic: MakeTopic, group_id: str
 ) -> None:
     topic = make_topic(1)
-    _publish(kafka_bootstrap, topic, 30)
+    publish_numbers(kafka_bootstrap, topic, 30)
     settings = Settings(kafka_bootstrap_servers=kafka_bootstrap)
     consumer = BatchConsumer(settings, group_id, [topic], max_records=10)
     try:
@@ -54,7 +45,7 @@ def test_lag_counts_from_the_last_commit_and_sees_the_backlog_grow_while_waiting
         in_hand = consumer.poll(1.0)
         assert in_hand
         consumer.poll_paused(0.2)
-        _publish(kafka_bootstrap, topic, 5)
+        publish_numbers(kafka_bootstrap, topic, 5)
         consumer.update_lag(ask_broker=True)
         assert _lag(topic) == 25
     finally:

@@ -3,16 +3,20 @@
 The loop that uses this always finishes and commits a batch before it polls again, and
 kafka-python runs rebalance callbacks inside `poll()`. So at a revoke there is no committed-
 but-unprocessed work to save; what can be in hand is a batch whose transaction failed and is
-being retried (database down). Its records for revoked or lost partitions are dropped,
-uncommitted: the partition's next owner will process them, and since our transaction never
-committed, nothing is done twice.
+being retried (database down), or the mailer's batch while it waits between sends. Its
+records for revoked or lost partitions are dropped, uncommitted: the partition's next owner
+will process them, and since our transaction never committed, nothing is done twice.
+
+The next owner may be this member: kafka-python 3 keeps a partition's position when a
+rebalance gives it straight back, and would go on after the dropped records. So at a revoke
+each partition with records in hand is moved back to the first of them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -50,9 +54,11 @@ _ENDS_TIMEOUT_MS = 1_000
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Remembers which partitions went away since the loop last asked."""
+    """Remembers which partitions went away since the loop last asked; `before_forgetting`
+    runs first, while they are still assigned."""
 
-    def __init__(self) -> None:
+    def __init__(self, before_forgetting: Callable[[list[TopicPartition]], None]) -> None:
+        self._before_forgetting = before_forgetting
         self._lock = threading.Lock()
         self._gone: set[Position] = set()
         self.assigned: set[Position] = set()
@@ -70,6 +76,8 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned", partitions=sorted(self.assigned))
 
     def _forget(self, partitions: Iterable[TopicPartition], *, lost: bool) -> None:
+        partitions = list(partitions)
+        self._before_forgetting(partitions)
         gone = {(tp.topic, tp.partition) for tp in partitions}
         with self._lock:
             self._gone |= gone
@@ -101,7 +109,7 @@ class BatchConsumer:
         options.update(max_poll_records=max_records, auto_offset_reset="none", **overrides)
         self.group_id = group_id
         self._consumer = KafkaConsumer(**options)
-        self._rebalances = _Rebalances()
+        self._rebalances = _Rebalances(before_forgetting=self._rewind_uncommitted)
         self._consumer.subscribe(topics=list(topics), listener=self._rebalances)
         # Per partition, the first offset handed out and not committed yet: the lag counts
         # from there, so a batch stuck in retries (database down) is still lag.
@@ -207,6 +215,15 @@ class BatchConsumer:
                     partition=tp.partition,
                 )
                 self._consumer.seek_to_beginning(tp)
+
+    def _rewind_uncommitted(self, partitions: Iterable[TopicPartition]) -> None:
+        """Inside a rebalance: each partition still assigned whose records in hand are about
+        to be dropped restarts at the first of them, should it come straight back."""
+        assigned = self._consumer.assignment()
+        for tp in partitions:
+            first = self._first_uncommitted.get((tp.topic, tp.partition))
+            if first is not None and tp in assigned:
+                self._consumer.seek(tp, first)
 
     def partitions_gone(self) -> set[Position]:
         """Partitions revoked or lost since the last call; drop in-hand records of these."""
