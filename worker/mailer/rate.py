@@ -1,8 +1,9 @@
 """The sending pace: a token bucket for `REENGAGE_MAIL_RATE_PER_SECOND`.
 
-The bucket holds at most one second's worth of tokens (at least one), so after a quiet spell
-the mailer may send a short burst of `rate` messages, and over any longer stretch no more
-than `rate` per second. It never sleeps itself: `reserve()` says how long to wait, and the
+The bucket holds one token: sends are at least 1/rate seconds apart, so no second ever sees
+more than `rate` of them. (A bucket of one second's worth let a burst of `rate` after a quiet
+spell be followed by `rate` more within the same second: twice what an SMTP provider's
+per-second limit allows.) It never sleeps itself: `reserve()` says how long to wait, and the
 loop waits while keeping its Kafka consumer alive.
 """
 
@@ -17,7 +18,7 @@ class TokenBucket:
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         self._rate = rate_per_second
-        self._capacity = max(1.0, rate_per_second)
+        self._capacity = 1.0
         self._clock = clock
         self._tokens = self._capacity
         self._updated = clock()

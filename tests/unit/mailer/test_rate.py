@@ -1,4 +1,5 @@
-"""The token bucket: a burst of one second's worth, then the configured rate."""
+"""The token bucket: one send at once, then the configured pace; never more than the rate in
+any second."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ class Clock:
         return self.now
 
 
-def test_a_full_bucket_allows_one_seconds_worth_then_spaces_sends() -> None:
+def test_after_a_quiet_spell_one_send_goes_at_once_then_sends_are_spaced() -> None:
     clock = Clock()
     bucket = TokenBucket(4.0, clock)
-    assert [bucket.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 0.0]
+    assert bucket.reserve() == 0.0
     assert bucket.reserve() == pytest.approx(0.25)
     assert bucket.reserve() == pytest.approx(0.5)  # reservations queue up
 
@@ -30,8 +31,21 @@ def test_waiting_refills_and_the_rate_holds_over_time() -> None:
     for _ in range(50):
         clock.now += bucket.reserve()  # the caller waits as told, then sends
         sent_at.append(clock.now)
-    # 10 at once, then one every 0.1 s: 50 sends take 4 s.
-    assert sent_at[-1] - sent_at[0] == pytest.approx(4.0)
+    # One every 0.1 s: 50 sends take 4.9 s, and no second holds more than 10 of them.
+    assert sent_at[-1] - sent_at[0] == pytest.approx(4.9)
+    for start in sent_at:
+        assert sum(start <= t < start + 1.0 for t in sent_at) <= 10
+
+
+def test_a_quiet_spell_buys_no_burst() -> None:
+    clock = Clock()
+    bucket = TokenBucket(10.0, clock)
+    clock.now += 60
+    sent_at = []
+    for _ in range(20):
+        clock.now += bucket.reserve()
+        sent_at.append(clock.now)
+    assert sum(t < sent_at[0] + 1.0 for t in sent_at) <= 10
 
 
 def test_a_slow_rate_still_allows_one_send_at_once() -> None:
