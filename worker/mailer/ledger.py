@@ -100,8 +100,8 @@ _T = MailLedgerRow
 _SELECT = select(MailLedgerRow.__table__)
 
 
-def record_requested(connection: Connection, key: OutreachKey, now: datetime) -> None:
-    """Remember a requested outreach as `pending`, unless the ledger knows it already."""
+def record_requested(connection: Connection, key: OutreachKey, now: datetime) -> bool:
+    """Remember a requested outreach as `pending`, unless the ledger knows it already (False)."""
     statement = (
         upsert(connection, _T)
         .values(
@@ -114,8 +114,9 @@ def record_requested(connection: Connection, key: OutreachKey, now: datetime) ->
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["outreach_id"])
+        .returning(_T.outreach_id)
     )
-    connection.execute(statement)
+    return connection.execute(statement).first() is not None
 
 
 def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) -> bool:

@@ -84,6 +84,8 @@ class _Batch:
     entries: dict[str, LedgerEntry] = field(default_factory=dict)
     # (topic, type, outcome) for reengage_events_total.
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # The requests (by topic, partition, offset) that told the ledger of their outreach.
+    first_seen: set[tuple[str, int, int]] = field(default_factory=set)
 
 
 def sort_records(records: Sequence[Record]) -> _Batch:
@@ -191,13 +193,14 @@ class MailerLoop:
         statuses: list[OutgoingMessage] = []
         newly_skipped = 0
         items = sorted([*batch.requests, *batch.cancels], key=lambda item: _order(item[0]))
-        for _record, event in items:
+        for record, event in items:
             if isinstance(event, OutreachRequestedEvent):
                 data = event.data
                 key = OutreachKey(
                     data.outreach_id, data.tenant_id, data.job.job_id, data.candidate.candidate_id
                 )
-                ledger.record_requested(connection, key, now)
+                if ledger.record_requested(connection, key, now):
+                    batch.first_seen.add((record.topic, record.partition, record.offset))
                 continue
             assert isinstance(event, OutreachCancelledEvent)
             cancel = event.data
@@ -246,9 +249,15 @@ class MailerLoop:
             MAIL.labels("claimed_elsewhere").inc()
             return
         entry = delivery.entry
-        batch.statuses.append(status_event(entry))
-        MAIL.labels(entry.state.value if delivery.fresh else Outcome.DUPLICATE).inc()
-        outcome = Outcome.PROCESSED if delivery.fresh else Outcome.DUPLICATE
+        # Cancelled later in this same batch: a new request, whose skip (status, count) the
+        # cancellation has already reported. Any other request found done is a repeat.
+        first = (record.topic, record.partition, record.offset) in batch.first_seen
+        cancelled_here = not delivery.fresh and first
+        if not cancelled_here:
+            batch.statuses.append(status_event(entry))  # a repeat's too: the first may be lost
+            MAIL.labels(entry.state.value if delivery.fresh else Outcome.DUPLICATE).inc()
+        repeat = not delivery.fresh and not cancelled_here
+        outcome = Outcome.DUPLICATE if repeat else Outcome.PROCESSED
         batch.counts[(record.topic, event.type, outcome)] += 1
         log.info(
             "outreach " + (entry.state.value if delivery.fresh else "already done"),

@@ -20,6 +20,7 @@ from tests.integration.mailer.harness import (
     wait_for,
 )
 from tests.integration.mailer.smtp_server import smtp_server
+from tests.integration.worker.harness import http_port_of, metric
 from worker.contracts.outreach import OutreachRequested
 
 pytestmark = pytest.mark.kafka
@@ -27,6 +28,17 @@ pytestmark = pytest.mark.kafka
 N = 40
 DUPLICATED = range(0, N, 5)  # published twice
 CANCELLED = range(3, N, 7)  # requested, then cancelled before the mailer runs
+
+
+def _mail_counts(port: int) -> tuple[float, ...]:
+    """reengage_mail_total for sent, skipped and duplicate, and reengage_events_total for
+    requests counted as duplicates (which must agree with the last)."""
+    mail = [metric(port, "reengage_mail_total", outcome=o) for o in ("sent", "skipped")]
+    duplicate = metric(port, "reengage_mail_total", outcome="duplicate")
+    repeats = metric(
+        port, "reengage_events_total", type="reengage.outreach.requested", outcome="duplicate"
+    )
+    return (*mail, duplicate if duplicate == repeats else -1.0)
 
 
 def _expected_status(n: int) -> str:
@@ -63,6 +75,14 @@ def test_each_requested_outreach_is_sent_exactly_once_and_reported(
         )
         # A redelivered batch could only add duplicates now; give it a moment to show them.
         wait_for(lambda: len(server.accepted) >= N + 1 - len(CANCELLED), "the emails")
+        # A request cancelled before it could be sent is skipped, not a duplicate: only the
+        # second copy of a duplicated request is one. (Counted as batches finish: waited for.)
+        port = http_port_of(mailer)  # type: ignore[arg-type]
+        wait_for(
+            lambda: _mail_counts(port) == (N + 1 - len(CANCELLED), len(CANCELLED), len(DUPLICATED)),
+            "sent, skipped and duplicate counts",
+            context=lambda: f"counted {_mail_counts(port)}\n{mailer.output()}",
+        )
         assert mailer.terminate() == 0, mailer.output()
 
     sent_to = sorted(r.recipients[0] for r in server.accepted)

@@ -30,8 +30,8 @@ def _state(engine: Engine) -> MailState | None:
 
 def test_one_claim_wins_and_only_its_holder_finishes_it(ledger_engine: Engine) -> None:
     with ledger_engine.begin() as c:
-        ledger.record_requested(c, KEY, NOW)
-        ledger.record_requested(c, KEY, NOW)  # a redelivery changes nothing
+        assert ledger.record_requested(c, KEY, NOW)
+        assert not ledger.record_requested(c, KEY, NOW)  # a redelivery changes nothing
     with ledger_engine.begin() as c:
         assert ledger.claim(c, KEY.outreach_id, "a", "<m>", NOW)
         assert not ledger.claim(c, KEY.outreach_id, "b", "<m>", NOW)
