@@ -9,7 +9,10 @@ will process them, and since our transaction never committed, nothing is done tw
 
 The next owner may be this member: kafka-python 3 keeps a partition's position when a
 rebalance gives it straight back, and would go on after the dropped records. So at a revoke
-each partition with records in hand is moved back to the first of them.
+each partition with records in hand is moved back to the first of them. That includes a
+batch whose transaction committed while its offsets did not (a commit refused, or retried
+across the revoke): it comes again, and its processed markers (the mailer: its ledger) make
+it a no-op.
 """
 
 from __future__ import annotations
@@ -218,20 +221,21 @@ class BatchConsumer:
 
     def _rewind_uncommitted(self, partitions: Iterable[TopicPartition]) -> None:
         """Inside a rebalance: each partition still assigned whose records in hand are about
-        to be dropped restarts at the first of them, should it come straight back."""
+        to be dropped restarts at the first of them, should it come straight back. Its
+        bookkeeping goes now rather than when the loop asks: the same `poll()` may go on to
+        hand out records of the partition again, and those are in hand."""
         assigned = self._consumer.assignment()
         for tp in partitions:
-            first = self._first_uncommitted.get((tp.topic, tp.partition))
+            position = (tp.topic, tp.partition)
+            first = self._first_uncommitted.pop(position, None)
+            self._last_handed_out.pop(position, None)
             if first is not None and tp in assigned:
                 self._consumer.seek(tp, first)
 
     def partitions_gone(self) -> set[Position]:
-        """Partitions revoked or lost since the last call; drop in-hand records of these."""
-        gone = self._rebalances.take_gone()
-        for position in gone:
-            self._first_uncommitted.pop(position, None)
-            self._last_handed_out.pop(position, None)
-        return gone
+        """Partitions revoked or lost since the last call; drop in-hand records of these
+        (records handed out by the poll that saw them go are not "in hand" yet)."""
+        return self._rebalances.take_gone()
 
     def commit(self, records: Sequence[Record]) -> bool:
         """Commit past `records`. False when the group has moved on (a rebalance began or
