@@ -18,7 +18,8 @@ def _lag(partition: int) -> float | None:
 
 
 def test_partitions_that_go_away_stop_reporting_lag_and_are_handed_back_once() -> None:
-    listener = _Rebalances()
+    told: list[list[TopicPartition]] = []
+    listener = _Rebalances(before_forgetting=told.append)
     listener.on_partitions_assigned([TopicPartition(TOPIC, p) for p in (0, 1, 2)])
     for partition in (0, 1, 2):
         CONSUMER_LAG.labels(TOPIC, str(partition)).set(10 + partition)
@@ -30,3 +31,8 @@ def test_partitions_that_go_away_stop_reporting_lag_and_are_handed_back_once() -
     assert listener.assigned == {(TOPIC, 2)}
     assert listener.take_gone() == {(TOPIC, 0), (TOPIC, 1), (TOPIC, 9)}
     assert listener.take_gone() == set()
+    # Told first, while still assigned, so the consumer can move them back (consumer.py).
+    assert told == [
+        [TopicPartition(TOPIC, 0)],
+        [TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 9)],
+    ]
