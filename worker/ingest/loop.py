@@ -46,7 +46,7 @@ from worker.runtime.metrics import (
 )
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
-from worker.store.engine import in_transaction, in_transaction_waiting_at_most
+from worker.store.engine import in_transaction
 
 log = get_logger("reengage.worker")
 
@@ -173,12 +173,12 @@ class IngestLoop:
         if self._shutdown.requested or time.monotonic() < self._marker_purge_due:
             return
         try:
-            deleted = in_transaction_waiting_at_most(
+            deleted = in_transaction(
                 self._engine,
                 lambda connection: delete_expired_markers(
                     connection, datetime.now(UTC), _MARKER_PURGE_CHUNK
                 ),
-                _MARKER_PURGE_LOCK_WAIT_MS,
+                lock_wait_ms=_MARKER_PURGE_LOCK_WAIT_MS,
             )
         except (SQLAlchemyError, TransientError) as exc:
             log.warning("expired markers not deleted", error_class=type(exc).__name__)

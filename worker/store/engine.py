@@ -30,15 +30,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option for a connection that only reads: on SQLite it begins a deferred
 # transaction, which does not queue behind (or block) the writer.
 READ_ONLY = "reengage_read_only"
-# Execution option: how long a transaction waits for another's lock before it fails (ms), for
-# housekeeping that can wait its turn but must not hold up a shutdown.
+# Execution option (in_transaction's `lock_wait_ms` sets it): how long a transaction waits for
+# another's lock, for housekeeping that can wait its turn but must not hold up a shutdown.
 LOCK_WAIT_MS = "reengage_lock_wait_ms"
 
-# PostgreSQL serialization failure and deadlock: the transaction was rolled back and may simply
-# be run again.
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-# PostgreSQL's answer when `lock_timeout` runs out.
-_LOCK_NOT_AVAILABLE = "55P03"
+# PostgreSQL serialization failure, deadlock, and `lock_timeout` run out (set by a transaction
+# told to wait only so long, see in_transaction): the transaction was rolled back and may
+# simply be run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -108,23 +107,6 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
     return engine
 
 
-def in_transaction_waiting_at_most(
-    engine: Engine, work: Callable[[Connection], _T], lock_wait_ms: int
-) -> _T:
-    """`work` in one transaction that fails (TransientError) rather than wait longer than
-    `lock_wait_ms` for a lock another transaction holds."""
-    with engine.connect().execution_options(**{LOCK_WAIT_MS: lock_wait_ms}) as connection:
-        try:
-            with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
-                return work(connection)
-        except DBAPIError as exc:
-            if is_retryable(exc) or getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                raise TransientError("a lock was not granted in time") from exc
-            raise
-
-
 def is_retryable(error: BaseException) -> bool:
     """True for a deadlock, a serialization failure or an exhausted SQLite busy timeout: run the
     whole transaction again.
@@ -147,11 +129,18 @@ def ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def in_transaction(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+def in_transaction(
+    engine: Engine, work: Callable[[Connection], _T], *, lock_wait_ms: int | None = None
+) -> _T:
     """`work` in one transaction, not retried here: a failure `is_retryable` names comes out as
-    TransientError (the caller decides whether to run it again), anything else unchanged."""
+    TransientError (the caller decides whether to run it again), anything else unchanged.
+    With `lock_wait_ms`, a lock another transaction holds is waited for that long at most,
+    then the same TransientError."""
+    options = {} if lock_wait_ms is None else {LOCK_WAIT_MS: lock_wait_ms}
     try:
-        with engine.begin() as connection:
+        with engine.connect().execution_options(**options) as connection, connection.begin():
+            if lock_wait_ms is not None and connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
             return work(connection)
     except Exception as exc:
         if is_retryable(exc):

@@ -13,7 +13,7 @@ from worker.ingest.dedupe import delete_expired_markers
 from worker.store.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_store_engine,
-    in_transaction_waiting_at_most,
+    in_transaction,
 )
 
 
@@ -56,10 +56,10 @@ def test_housekeeping_gives_up_on_a_held_lock_and_others_still_wait(migrated: st
     try:
         assert held.wait(timeout=30)
         with pytest.raises(TransientError):
-            in_transaction_waiting_at_most(
+            in_transaction(
                 engine,
                 lambda connection: delete_expired_markers(connection, datetime.now(UTC), 10),
-                200,
+                lock_wait_ms=200,
             )
         # Released a moment after the next transaction starts waiting: it waits and succeeds.
         threading.Timer(0.5, release.set).start()
