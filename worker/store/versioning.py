@@ -30,8 +30,10 @@ MODEL_MODULES = ("worker.store.schema", "worker.mailer.ledger")
 class SchemaOutdatedError(RuntimeError):
     """The database schema is not the one this version needs."""
 
-    def __init__(self) -> None:
-        super().__init__("the database schema is outdated: run `reengage migrate`")
+    def __init__(
+        self, message: str = "the database schema is outdated: run `reengage migrate`"
+    ) -> None:
+        super().__init__(message)
 
 
 class SchemaTooNewError(SchemaOutdatedError):
@@ -39,10 +41,9 @@ class SchemaTooNewError(SchemaOutdatedError):
     `reengage migrate` cannot help, and downgrading is for the later release to do."""
 
     def __init__(self, revisions: Sequence[str]) -> None:
-        RuntimeError.__init__(
-            self,
+        super().__init__(
             f"the database schema (revision {', '.join(revisions)}) is newer than this "
-            "release knows: run the release that migrated it, or a later one",
+            "release knows: run the release that migrated it, or a later one"
         )
 
 
