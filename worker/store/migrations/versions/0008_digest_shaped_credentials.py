@@ -37,6 +37,13 @@ depends_on: str | Sequence[str] | None = None
 
 _MAX_PLAIN_BYTES = 256
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DELETE_KEY = sa.text(
+    "DELETE FROM candidate_credentials"
+    " WHERE tenant_id = :t AND candidate_id = :c AND credential = :k"
+)
+_INSERT_KEY = sa.text(
+    "INSERT INTO candidate_credentials (tenant_id, candidate_id, credential) VALUES (:t, :c, :k)"
+)
 _JOBS = sa.table(
     "jobs",
     sa.column("tenant_id", sa.String),
@@ -88,22 +95,9 @@ def upgrade() -> None:
             ).scalars()
         )
         wanted = _keys(_loaded(credentials))
-        for credential in sorted(held - wanted):
-            connection.execute(
-                sa.text(
-                    "DELETE FROM candidate_credentials"
-                    " WHERE tenant_id = :t AND candidate_id = :c AND credential = :k"
-                ),
-                {**key, "k": credential},
-            )
-        for credential in sorted(wanted - held):
-            connection.execute(
-                sa.text(
-                    "INSERT INTO candidate_credentials (tenant_id, candidate_id, credential)"
-                    " VALUES (:t, :c, :k)"
-                ),
-                {**key, "k": credential},
-            )
+        for statement, changed in ((_DELETE_KEY, held - wanted), (_INSERT_KEY, wanted - held)):
+            for credential in sorted(changed):
+                connection.execute(statement, {**key, "k": credential})
     jobs = connection.execute(
         sa.text(
             "SELECT tenant_id, job_id, required_credentials, preferred_credentials,"
