@@ -249,14 +249,13 @@ class MailerLoop:
             MAIL.labels("claimed_elsewhere").inc()
             return
         entry = delivery.entry
-        # Cancelled later in this same batch: a new request, whose skip (status, count) the
-        # cancellation has already reported. Any other request found done is a repeat.
+        # Found done at its first sight: cancelled later in this same batch, and the
+        # cancellation has reported the skip (status, count). Found done otherwise: a repeat.
         first = (record.topic, record.partition, record.offset) in batch.first_seen
-        cancelled_here = not delivery.fresh and first
-        if not cancelled_here:
+        repeat = not delivery.fresh and not first
+        if delivery.fresh or repeat:
             batch.statuses.append(status_event(entry))  # a repeat's too: the first may be lost
             MAIL.labels(entry.state.value if delivery.fresh else Outcome.DUPLICATE).inc()
-        repeat = not delivery.fresh and not cancelled_here
         outcome = Outcome.DUPLICATE if repeat else Outcome.PROCESSED
         batch.counts[(record.topic, event.type, outcome)] += 1
         log.info(
