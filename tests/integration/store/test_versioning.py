@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -234,12 +235,8 @@ def test_0006_gives_credentials_that_normalise_to_nothing_their_key(database_url
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0005")
             for candidate_id, held in credentials.items():
-                _insert_candidate(connection, candidate_id, credentials=held)
-                for key in {norm(c) for c in held} - {""}:  # what the earlier code wrote
-                    connection.execute(
-                        text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
-                        {"c": candidate_id, "key": key},
-                    )
+                earlier = {norm(c) for c in held} - {""}  # what the earlier code wrote
+                _insert_candidate(connection, candidate_id, credentials=held, keys=earlier)
             for job_id, required in jobs.items():
                 _insert_job(
                     connection,
@@ -270,12 +267,8 @@ def test_0008_keys_credentials_spelled_as_digests_by_their_own_digest(database_u
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0007")
             for candidate_id, held in credentials.items():
-                _insert_candidate(connection, candidate_id, credentials=held)
-                for key in {digest if len(c) > 80 else norm(c) for c in held}:
-                    connection.execute(
-                        text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
-                        {"c": candidate_id, "key": key},
-                    )
+                earlier = {digest if len(c) > 80 else norm(c) for c in held}
+                _insert_candidate(connection, candidate_id, credentials=held, keys=earlier)
             for job_id, required in jobs.items():
                 earlier = sorted({digest if len(c) > 80 else norm(c) for c in required})
                 _insert_job(connection, job_id, required=required, keys=earlier)
@@ -355,8 +348,10 @@ def _insert_candidate(
     email: str | None = None,
     suppressed: bool = False,
     credentials: list[str] | None = None,
+    keys: Iterable[str] = (),
 ) -> None:
-    """A candidates row as an earlier revision's code left it (tenant acme)."""
+    """A candidates row as an earlier revision's code left it (tenant acme), with the
+    candidate_credentials rows `keys`."""
     connection.execute(
         text(
             "INSERT INTO candidates (tenant_id, candidate_id, email, email_syntax_valid, "
@@ -372,6 +367,11 @@ def _insert_candidate(
             "credentials": json.dumps(credentials or []),
         },
     )
+    for key in keys:
+        connection.execute(
+            text("INSERT INTO candidate_credentials VALUES ('acme', :c, :key)"),
+            {"c": candidate_id, "key": key},
+        )
 
 
 def _insert_job(
