@@ -14,21 +14,11 @@ import time
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from tests.fixtures.kafka import MakeTopic, publish_numbers
+from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_numbers
 from worker.kafka.consumer import BatchConsumer, Position
-from worker.kafka.records import Record
 from worker.settings import Settings
 
 pytestmark = pytest.mark.kafka
-
-
-def _poll_until_records(consumer: BatchConsumer) -> list[Record]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        records = consumer.poll(1.0)
-        if records:
-            return records
-    raise AssertionError("no records within 60 s")
 
 
 def _wait_paused_until_revoked(consumer: BatchConsumer, joined: threading.Event) -> set[Position]:
@@ -88,13 +78,13 @@ def test_records_dropped_at_a_revoke_come_again_when_the_partition_comes_back(
     publish_numbers(kafka_bootstrap, ours, 10)
     consumer = _consumer(kafka_bootstrap, group_id, ours)
     try:
-        assert [r.offset for r in _poll_until_records(consumer)] == [0, 1, 2]
+        assert [r.offset for r in poll_until_records(consumer)] == [0, 1, 2]
         with _AnotherMember(kafka_bootstrap, group_id, theirs) as other:
             assert _wait_paused_until_revoked(consumer, other.joined) == {(ours, 0)}
             assert consumer.assigned == {(ours, 0)}  # given straight back
             consumer.resume()
             # The loop dropped the batch in hand; the partition is read again from its commit.
-            assert [r.offset for r in _poll_until_records(consumer)] == [0, 1, 2]
+            assert [r.offset for r in poll_until_records(consumer)] == [0, 1, 2]
     finally:
         consumer.close()
 
@@ -111,12 +101,12 @@ def test_a_batch_handed_out_by_the_poll_that_saw_a_revoke_is_rewound_at_the_next
         _wait_until_assigned(consumer)
         # What kafka-python does at the start of such a poll (nothing is in hand yet).
         consumer._rebalances.on_partitions_revoked([TopicPartition(ours, 0)])
-        assert [r.offset for r in _poll_until_records(consumer)] == [0, 1, 2]
+        assert [r.offset for r in poll_until_records(consumer)] == [0, 1, 2]
         assert consumer.partitions_gone() == {(ours, 0)}  # the loop: nothing in hand to drop
         with _AnotherMember(kafka_bootstrap, group_id, theirs) as other:
             assert _wait_paused_until_revoked(consumer, other.joined) == {(ours, 0)}
             consumer.resume()
-            assert [r.offset for r in _poll_until_records(consumer)] == [0, 1, 2]
+            assert [r.offset for r in poll_until_records(consumer)] == [0, 1, 2]
     finally:
         consumer.close()
 

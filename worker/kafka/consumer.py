@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from kafka.errors import (
     CommitFailedError,
     CorruptRecordError,
     KafkaError,
+    KafkaTimeoutError,
     NoOffsetForPartitionError,
     RebalanceInProgressError,
 )
@@ -54,6 +56,9 @@ Position = tuple[str, int]
 _COMMIT_TIMEOUT_MS = 10_000
 # Asked between retries only; short, so a shutdown during an outage is not held up by it.
 _ENDS_TIMEOUT_MS = 1_000
+# Looking up whether a new partition has a committed offset. The loop asks again on its next
+# poll, so a hung broker holds a SIGTERM up by this much at most, not by request_timeout_ms.
+_COMMITTED_TIMEOUT_MS = 1_000
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -160,15 +165,15 @@ class BatchConsumer:
 
     def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
         try:
-            try:
-                result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
-            except NoOffsetForPartitionError:
-                # A partition this group never committed: start at its beginning, so a new
-                # deployment processes the whole history. A committed offset that retention
-                # has since deleted is a different error (OffsetOutOfRange) and is left to
-                # fail loudly rather than silently jump.
-                self._start_uncommitted_at_beginning()
-                result = self._consumer.poll(timeout_ms=timeout_ms)
+            result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
+        except NoOffsetForPartitionError:
+            # A partition this group never committed: start at its beginning, so a new
+            # deployment processes the whole history. A committed offset that retention has
+            # since deleted is a different error (OffsetOutOfRange) and is left to fail
+            # loudly rather than silently jump. Nothing is handed out this time: the next
+            # poll reads from there, or looks again if the broker did not answer.
+            self._start_uncommitted_at_beginning()
+            return {}
         except CorruptRecordError as exc:
             raise UnreadableRecordError(self._unreadable(exc)) from None
         return result
@@ -210,8 +215,19 @@ class BatchConsumer:
         ]
 
     def _start_uncommitted_at_beginning(self) -> None:
+        deadline = time.monotonic() + _COMMITTED_TIMEOUT_MS / 1000
         for tp in self._consumer.assignment():
-            if self._consumer.committed(tp) is None:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            try:
+                if remaining_ms <= 0:
+                    raise KafkaTimeoutError()
+                committed = self._consumer.committed(tp, timeout_ms=remaining_ms)
+            except KafkaError as exc:
+                if not exc.retriable and not isinstance(exc, KafkaTimeoutError):
+                    raise
+                log.debug("committed offset lookup unanswered", error_class=type(exc).__name__)
+                return
+            if committed is None:
                 log.info(
                     "no committed offset: starting at the beginning",
                     topic=tp.topic,
