@@ -284,12 +284,16 @@ class BatchConsumer:
         return True
 
     def rewind(self, records: Sequence[Record]) -> None:
-        """Give records back: the next poll returns them again (from each partition's first)."""
+        """Give records back: the next poll returns them again (from each partition's first).
+        A partition no longer assigned is left alone: its next owner reads from the commit."""
         firsts: dict[Position, int] = {}
         for record in records:
             firsts[record.position] = min(firsts.get(record.position, record.offset), record.offset)
+        assigned = self._consumer.assignment()
         for (topic, partition), offset in firsts.items():
-            self._consumer.seek(TopicPartition(topic, partition), offset)
+            tp = TopicPartition(topic, partition)
+            if tp in assigned:
+                self._consumer.seek(tp, offset)
 
     def pause(self) -> None:
         self._consumer.pause(*self._consumer.assignment())

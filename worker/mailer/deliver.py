@@ -98,6 +98,7 @@ class Deliverer:
         retry_budget_s: float,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_initial_s: float = RETRY_INITIAL_S,
+        cancelled_meanwhile: Callable[[str], bool] = lambda _outreach_id: False,
     ) -> None:
         self._engine = engine
         self._server = server
@@ -108,6 +109,9 @@ class Deliverer:
         self._retry_budget_s = retry_budget_s
         self._now = now
         self._retry_initial_s = retry_initial_s
+        # Asked right before each attempt, after the wait for the pace: the caller reads
+        # ahead for cancellations that arrived since the batch was read.
+        self._cancelled_meanwhile = cancelled_meanwhile
 
     def deliver(
         self, request: OutreachRequested, known: LedgerEntry | None = None
@@ -153,6 +157,8 @@ class Deliverer:
 
     def _attempt_once(self, mail: Composed) -> Attempt:
         self._pace()
+        if self._cancelled_meanwhile(mail.outreach_id):
+            return NotClaimed()  # nothing sent: the row is `skipped` already
         claim_tried = handed_over = False
         # Checked out (and pinged) before the transfer, and given back only after the end of
         # data: the claim's UPDATE and COMMIT are all that stand between the body and its end.
@@ -291,7 +297,7 @@ class Deliverer:
         changed, entry = self._retry(lambda: self._in_transaction(apply), "record the outcome")
         if entry is None or not entry.is_final:
             return None  # another process holds the claim; it will report the outcome
-        if not changed:
+        if not changed and entry.state is not MailState.SKIPPED:
             log.warning("outreach was finished by another process", outreach_id=outreach_id)
         return Delivery(entry, fresh=changed)
 

@@ -21,6 +21,7 @@ the ledger but ids and outcomes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -123,12 +124,7 @@ def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) ->
     """`pending` -> `skipped`; an outreach the ledger has never seen is remembered as skipped,
     so a request arriving later (a replay) is not sent. False when it is too late (claimed,
     sent or failed) or the outreach was already skipped."""
-    skipped = connection.execute(
-        update(_T)
-        .where(_T.outreach_id == key.outreach_id, _T.state == MailState.PENDING.value)
-        .values(state=MailState.SKIPPED.value, reason="cancelled", finished_at=now)
-    )
-    if skipped.rowcount == 1:
+    if skip_pending(connection, [key.outreach_id], now):
         return True
     inserted = connection.execute(
         upsert(connection, _T)
@@ -148,6 +144,20 @@ def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) ->
         .returning(_T.outreach_id)
     )
     return inserted.first() is not None
+
+
+def skip_pending(connection: Connection, outreach_ids: Sequence[str], now: datetime) -> set[str]:
+    """`pending` -> `skipped` (cancelled) for those of `outreach_ids` still pending; returns
+    them. Rows in any other state, and outreach the ledger has not seen, are left alone."""
+    if not outreach_ids:
+        return set()
+    skipped = connection.execute(
+        update(_T)
+        .where(_T.outreach_id.in_(outreach_ids), _T.state == MailState.PENDING.value)
+        .values(state=MailState.SKIPPED.value, reason="cancelled", finished_at=now)
+        .returning(_T.outreach_id)
+    )
+    return {row.outreach_id for row in skipped}
 
 
 def claim(

@@ -9,7 +9,9 @@ One batch:
    partition, so it always arrives after the request);
 3. each requested outreach still `pending` is delivered (deliver.py), in order, paced by the
    token bucket; a request whose row is already final is a redelivery: its status is
-   published again (same event id and bytes), no email;
+   published again (same event id and bytes), no email. Right before each email the loop
+   reads ahead, past the batch, and turns the `pending` rows of the cancellations it finds
+   into `skipped` (see `_read_ahead`);
 4. the status events of the batch are published and acknowledged;
 5. the offsets are committed.
 
@@ -62,6 +64,8 @@ log = get_logger("reengage.mailer")
 HANDLED_TYPES = MAILER_TYPES
 
 _POLL_TIMEOUT_S = 0.5
+# Read ahead, only cancellations count; the rest is decoded in its own batch.
+_CANCELLED = frozenset({"reengage.outreach.cancelled"})
 # Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.
 _KEEP_ALIVE_S = 1.0
 _T = TypeVar("_T")
@@ -134,6 +138,10 @@ class MailerLoop:
         self._now = now
         self._in_hand: list[Record] = []
         self._gone: set[tuple[str, int]] = set()
+        # Read ahead of the batch, per partition: the first such record, to go back to.
+        self._ahead: dict[tuple[str, int], Record] = {}
+        # Outreach the read-ahead skipped during this batch.
+        self._skipped_ahead: set[str] = set()
         self._last_poll = time.monotonic()
         self._deliverer = Deliverer(
             engine=engine,
@@ -144,6 +152,7 @@ class MailerLoop:
             idle=self._idle,
             retry_budget_s=retry_budget_s,
             now=now,
+            cancelled_meanwhile=self._cancelled_meanwhile,
         )
 
     def run(self) -> None:
@@ -165,6 +174,7 @@ class MailerLoop:
         started = time.perf_counter()
         self._in_hand = list(records)
         self._gone = set()
+        self._skipped_ahead = set()
         batch = sort_records(records)
         if batch.dead:
             failed_at = self._now()
@@ -279,6 +289,44 @@ class MailerLoop:
         done = [r for r in self._in_hand if r.offset < first_undone.get(r.position, r.offset + 1)]
         self._retry(lambda: self._consumer.commit(done))
         self._in_hand = []
+        # What was read ahead is read again, in full, as the next batches.
+        self._consumer.rewind(list(self._ahead.values()))
+        self._ahead = {}
+
+    def _cancelled_meanwhile(self, outreach_id: str) -> bool:
+        """Right before an email: have cancellations read since the batch skipped it?"""
+        self._read_ahead()
+        return outreach_id in self._skipped_ahead
+
+    def _read_ahead(self) -> None:
+        """A batch holds up to five seconds of sends, and a cancellation further along the
+        partition than the batch's last record would otherwise arrive after its email. So
+        before each email the loop polls on, past the batch, and applies what it finds of
+        cancellations to rows still `pending`, nothing else: requests, unknown outreach and
+        the status events wait for the records' turn. Those records are given back at the
+        batch's end (`_commit`); their cancellations then find the rows skipped already."""
+        records = self._consumer.poll(0)
+        self._last_poll = time.monotonic()
+        # First: a partition taken away in this poll was moved back by the consumer, and a
+        # position to go back to from before would skip records.
+        self._drop_gone_partitions()
+        for record in records:
+            self._ahead.setdefault(record.position, record)
+        ids = [
+            result.event.data.outreach_id
+            for record in records
+            if isinstance(result := decode(record.value, _CANCELLED), Decoded)
+            and isinstance(result.event, OutreachCancelledEvent)
+        ]
+        if not ids:
+            return
+        skipped = self._retry(
+            lambda: in_transaction(self._engine, lambda c: ledger.skip_pending(c, ids, self._now()))
+        )
+        if skipped:
+            MAIL.labels(MailState.SKIPPED.value).inc(len(skipped))
+            self._skipped_ahead |= skipped
+            log.info("cancellations read ahead of the batch", skipped=len(skipped))
 
     def _idle(self, seconds: float) -> None:
         """Wait while staying in the group: poll with every partition paused."""
@@ -302,6 +350,8 @@ class MailerLoop:
             log.info("partitions taken away mid-batch", partitions=sorted(gone))
             self._gone |= gone
             self._in_hand = without_partitions(self._in_hand, gone)
+            for position in gone:
+                self._ahead.pop(position, None)
 
     def _owns(self, record: Record) -> bool:
         return record.position not in self._gone

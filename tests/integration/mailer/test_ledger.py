@@ -77,6 +77,29 @@ def test_a_cancellation_seen_first_keeps_a_later_request_from_being_sent(
     assert entry is not None and (entry.state, entry.reason) == (MailState.SKIPPED, "cancelled")
 
 
+def test_skip_pending_skips_only_pending_rows_and_remembers_no_unknown_outreach(
+    ledger_engine: Engine,
+) -> None:
+    """The read-ahead's step: claimed and final rows stay, unknown outreach get no row."""
+    pending, claimed, unknown = (
+        OutreachKey(f"00000000-0000-5000-8000-00000000000{n}", "acme", "J-1", f"C-{n}")
+        for n in range(3)
+    )
+    with ledger_engine.begin() as c:
+        for key in (pending, claimed):
+            ledger.record_requested(c, key, NOW)
+        assert ledger.claim(c, claimed.outreach_id, "a", "<m>", NOW)
+        ids = [k.outreach_id for k in (pending, claimed, unknown)]
+        assert ledger.skip_pending(c, ids, NOW) == {pending.outreach_id}
+        assert ledger.skip_pending(c, ids, NOW) == set()
+        states = {k.outreach_id: ledger.get(c, k.outreach_id) for k in (pending, claimed, unknown)}
+    assert [None if e is None else (e.state, e.reason) for e in states.values()] == [
+        (MailState.SKIPPED, "cancelled"),
+        (MailState.SENDING, None),
+        None,
+    ]
+
+
 def test_an_abandoned_claim_is_resolved_as_sent_at_the_claim_time_once(
     ledger_engine: Engine,
 ) -> None:

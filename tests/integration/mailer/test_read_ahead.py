@@ -1,0 +1,73 @@
+"""A cancellation further along the partition than the batch the mailer is sending.
+
+A batch holds five seconds of sends (rate x 5 records). Before the mailer read ahead, a
+cancellation just past the batch's last record came after every email of that batch was out:
+the candidate got the email the worker had cancelled. Now the mailer polls on past the batch
+before each email and skips the outreach whose cancellation it finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.integration.mailer.harness import (
+    MailerEnv,
+    MailerProcess,
+    cancelled,
+    outreach,
+    publish,
+    requested,
+    statuses,
+    wait_for,
+)
+from tests.integration.mailer.smtp_server import smtp_server
+from tests.integration.worker.harness import http_port_of, metric
+
+pytestmark = pytest.mark.kafka
+
+RATE = 4.0  # a batch of 20 records: five seconds of sends
+JOBS = 20  # one batch of requests, all on one partition (one candidate)
+CANCELLED = (10, 19)  # their cancellations follow the batch on the partition
+
+
+def test_a_cancellation_just_past_the_batch_is_applied_before_the_email(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+) -> None:
+    requests = [outreach(7, job=f"J-{j}") for j in range(JOBS)]
+    messages = [requested(data) for data in requests]
+    messages += [cancelled(requests[j]) for j in CANCELLED]
+    wanted = {data.outreach_id for j, data in enumerate(requests) if j not in CANCELLED}
+
+    with smtp_server() as server:
+        env = mailer_env(server.port, rate_per_second=RATE)
+        publish(env.bootstrap, env.outreach_topic, messages)
+        mailer = start_mailer(env)
+        wait_for(
+            lambda: len(statuses(env.bootstrap, env.status_topic)) == JOBS,
+            "a status for every outreach",
+            context=mailer.output,
+        )
+        port = http_port_of(mailer)  # type: ignore[arg-type]
+        counts = lambda: [  # noqa: E731
+            metric(port, "reengage_mail_total", outcome=o) for o in ("sent", "skipped", "duplicate")
+        ]
+        wait_for(
+            lambda: counts() == [JOBS - 2, 2, 0], "the mail counts", context=lambda: str(counts())
+        )
+        assert mailer.terminate() == 0, mailer.output()
+
+    sent = {message_id.strip("<>").split("@")[0] for message_id in server.message_ids()}
+    assert sent == wanted
+    assert all(count == 1 for count in server.message_ids().values())
+    by_outreach = statuses(env.bootstrap, env.status_topic)
+    for j, data in enumerate(requests):
+        events = by_outreach[data.outreach_id]
+        if j in CANCELLED:
+            assert [(e.type, e.data.reason) for e in events] == [  # type: ignore[union-attr]
+                ("reengage.outreach.skipped", "cancelled")
+            ]
+        else:
+            assert [e.type for e in events] == ["reengage.outreach.sent"]
