@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Literal
 
 import structlog
@@ -85,6 +87,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatLimiter(prefix="kafka"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -95,6 +98,41 @@ def configure_logging(
     logging.getLogger("kafka.coordinator.assignors").setLevel(max(logging.ERROR, root.level))
     # Alembic announces its dialect on every schema check; only migrations are news.
     logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))
+
+
+class RepeatLimiter(logging.Filter):
+    """Lets each message of the loggers under `prefix` through once per `window_s`, and says
+    how many like it it held back. kafka-python logs every failed connection attempt, an
+    error and two warnings each: about 40 lines in 15 s while a start-up waits for a broker
+    that is down, burying the one line that says so. Alike means the same logger, level and
+    message template (its arguments, such as a wait in seconds, may differ)."""
+
+    def __init__(
+        self, prefix: str, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._prefix = prefix
+        self._window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (logger, level, template) -> (when it last got through, held back since)
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        if name != self._prefix and not name.startswith(self._prefix + "."):
+            return True
+        key = (name, record.levelno, str(record.msg))
+        now = self._clock()
+        with self._lock:
+            last, held = self._seen.get(key, (None, 0))
+            if last is not None and now - last < self._window_s:
+                self._seen[key] = (last, held + 1)
+                return False
+            self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like this in the last {self._window_s:g} s)"
+        return True
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

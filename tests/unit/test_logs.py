@@ -2,7 +2,7 @@ import io
 import json
 import logging
 
-from worker.logs import configure_logging, get_logger, mask_emails
+from worker.logs import RepeatLimiter, configure_logging, get_logger, mask_emails
 
 
 def test_mask_emails_keeps_first_letter_and_domain() -> None:
@@ -55,3 +55,42 @@ def test_console_format_is_for_people() -> None:
     out = stream.getvalue()
     assert "hello" in out and "J-1" in out
     assert not out.lstrip().startswith("{")
+
+
+def _record(name: str, msg: str, *args: object, level: int = logging.ERROR) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_kafka_messages_alike_pass_once_per_window_then_say_how_many_were_held() -> None:
+    now = [0.0]
+    limiter = RepeatLimiter(prefix="kafka", window_s=60, clock=lambda: now[0])
+    failed = "Connection failed: %s"
+    assert limiter.filter(_record("kafka.net.manager", failed, "ECONNREFUSED"))
+    now[0] = 10
+    assert not limiter.filter(_record("kafka.net.manager", failed, "ETIMEDOUT"))
+    assert not limiter.filter(_record("kafka.net.manager", failed, "ECONNREFUSED"))
+    # Another template, logger or level is another message.
+    assert limiter.filter(_record("kafka.net.manager", "Bootstrap %s not ready", "b-0"))
+    assert limiter.filter(_record("kafka.net.connection", failed, "x"))
+    assert limiter.filter(_record("kafka.net.manager", failed, "x", level=logging.WARNING))
+    now[0] = 61
+    again = _record("kafka.net.manager", failed, "ECONNREFUSED")
+    assert limiter.filter(again)
+    assert again.getMessage() == (
+        "Connection failed: ECONNREFUSED (2 more like this in the last 60 s)"
+    )
+    assert not limiter.filter(_record("kafka.net.manager", failed, "ECONNREFUSED"))
+
+
+def test_only_the_loggers_under_the_prefix_are_limited() -> None:
+    limiter = RepeatLimiter(prefix="kafka", clock=lambda: 0.0)
+    for name in ("reengage.worker", "kafkaesque"):
+        assert all(limiter.filter(_record(name, "same")) for _ in range(3))
+
+
+def test_configured_logging_limits_kafka_repeats() -> None:
+    stream = _capture()
+    for _ in range(5):
+        logging.getLogger("kafka.net.manager").error("Connection failed: %s", "ECONNREFUSED")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["Connection failed: ECONNREFUSED"]
