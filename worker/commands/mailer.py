@@ -23,7 +23,7 @@ from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.metrics import MAILER_METRICS
 from worker.runtime.readiness import database_answers
-from worker.runtime.shutdown import Shutdown
+from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
 from worker.store.engine import create_store_engine
@@ -39,7 +39,7 @@ SEND_GRACE_AFTER_SHUTDOWN_S = 4.0
 
 
 def run(_args: argparse.Namespace, settings: Settings) -> int:
-    shutdown = Shutdown().install()
+    shutdown = Shutdown(deadline_s=EXIT_DEADLINE_S).install()
     sender = Sender.from_settings(settings)
     engine = create_store_engine(settings.database)
     try:

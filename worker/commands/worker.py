@@ -19,7 +19,7 @@ from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.metrics import RELAY_METRICS, WORKER_METRICS
 from worker.runtime.readiness import database_answers
-from worker.runtime.shutdown import Shutdown
+from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
 from worker.status_page.page import StatusPage
@@ -29,7 +29,7 @@ log = get_logger("reengage.worker")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    shutdown = Shutdown().install()
+    shutdown = Shutdown(deadline_s=EXIT_DEADLINE_S).install()
     engine = create_store_engine(settings.database)
     try:
         return _run(settings, engine, shutdown, relay_in_process=not args.no_relay)

@@ -1,11 +1,26 @@
 """SIGTERM/SIGINT handling: the signal only sets a flag; loops finish their batch, commit,
-then close (closing first would lose the commit). A second signal stops waiting."""
+then close (closing first would lose the commit). A second signal stops waiting.
+
+A long-running command also gets a deadline: OPERATIONS.md promises an exit within 10 s of
+the signal. Every wait on the way out is bounded, but they are many (a batch's commit, the
+consumer's leave, the producer's close) and some sit inside the Kafka client, where one
+unbounded wait already slipped through once (a committed-offset lookup). Past the deadline
+the process ends at once, as a kill would: every step is safe against a kill (the fault tests
+prove it), so what was not committed is redone by the next run.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+
+# Seconds from the first signal to the forced exit: under the 10 s promised, with room for
+# the interpreter to go.
+EXIT_DEADLINE_S = 9.0
 
 
 class Interrupted(BaseException):
@@ -43,10 +58,36 @@ def default_actions() -> None:
         raise KeyboardInterrupt
 
 
+def exit_now() -> None:
+    """What the deadline does: say so, then end the process without unwinding (an unwinding
+    thread could be the one that hangs)."""
+    from worker.logs import get_logger  # light, but not needed before a signal
+
+    get_logger("reengage.shutdown").error(
+        "shutdown overran its deadline: exiting without finishing; the next run redoes "
+        "what was not committed",
+        deadline_s=EXIT_DEADLINE_S,
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(0)
+
+
 class Shutdown:
-    def __init__(self) -> None:
+    """`deadline_s`: after the first signal, `on_deadline` runs this many seconds later if
+    the process is still there (None: no deadline, for commands whose exit code says whether
+    their work is complete, such as `migrate`)."""
+
+    def __init__(
+        self,
+        *,
+        deadline_s: float | None = None,
+        on_deadline: Callable[[], None] = exit_now,
+    ) -> None:
         self._requested = threading.Event()
         self.signals_seen = 0
+        self._deadline_s = deadline_s
+        self._on_deadline = on_deadline
 
     @property
     def requested(self) -> bool:
@@ -67,6 +108,7 @@ class Shutdown:
             _early.clear()
             self.signals_seen = 1
             self._requested.set()
+            self._start_deadline()
         return self
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -76,3 +118,12 @@ class Shutdown:
             # next run redoes it.
             raise KeyboardInterrupt
         self._requested.set()
+        self._start_deadline()
+
+    def _start_deadline(self) -> None:
+        if self._deadline_s is None:
+            return
+        timer = threading.Timer(self._deadline_s, self._on_deadline)
+        timer.daemon = True  # a process that ends in time does not wait for it
+        timer.name = "reengage-shutdown-deadline"
+        timer.start()

@@ -4,6 +4,11 @@ for the command, which then exits 0 instead of being killed."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +62,54 @@ def test_and_an_early_signal_stops_it_at_once() -> None:
     with pytest.raises(KeyboardInterrupt):  # the CLI exits 0 on it
         default_actions()
     assert not early_signal_arrived()
+
+
+def test_a_deadline_runs_once_that_long_after_the_first_signal() -> None:
+    ran = threading.Event()
+    shutdown = Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
+    signal.raise_signal(signal.SIGTERM)
+    assert shutdown.requested
+    assert ran.wait(30)
+
+
+def test_an_early_signal_starts_the_deadline_too() -> None:
+    catch_early_signals()
+    signal.raise_signal(signal.SIGTERM)
+    ran = threading.Event()
+    Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
+    assert ran.wait(30)
+
+
+def test_without_a_signal_or_without_a_deadline_nothing_runs() -> None:
+    ran = threading.Event()
+    Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
+    assert not ran.wait(0.5)
+    shutdown = Shutdown(on_deadline=ran.set).install()
+    signal.raise_signal(signal.SIGTERM)
+    assert shutdown.requested
+    assert not ran.wait(0.5)
+
+
+def test_the_deadline_ends_a_hung_process_with_exit_0_and_says_so() -> None:
+    program = textwrap.dedent(
+        """
+        import signal, time
+        from worker.logs import configure_logging
+        from worker.runtime.shutdown import Shutdown
+        configure_logging()
+        Shutdown(deadline_s=0.5).install()
+        signal.raise_signal(signal.SIGTERM)
+        time.sleep(120)  # a wait that would never end in time
+        raise SystemExit(3)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "shutdown overran its deadline" in result.stderr
