@@ -3,7 +3,8 @@
 The loop that uses this always finishes and commits a batch before it polls again, and
 kafka-python runs rebalance callbacks inside `poll()`. So at a revoke there is no committed-
 but-unprocessed work to save; what can be in hand is a batch whose transaction failed and is
-being retried (database down), or the mailer's batch while it waits between sends. Its
+being retried (database down), or the mailer's batch while it waits between sends or reads
+ahead for cancellations (its own polls inside a batch). Its
 records for revoked or lost partitions are dropped, uncommitted: the partition's next owner
 will process them, and since our transaction never committed, nothing is done twice.
 
@@ -47,7 +48,12 @@ log = get_logger("reengage.consumer")
 
 class UnreadableRecordError(FatalError):
     """A record the Kafka client cannot parse: no bytes to dead-letter, no way past it that
-    would not silently lose it. Stop, and say where it is."""
+    would not silently lose it. Stop, and say where it is. `partitions`: where it may be
+    (one when the client says which)."""
+
+    def __init__(self, message: str, partitions: frozenset[Position] = frozenset()) -> None:
+        super().__init__(message)
+        self.partitions = partitions
 
 
 Position = tuple[str, int]
@@ -175,20 +181,21 @@ class BatchConsumer:
             self._start_uncommitted_at_beginning()
             return {}
         except CorruptRecordError as exc:
-            raise UnreadableRecordError(self._unreadable(exc)) from None
+            raise self._unreadable(exc) from None
         return result
 
-    def _unreadable(self, error: CorruptRecordError) -> str:
+    def _unreadable(self, error: CorruptRecordError) -> UnreadableRecordError:
         # The client hands out the records before the bad one first, so the partition stands
         # at it. (The error's text quotes the record's bytes: left out.)
         known = self.positions()
+        stuck = self._stuck_partitions(known)
         where = [
             f"{tp.topic} partition {tp.partition} offset {known[(tp.topic, tp.partition)]}"
             if (tp.topic, tp.partition) in known
             else f"{tp.topic} partition {tp.partition} (offset unknown)"
-            for tp in self._stuck_partitions(known)
+            for tp in stuck
         ]
-        return (
+        message = (
             f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
             "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "
             "be dead-lettered. It is at "
@@ -196,6 +203,7 @@ class BatchConsumer:
             + f". Move group {self.group_id} one record past it on its partition "
             "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart"
         )
+        return UnreadableRecordError(message, frozenset((tp.topic, tp.partition) for tp in stuck))
 
     def _stuck_partitions(self, known: dict[Position, int]) -> list[TopicPartition]:
         """The partition kafka-python was reading when it failed, when its fetcher still says
@@ -213,6 +221,12 @@ class BatchConsumer:
             if (end := self._consumer.highwater(tp)) is None
             or known.get((tp.topic, tp.partition), 0) < end
         ]
+
+    def _unreadable_record_next(self) -> bool:
+        """The last poll handed out records and then met one it cannot read, which the
+        client keeps for the next poll (a private attribute, so looked up with care)."""
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        return getattr(fetcher, "_next_in_line_exception_metadata", None) is not None
 
     def _start_uncommitted_at_beginning(self) -> None:
         deadline = time.monotonic() + _COMMITTED_TIMEOUT_MS / 1000
@@ -305,6 +319,12 @@ class BatchConsumer:
         """Poll with every partition paused: keeps the member in the group (and lets rebalances
         through) while the caller waits, consuming nothing. Left paused; `resume()` after."""
         self.pause()
+        if self._unreadable_record_next():
+            # kafka-python 3.0.12 drops that error when the next poll finds its partition
+            # paused, and its following poll then loops forever on the records it could not
+            # read. Heartbeats go on in the client's own thread: wait without polling.
+            time.sleep(timeout_s)
+            return
         stray = self.poll(timeout_s)
         if stray:
             # Newly assigned partitions are not paused yet: give their records back.

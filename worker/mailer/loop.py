@@ -38,7 +38,7 @@ from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.encode import OutgoingMessage
 from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
 from worker.errors import ReengageError
-from worker.kafka.consumer import BatchConsumer
+from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
     DeadLetter,
     DeadLetterBudget,
@@ -142,6 +142,9 @@ class MailerLoop:
         self._ahead: dict[tuple[str, int], Record] = {}
         # Outreach the read-ahead skipped during this batch.
         self._skipped_ahead: set[str] = set()
+        # A record the client cannot read, met by the read-ahead: it ends reading ahead for
+        # the batch, and is dealt with at the batch's end (`_after_unreadable`).
+        self._unreadable: UnreadableRecordError | None = None
         self._last_poll = time.monotonic()
         self._deliverer = Deliverer(
             engine=engine,
@@ -175,6 +178,7 @@ class MailerLoop:
         self._in_hand = list(records)
         self._gone = set()
         self._skipped_ahead = set()
+        self._unreadable = None
         batch = sort_records(records)
         if batch.dead:
             failed_at = self._now()
@@ -291,7 +295,18 @@ class MailerLoop:
         self._in_hand = []
         # What was read ahead is read again, in full, as the next batches.
         self._consumer.rewind(list(self._ahead.values()))
+        self._after_unreadable()
         self._ahead = {}
+
+    def _after_unreadable(self) -> None:
+        """The client stays stuck at a record it could not read until its partition moves.
+        Read-ahead records before it on that partition were just given back, which moves
+        it: the next polls hand them out, and the client meets the record again once they
+        are committed. Without such records the partition's commit stands at the record
+        now, as the stop message's advice (one record past it) assumes: stop here."""
+        error, self._unreadable = self._unreadable, None
+        if error is not None and not (error.partitions and error.partitions <= self._ahead.keys()):
+            raise error
 
     def _cancelled_meanwhile(self, outreach_id: str) -> bool:
         """Right before an email: have cancellations read since the batch skipped it?"""
@@ -305,7 +320,15 @@ class MailerLoop:
         cancellations to rows still `pending`, nothing else: requests, unknown outreach and
         the status events wait for the records' turn. Those records are given back at the
         batch's end (`_commit`); their cancellations then find the rows skipped already."""
-        records = self._consumer.poll(0)
+        if self._unreadable is not None:
+            return
+        try:
+            records = self._consumer.poll(0)
+        except UnreadableRecordError as exc:
+            # Raised now, it would stop the mailer before the batch is sent and committed.
+            log.info("read-ahead stopped at a record the client cannot read")
+            self._unreadable = exc
+            return
         self._last_poll = time.monotonic()
         # First: a partition taken away in this poll was moved back by the consumer, and a
         # position to go back to from before would skip records.
