@@ -100,9 +100,14 @@ def configure_logging(
     logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))
 
 
+# Kinds of message RepeatLimiter remembers at most.
+_MAX_KINDS = 1_000
+
+
 class RepeatLimiter(logging.Filter):
     """Lets each message of the loggers under `prefix` through once per `window_s`, and says
-    how many like it it held back. kafka-python logs every failed connection attempt, an
+    how many like it it held back (at its next one through; a count held at the end is not
+    reported). kafka-python logs every failed connection attempt, an
     error and two warnings each: about 40 lines in 15 s while a start-up waits for a broker
     that is down, burying the one line that says so. Alike means the same logger, level and
     message template (its arguments, such as a wait in seconds, may differ)."""
@@ -129,10 +134,20 @@ class RepeatLimiter(logging.Filter):
             if last is not None and now - last < self._window_s:
                 self._seen[key] = (last, held + 1)
                 return False
+            if len(self._seen) >= _MAX_KINDS:
+                self._forget_quiet_kinds(now)
             self._seen[key] = (now, 0)
         if held:
-            record.msg = f"{record.msg} ({held} more like this in the last {self._window_s:g} s)"
+            record.msg = f"{record.msg} ({held} more like this held back since the last)"
         return True
+
+    def _forget_quiet_kinds(self, now: float) -> None:
+        """Bounds the memory: some of the client's messages are formatted before logging
+        (an f-string quoting a backoff), so each text is a kind of its own. Kinds outside
+        the window go first; their held-back counts go unreported."""
+        self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._window_s}
+        if len(self._seen) >= _MAX_KINDS:
+            self._seen.clear()
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -77,7 +77,7 @@ def test_kafka_messages_alike_pass_once_per_window_then_say_how_many_were_held()
     again = _record("kafka.net.manager", failed, "ECONNREFUSED")
     assert limiter.filter(again)
     assert again.getMessage() == (
-        "Connection failed: ECONNREFUSED (2 more like this in the last 60 s)"
+        "Connection failed: ECONNREFUSED (2 more like this held back since the last)"
     )
     assert not limiter.filter(_record("kafka.net.manager", failed, "ECONNREFUSED"))
 
@@ -94,3 +94,14 @@ def test_configured_logging_limits_kafka_repeats() -> None:
         logging.getLogger("kafka.net.manager").error("Connection failed: %s", "ECONNREFUSED")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["Connection failed: ECONNREFUSED"]
+
+
+def test_the_limiter_forgets_quiet_kinds_to_bound_its_memory() -> None:
+    now = [0.0]
+    limiter = RepeatLimiter(prefix="kafka", window_s=60, clock=lambda: now[0])
+    for n in range(5_000):  # messages formatted before logging: each text a kind
+        now[0] = n * 0.1
+        assert limiter.filter(_record("kafka.net.manager", f"Bootstrap attempt {n}"))
+    assert len(limiter._seen) <= 1_000
+    # A kind still inside its window is held back still.
+    assert not limiter.filter(_record("kafka.net.manager", "Bootstrap attempt 4999"))

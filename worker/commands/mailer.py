@@ -109,7 +109,8 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         daemon=True,
     ).start()
     try:
-        loop.run()
+        with shutdown.noting_failure():
+            loop.run()
     finally:
         shutdown.request()
         consumer.close()

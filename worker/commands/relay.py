@@ -43,7 +43,9 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
         tune_collector()
         log.info("relay started", http_port=http.port)
         try:
-            relay.run(shutdown)
+            with shutdown.noting_failure():
+                relay.run(shutdown)
+            shutdown.failed = relay.failure is not None
         finally:
             producer.close(timeout_s=3)
             http.close()

@@ -95,12 +95,14 @@ def _consume(
     tune_collector()
     log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
     try:
-        loop.run()
+        with shutdown.noting_failure():
+            loop.run()
     finally:
         shutdown.request()
         consumer.close()
         relay.wake()
         relay_thread.join(timeout=3)
+        shutdown.failed |= relay.failure is not None
         producer.close(timeout_s=3)
     if relay.failure is not None:
         return 1

@@ -48,12 +48,30 @@ log = get_logger("reengage.consumer")
 
 class UnreadableRecordError(FatalError):
     """A record the Kafka client cannot parse: no bytes to dead-letter, no way past it that
-    would not silently lose it. Stop, and say where it is. `partitions`: where it may be
-    (one when the client says which)."""
+    would not silently lose it. Stop, and say where it is and how to move past it.
+    `partitions`: where it may be (one when the client says which)."""
 
-    def __init__(self, message: str, partitions: frozenset[Position] = frozenset()) -> None:
-        super().__init__(message)
-        self.partitions = partitions
+    def __init__(
+        self, cause: str, where: str, advice: str, partitions: frozenset[Position]
+    ) -> None:
+        super().__init__(
+            f"the Kafka client cannot read a record ({cause}): a header key that is not UTF-8 "
+            "(the Kafka protocol forbids it) or a corrupt batch; it cannot be dead-lettered. "
+            f"It is at {where}. {advice}"
+        )
+        self.cause, self.where, self.partitions = cause, where, partitions
+
+    def with_records_before_it_unprocessed(self) -> UnreadableRecordError:
+        """The same stop where the group's commit stands before records that precede it
+        (read and given back, or dropped with a revoked partition): moving one record past
+        it would skip those. A restart processes them and stops at it again."""
+        return UnreadableRecordError(
+            self.cause,
+            self.where,
+            "Records before it were read and not processed yet: restart, and the next run "
+            "processes them and stops here again, saying how to move past it",
+            self.partitions,
+        )
 
 
 Position = tuple[str, int]
@@ -62,6 +80,8 @@ Position = tuple[str, int]
 _COMMIT_TIMEOUT_MS = 10_000
 # Asked between retries only; short, so a shutdown during an outage is not held up by it.
 _ENDS_TIMEOUT_MS = 1_000
+# Where kafka-python's fetcher keeps an error for the next poll (private; see poll_paused).
+_KEPT_ERROR = "_next_in_line_exception_metadata"
 # Looking up whether a new partition has a committed offset. The loop asks again on its next
 # poll, so a hung broker holds a SIGTERM up by this much at most, not by request_timeout_ms.
 _COMMITTED_TIMEOUT_MS = 1_000
@@ -170,6 +190,7 @@ class BatchConsumer:
         ]
 
     def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
+        kept = getattr(getattr(self._consumer, "_fetcher", None), _KEPT_ERROR, None)
         try:
             result: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms)
         except NoOffsetForPartitionError:
@@ -181,52 +202,46 @@ class BatchConsumer:
             self._start_uncommitted_at_beginning()
             return {}
         except CorruptRecordError as exc:
-            raise self._unreadable(exc) from None
+            raise self._unreadable(exc, kept) from None
         return result
 
-    def _unreadable(self, error: CorruptRecordError) -> UnreadableRecordError:
+    def _unreadable(self, error: CorruptRecordError, kept: object) -> UnreadableRecordError:
         # The client hands out the records before the bad one first, so the partition stands
         # at it. (The error's text quotes the record's bytes: left out.)
         known = self.positions()
-        stuck = self._stuck_partitions(known)
+        stuck = self._stuck_partitions(known, kept)
         where = [
             f"{tp.topic} partition {tp.partition} offset {known[(tp.topic, tp.partition)]}"
             if (tp.topic, tp.partition) in known
             else f"{tp.topic} partition {tp.partition} (offset unknown)"
             for tp in stuck
         ]
-        message = (
-            f"the Kafka client cannot read a record ({type(error).__name__}): a header key "
-            "that is not UTF-8 (the Kafka protocol forbids it) or a corrupt batch; it cannot "
-            "be dead-lettered. It is at "
-            + (" or ".join(where) or "an unknown position")
-            + f". Move group {self.group_id} one record past it on its partition "
-            "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart"
+        return UnreadableRecordError(
+            type(error).__name__,
+            " or ".join(where) or "an unknown position",
+            f"Move group {self.group_id} one record past it on its partition "
+            "(kafka-consumer-groups.sh --reset-offsets --shift-by 1 --topic T:P), then restart",
+            frozenset((tp.topic, tp.partition) for tp in stuck),
         )
-        return UnreadableRecordError(message, frozenset((tp.topic, tp.partition) for tp in stuck))
 
-    def _stuck_partitions(self, known: dict[Position, int]) -> list[TopicPartition]:
+    def _stuck_partitions(self, known: dict[Position, int], kept: object) -> list[TopicPartition]:
         """The partition kafka-python was reading when it failed, when its fetcher still says
-        (a private attribute, so looked up with care); else every one not read to its end
+        (private attributes, so looked up with care): the one of an error it kept from the
+        poll before (`kept`), or the one it was reading; else every one not read to its end
         (`known`: the positions)."""
         fetcher = getattr(self._consumer, "_fetcher", None)
-        reading = getattr(
-            getattr(fetcher, "_next_partition_records", None), "topic_partition", None
-        )
-        if isinstance(reading, TopicPartition):
-            return [reading]
+        for reading in (
+            getattr(kept, "partition", None),
+            getattr(getattr(fetcher, "_next_partition_records", None), "topic_partition", None),
+        ):
+            if isinstance(reading, TopicPartition):
+                return [reading]
         return [
             tp
             for tp in sorted(self._consumer.assignment())
             if (end := self._consumer.highwater(tp)) is None
             or known.get((tp.topic, tp.partition), 0) < end
         ]
-
-    def _unreadable_record_next(self) -> bool:
-        """The last poll handed out records and then met one it cannot read, which the
-        client keeps for the next poll (a private attribute, so looked up with care)."""
-        fetcher = getattr(self._consumer, "_fetcher", None)
-        return getattr(fetcher, "_next_in_line_exception_metadata", None) is not None
 
     def _start_uncommitted_at_beginning(self) -> None:
         deadline = time.monotonic() + _COMMITTED_TIMEOUT_MS / 1000
@@ -297,6 +312,11 @@ class BatchConsumer:
                 self._first_uncommitted[position] = committed.offset
         return True
 
+    def all_handed_out_committed(self, position: Position) -> bool:
+        """Every record handed out on the partition is committed: its commit stands at its
+        read position."""
+        return position not in self._first_uncommitted
+
     def rewind(self, records: Sequence[Record]) -> None:
         """Give records back: the next poll returns them again (from each partition's first).
         A partition no longer assigned is left alone: its next owner reads from the commit."""
@@ -319,13 +339,14 @@ class BatchConsumer:
         """Poll with every partition paused: keeps the member in the group (and lets rebalances
         through) while the caller waits, consuming nothing. Left paused; `resume()` after."""
         self.pause()
-        if self._unreadable_record_next():
-            # kafka-python 3.0.12 drops that error when the next poll finds its partition
-            # paused, and its following poll then loops forever on the records it could not
-            # read. Heartbeats go on in the client's own thread: wait without polling.
-            time.sleep(timeout_s)
-            return
+        # kafka-python 3.0.12 keeps an error met after a poll's records for the next poll,
+        # drops it when that poll finds the partition paused, and its following poll then
+        # loops forever on the records it could not read. Kept across this one.
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        kept = getattr(fetcher, _KEPT_ERROR, None)
         stray = self.poll(timeout_s)
+        if kept is not None and getattr(fetcher, _KEPT_ERROR, None) is None:
+            setattr(fetcher, _KEPT_ERROR, kept)
         if stray:
             # Newly assigned partitions are not paused yet: give their records back.
             self.rewind(stray)

@@ -299,14 +299,19 @@ class MailerLoop:
         self._ahead = {}
 
     def _after_unreadable(self) -> None:
-        """The client stays stuck at a record it could not read until its partition moves.
-        Read-ahead records before it on that partition were just given back, which moves
-        it: the next polls hand them out, and the client meets the record again once they
-        are committed. Without such records the partition's commit stands at the record
-        now, as the stop message's advice (one record past it) assumes: stop here."""
+        """The batch is sent and committed: stop at the record the read-ahead could not
+        read (kafka-python would loop forever at the next poll of its partition). Unless
+        a shutdown is stopping the mailer anyway: the next run meets it again."""
         error, self._unreadable = self._unreadable, None
-        if error is not None and not (error.partitions and error.partitions <= self._ahead.keys()):
-            raise error
+        if error is None or self._shutdown.requested:
+            return
+        if any(
+            position in self._gone or not self._consumer.all_handed_out_committed(position)
+            for position in error.partitions
+        ):
+            # The group's commit stands before records that precede it on its partition.
+            raise error.with_records_before_it_unprocessed()
+        raise error
 
     def _cancelled_meanwhile(self, outreach_id: str) -> bool:
         """Right before an email: have cancellations read since the batch skipped it?"""

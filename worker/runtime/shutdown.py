@@ -15,7 +15,8 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 # Seconds from the first signal to the forced exit: under the 10 s promised, with room for
@@ -58,7 +59,7 @@ def default_actions() -> None:
         raise KeyboardInterrupt
 
 
-def exit_now() -> None:
+def exit_now(code: int) -> None:
     """What the deadline does: say so, then end the process without unwinding (an unwinding
     thread could be the one that hangs)."""
     from worker.logs import get_logger  # light, but not needed before a signal
@@ -67,27 +68,32 @@ def exit_now() -> None:
         "shutdown overran its deadline: exiting without finishing; the next run redoes "
         "what was not committed",
         deadline_s=EXIT_DEADLINE_S,
+        exit_code=code,
     )
     for handler in logging.getLogger().handlers:
         handler.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 class Shutdown:
     """`deadline_s`: after the first signal, `on_deadline` runs this many seconds later if
-    the process is still there (None: no deadline, for commands whose exit code says whether
-    their work is complete, such as `migrate`)."""
+    the process is still there, with exit code 0, or 1 once `failed` is set (None: no
+    deadline, for commands whose exit code says whether their work is complete, such as
+    `migrate`)."""
 
     def __init__(
         self,
         *,
         deadline_s: float | None = None,
-        on_deadline: Callable[[], None] = exit_now,
+        on_deadline: Callable[[int], None] = exit_now,
     ) -> None:
         self._requested = threading.Event()
         self.signals_seen = 0
         self._deadline_s = deadline_s
         self._on_deadline = on_deadline
+        # Set when the command has failed: a deadline during the teardown after a failure
+        # must not turn its exit 1 into 0.
+        self.failed = False
 
     @property
     def requested(self) -> bool:
@@ -111,6 +117,18 @@ class Shutdown:
             self._start_deadline()
         return self
 
+    @contextmanager
+    def noting_failure(self) -> Iterator[None]:
+        """Around a command's main loop: an error escaping it sets `failed` before the
+        teardown that follows runs (a second signal's KeyboardInterrupt is no failure)."""
+        try:
+            yield
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except BaseException:
+            self.failed = True
+            raise
+
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.signals_seen += 1
         if self.signals_seen > 1:
@@ -123,7 +141,7 @@ class Shutdown:
     def _start_deadline(self) -> None:
         if self._deadline_s is None:
             return
-        timer = threading.Timer(self._deadline_s, self._on_deadline)
+        timer = threading.Timer(self._deadline_s, lambda: self._on_deadline(int(self.failed)))
         timer.daemon = True  # a process that ends in time does not wait for it
         timer.name = "reengage-shutdown-deadline"
         timer.start()

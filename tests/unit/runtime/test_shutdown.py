@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -64,30 +65,58 @@ def test_and_an_early_signal_stops_it_at_once() -> None:
     assert not early_signal_arrived()
 
 
+class _Deadline:
+    """An `on_deadline` that records the exit code it was given."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+        self.ran = threading.Event()
+
+    def __call__(self, code: int) -> None:
+        self.codes.append(code)
+        self.ran.set()
+
+
 def test_a_deadline_runs_once_that_long_after_the_first_signal() -> None:
-    ran = threading.Event()
-    shutdown = Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
+    deadline = _Deadline()
+    shutdown = Shutdown(deadline_s=0.2, on_deadline=deadline).install()
     signal.raise_signal(signal.SIGTERM)
     assert shutdown.requested
-    assert ran.wait(30)
+    assert deadline.ran.wait(30)
+    time.sleep(0.3)
+    assert deadline.codes == [0]
 
 
 def test_an_early_signal_starts_the_deadline_too() -> None:
     catch_early_signals()
     signal.raise_signal(signal.SIGTERM)
-    ran = threading.Event()
-    Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
-    assert ran.wait(30)
+    deadline = _Deadline()
+    Shutdown(deadline_s=0.2, on_deadline=deadline).install()
+    assert deadline.ran.wait(30)
 
 
 def test_without_a_signal_or_without_a_deadline_nothing_runs() -> None:
-    ran = threading.Event()
-    Shutdown(deadline_s=0.2, on_deadline=ran.set).install()
-    assert not ran.wait(0.5)
-    shutdown = Shutdown(on_deadline=ran.set).install()
+    deadline = _Deadline()
+    Shutdown(deadline_s=0.2, on_deadline=deadline).install()
+    assert not deadline.ran.wait(0.5)
+    shutdown = Shutdown(on_deadline=deadline).install()
     signal.raise_signal(signal.SIGTERM)
     assert shutdown.requested
-    assert not ran.wait(0.5)
+    assert not deadline.ran.wait(0.5)
+
+
+def test_a_deadline_after_a_failure_keeps_the_exit_code_of_a_failure() -> None:
+    deadline = _Deadline()
+    shutdown = Shutdown(deadline_s=0.2, on_deadline=deadline).install()
+    with pytest.raises(KeyboardInterrupt), shutdown.noting_failure():
+        raise KeyboardInterrupt  # a second signal: no failure
+    assert not shutdown.failed
+    with pytest.raises(RuntimeError), shutdown.noting_failure():
+        raise RuntimeError("the loop failed")
+    assert shutdown.failed
+    signal.raise_signal(signal.SIGTERM)
+    assert deadline.ran.wait(30)
+    assert deadline.codes == [1]
 
 
 def test_the_deadline_ends_a_hung_process_with_exit_0_and_says_so() -> None:
