@@ -66,6 +66,10 @@ HANDLED_TYPES = MAILER_TYPES
 _POLL_TIMEOUT_S = 0.5
 # Read ahead, only cancellations count; the rest is decoded in its own batch.
 _CANCELLED = frozenset({"reengage.outreach.cancelled"})
+_CANCELLED_TYPE = b"reengage.outreach.cancelled"
+# At most this often: at high rates, a read-ahead before every email cost more than the
+# email; a cancellation this much older than the send is as late as one just after it.
+_READ_AHEAD_EVERY_S = 0.1
 # Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.
 _KEEP_ALIVE_S = 1.0
 _T = TypeVar("_T")
@@ -145,6 +149,7 @@ class MailerLoop:
         # A record the client cannot read, met by the read-ahead: it ends reading ahead for
         # the batch, and is dealt with at the batch's end (`_after_unreadable`).
         self._unreadable: UnreadableRecordError | None = None
+        self._last_read_ahead = float("-inf")
         self._last_poll = time.monotonic()
         self._deliverer = Deliverer(
             engine=engine,
@@ -315,7 +320,9 @@ class MailerLoop:
 
     def _cancelled_meanwhile(self, outreach_id: str) -> bool:
         """Right before an email: have cancellations read since the batch skipped it?"""
-        self._read_ahead()
+        if time.monotonic() - self._last_read_ahead >= _READ_AHEAD_EVERY_S:
+            self._read_ahead()
+            self._last_read_ahead = time.monotonic()
         return outreach_id in self._skipped_ahead
 
     def _read_ahead(self) -> None:
@@ -343,7 +350,12 @@ class MailerLoop:
         ids = [
             result.event.data.outreach_id
             for record in records
-            if isinstance(result := decode(record.value, _CANCELLED), Decoded)
+            # A byte search first: decoding every request read ahead cost a third of the
+            # mailer's throughput at 1,000 emails a second. (A type spelled with JSON
+            # escapes is missed here, and applied in its own batch as before.)
+            if record.value is not None
+            and _CANCELLED_TYPE in record.value
+            and isinstance(result := decode(record.value, _CANCELLED), Decoded)
             and isinstance(result.event, OutreachCancelledEvent)
         ]
         if not ids:
