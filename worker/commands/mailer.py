@@ -113,10 +113,11 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
             loop.run()
     finally:
         shutdown.request()
-        consumer.close()
+        closing = consumer.start_closing(timeout_s=3)
         server.close()  # its QUIT is under the deadline too: a hung server may not answer
         stopped.set()
         producer.close(timeout_s=3)
+        closing.join(timeout=5)
         http.close()
     log.info("mailer stopped")
     return 0

@@ -99,11 +99,12 @@ def _consume(
             loop.run()
     finally:
         shutdown.request()
-        consumer.close()
+        closing = consumer.start_closing(timeout_s=3)
         relay.wake()
         relay_thread.join(timeout=3)
         shutdown.failed |= relay.failure is not None
         producer.close(timeout_s=3)
+        closing.join(timeout=5)
     if relay.failure is not None:
         return 1
     log.info("worker stopped")

@@ -380,3 +380,12 @@ class BatchConsumer:
         """Bounded: kafka-python would otherwise wait up to request_timeout_ms (5 min) for a
         group join in progress, which would break the 10-second shutdown promise."""
         self._consumer.close(autocommit=False, timeout_ms=int(timeout_s * 1000))
+
+    def start_closing(self, timeout_s: float = 3.0) -> threading.Thread:
+        """`close()` on a thread of its own, joined by the caller: on a hung broker its
+        leave waits `timeout_s` beside the producer's close instead of before it."""
+        closing = threading.Thread(
+            target=self.close, args=(timeout_s,), name="reengage-consumer-close", daemon=True
+        )
+        closing.start()
+        return closing
