@@ -209,7 +209,7 @@ class BatchConsumer:
         # The client hands out the records before the bad one first, so the partition stands
         # at it. (The error's text quotes the record's bytes: left out.)
         known = self.positions()
-        stuck = self._stuck_partitions(known, kept)
+        stuck = self._stuck_partitions(known, kept, error)
         where = [
             f"{tp.topic} partition {tp.partition} offset {known[(tp.topic, tp.partition)]}"
             if (tp.topic, tp.partition) in known
@@ -224,14 +224,17 @@ class BatchConsumer:
             frozenset((tp.topic, tp.partition) for tp in stuck),
         )
 
-    def _stuck_partitions(self, known: dict[Position, int], kept: object) -> list[TopicPartition]:
+    def _stuck_partitions(
+        self, known: dict[Position, int], kept: object, error: CorruptRecordError
+    ) -> list[TopicPartition]:
         """The partition kafka-python was reading when it failed, when its fetcher still says
-        (private attributes, so looked up with care): the one of an error it kept from the
-        poll before (`kept`), or the one it was reading; else every one not read to its end
-        (`known`: the positions)."""
+        (private attributes, so looked up with care): that of an error it kept from the poll
+        before (`kept`) when that is the `error` raised, or the one it was reading; else
+        every one not read to its end (`known`: the positions)."""
         fetcher = getattr(self._consumer, "_fetcher", None)
         for reading in (
-            getattr(kept, "partition", None),
+            # Only the error it raised: a kept error whose partition moved since is dropped.
+            getattr(kept, "partition", None) if getattr(kept, "exception", None) is error else None,
             getattr(getattr(fetcher, "_next_partition_records", None), "topic_partition", None),
         ):
             if isinstance(reading, TopicPartition):
