@@ -22,10 +22,12 @@ pytestmark = pytest.mark.kafka
 
 
 def _wait_paused_until_revoked(consumer: BatchConsumer, joined: threading.Event) -> set[Position]:
-    """As a loop waiting out an outage does: partitions paused, polling, batch uncommitted."""
+    """As a loop waiting out an outage does: partitions paused, polling, batch uncommitted.
+    Until the group is settled: the other member has joined and ours has its partition back
+    (a join can take two rebalances; resuming in the middle of the second raced it in CI)."""
     gone: set[Position] = set()
     deadline = time.monotonic() + 60
-    while not (gone and joined.is_set()):
+    while not (gone and joined.is_set() and consumer.assigned):
         if time.monotonic() > deadline:
             raise AssertionError("no rebalance within 60 s")
         consumer.poll_paused(0.2)
