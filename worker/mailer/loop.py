@@ -65,8 +65,8 @@ HANDLED_TYPES = MAILER_TYPES
 
 _POLL_TIMEOUT_S = 0.5
 # Read ahead, only cancellations count; the rest is decoded in its own batch.
-_CANCELLED = frozenset({"reengage.outreach.cancelled"})
 _CANCELLED_TYPE = b"reengage.outreach.cancelled"
+_CANCELLED = frozenset({_CANCELLED_TYPE.decode()})
 # At most this often: at high rates, a read-ahead before every email cost more than the
 # email; a cancellation this much older than the send is as late as one just after it.
 _READ_AHEAD_EVERY_S = 0.1
