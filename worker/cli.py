@@ -23,7 +23,7 @@ from worker.commands import schemas_export as schemas_export_command
 from worker.commands import worker as worker_command
 from worker.commands.arguments import parse_time
 from worker.logs import configure_logging, get_logger
-from worker.runtime.shutdown import Interrupted
+from worker.runtime.shutdown import AbandonedAfterFailure, Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
 from worker.settings_help import settings_epilog
 
@@ -207,6 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = get_logger("reengage.cli")
     for name in unknown_variables():
         log.warning("unknown setting ignored", variable=name)
+    return _exit_code_of(args, settings)
+
+
+def _exit_code_of(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the command; what escapes it becomes the exit code OPERATIONS.md gives."""
+    log = get_logger("reengage.cli")
     run: Command = args.run
     try:
         return run(args, settings)
@@ -216,6 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandNotAvailableError as exc:
         print(f"reengage: '{exc}' is not implemented in this version", file=sys.stderr)
         return EXIT_CONFIG
+    except AbandonedAfterFailure as exc:
+        # The failure the signal cut short is still the command's outcome.
+        log.error(
+            "unexpected error, then stopped by a signal during the teardown",
+            command=args.command,
+            exc_info=exc.__context__,
+        )
+        return EXIT_UNEXPECTED
     except (Interrupted, KeyboardInterrupt):
         # Interrupted: a signal while start-up still waited for the database or the broker
         # (nothing consumed, nothing to finish). KeyboardInterrupt: a second signal abandoned

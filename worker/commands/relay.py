@@ -45,7 +45,6 @@ def run(_args: argparse.Namespace, settings: Settings) -> int:
         try:
             with shutdown.noting_failure():
                 relay.run(shutdown)
-            shutdown.failed = relay.failure is not None
         finally:
             producer.close(timeout_s=3)
             http.close()

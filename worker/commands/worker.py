@@ -102,7 +102,6 @@ def _consume(
         closing = consumer.start_closing(timeout_s=3)
         relay.wake()
         relay_thread.join(timeout=3)
-        shutdown.failed |= relay.failure is not None
         producer.close(timeout_s=3)
         closing.join(timeout=5)
     if relay.failure is not None:

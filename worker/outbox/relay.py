@@ -168,6 +168,7 @@ class OutboxRelay:
             # In-process relay: make the whole process stop (non-zero) rather than keep
             # consuming while nothing is published.
             self.failure = exc
+            shutdown.failed = True  # before anything waits on the way out
             log.exception("outbox relay stopped")
             shutdown.request()
         finally:

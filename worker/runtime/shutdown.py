@@ -31,6 +31,12 @@ class Interrupted(BaseException):
     failure."""
 
 
+class AbandonedAfterFailure(KeyboardInterrupt):
+    """A second signal during the teardown of a command that had already failed. It replaces
+    the failure's exception on its way out, so it carries the failure (its `__context__`)
+    and the exit code stays 1."""
+
+
 # Signals that arrived before the command installed its own handlers (`catch_early_signals`).
 _early: list[int] = []
 
@@ -134,7 +140,7 @@ class Shutdown:
         if self.signals_seen > 1:
             # The operator insists: abandon the batch; nothing was committed for it, so the
             # next run redoes it.
-            raise KeyboardInterrupt
+            raise AbandonedAfterFailure if self.failed else KeyboardInterrupt
         self._requested.set()
         self._start_deadline()
 

@@ -3,22 +3,27 @@ for the command, which then exits 0 instead of being killed."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from worker import cli
+from worker.commands import schemas_export
 from worker.runtime.shutdown import (
     Shutdown,
     catch_early_signals,
     default_actions,
     early_signal_arrived,
 )
+from worker.settings import Settings
 
 # Each test changes the process's handlers.
 pytestmark = pytest.mark.usefixtures("signal_handlers_restored")
@@ -142,3 +147,41 @@ def test_the_deadline_ends_a_hung_process_with_exit_0_and_says_so() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "shutdown overran its deadline" in result.stderr
+
+
+def _fails_then_is_signalled_twice(_args: argparse.Namespace, _settings: Settings) -> int:
+    """A command whose loop fails, and whose teardown the operator cuts short."""
+    shutdown = Shutdown().install()
+    try:
+        with shutdown.noting_failure():
+            raise RuntimeError("the loop failed")
+    finally:
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)  # raises here, mid-teardown
+    return 0
+
+
+def _signalled_twice(_args: argparse.Namespace, _settings: Settings) -> int:
+    shutdown = Shutdown().install()
+    signal.raise_signal(signal.SIGTERM)
+    signal.raise_signal(signal.SIGTERM)
+    return 1 if shutdown.failed else 0
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "logged"),
+    [
+        (_fails_then_is_signalled_twice, 1, "RuntimeError"),
+        (_signalled_twice, 0, "stopped by a signal"),
+    ],
+)
+def test_a_second_signal_during_the_teardown_keeps_the_exit_code_of_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: Callable[[argparse.Namespace, Settings], int],
+    code: int,
+    logged: str,
+) -> None:
+    monkeypatch.setattr(schemas_export, "run", command)
+    assert cli.main(["schemas", "export", "/nonexistent"]) == code
+    assert logged in capsys.readouterr().err
