@@ -9,11 +9,17 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
-from tests.integration.worker.harness import Process, running, wait_for
+from tests.integration.worker.harness import Process, http_port_of, metric, running, wait_for
+from worker.store.engine import create_store_engine
+from worker.store.schema import OutboxRow
 from worker.store.versioning import migrate
 
 # Far longer than the test may take: were the wait deaf to signals, the process would still
@@ -93,6 +99,15 @@ def _clean_env(**env: str) -> dict[str, str]:
     }
 
 
+def _wait_for_the_broker_wait(process: Process) -> None:
+    wait_for(
+        lambda: _waiting(
+            process, "start-up waiting for an answer", setting="REENGAGE_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+        "the wait for the broker",
+    )
+
+
 def _waiting(process: Process, event: str, **fields: str) -> bool:
     """The process logged `event` with `fields`: start-up is waiting (with its signal handler
     in place)."""
@@ -125,14 +140,7 @@ def test_a_signal_while_waiting_for_the_broker_exits_0(
         REENGAGE_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_closed_port()}",
     )
     with running(command.split(), env, tmp_path / "process.log") as process:
-        wait_for(
-            lambda: _waiting(
-                process,
-                "start-up waiting for an answer",
-                setting="REENGAGE_KAFKA_BOOTSTRAP_SERVERS",
-            ),
-            "the wait for the broker",
-        )
+        _wait_for_the_broker_wait(process)
         process.signal(signum)
         assert process.wait(timeout=60) == 0, process.output()
         assert "configuration error" not in process.output()
@@ -165,3 +173,56 @@ def test_a_signal_while_waiting_for_the_database_exits_0(
         process.signal(signum)
         assert process.wait(timeout=60) == 0, process.output()
         assert "hunter2" not in process.output()
+
+
+@pytest.mark.parametrize(
+    ("command", "backlog_exposed"), [("worker", True), ("relay", True), ("mailer", False)]
+)
+def test_while_waiting_for_the_broker_the_http_endpoints_answer(
+    sqlite_url: str, tmp_path: Path, command: str, backlog_exposed: bool
+) -> None:
+    """A liveness probe must not fail through the start-up wait, and an outbox backlog
+    piling up behind an unreachable broker must show on the gauges, not read 0."""
+    migrate(sqlite_url)
+    _add_unpublished_outbox_rows(sqlite_url, 3, created=datetime.now(UTC) - timedelta(hours=1))
+    env = _clean_env(
+        REENGAGE_DATABASE_URL=sqlite_url,
+        REENGAGE_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_closed_port()}",
+    )
+    with running([command], env, tmp_path / "process.log") as process:
+        _wait_for_the_broker_wait(process)
+        port = http_port_of(process)
+        assert _get(port, "/healthz")[0] == 200
+        assert _get(port, "/metrics")[0] == 200
+        if backlog_exposed:
+            wait_for(lambda: metric(port, "reengage_outbox_pending") == 3, "the backlog gauge")
+            assert metric(port, "reengage_outbox_oldest_seconds") >= 3600
+        else:  # the mailer is not ready without partitions, and exposes no outbox gauges
+            assert _get(port, "/readyz") == (503, "no partitions assigned\n")
+            assert "reengage_outbox_pending" not in _get(port, "/metrics")[1]
+        process.signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, process.output()
+
+
+def _add_unpublished_outbox_rows(url: str, count: int, created: datetime) -> None:
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(OutboxRow),
+                [
+                    {"topic": "t", "key": None, "headers": {}, "payload": "{}"}
+                    | {"created_at": created}
+                    for _ in range(count)
+                ],
+            )
+    finally:
+        engine.dispose()
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return (response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return (error.code, error.read().decode())

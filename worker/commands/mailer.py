@@ -22,7 +22,7 @@ from worker.mailer.smtp import SmtpConfig, SmtpSender
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.metrics import MAILER_METRICS
-from worker.runtime.readiness import database_answers
+from worker.runtime.readiness import ConsumerAssigned, database_answers
 from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
@@ -59,8 +59,30 @@ def claimant_token() -> str:
 
 
 def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown) -> int:
+    check_database(engine, settings.startup_timeout_seconds, shutdown)
+    # Listening before the broker is reached: a liveness probe answers during that wait.
+    assigned = ConsumerAssigned()
+    http = HttpServer(
+        settings.http_port,
+        readiness=[assigned, database_answers(engine)],
+        metrics=MAILER_METRICS,
+    ).start()
+    try:
+        return _mail(settings, engine, sender, shutdown, assigned=assigned, http_port=http.port)
+    finally:
+        http.close()
+
+
+def _mail(
+    settings: Settings,
+    engine: Engine,
+    sender: Sender,
+    shutdown: Shutdown,
+    *,
+    assigned: ConsumerAssigned,
+    http_port: int,
+) -> int:
     timeout = settings.startup_timeout_seconds
-    check_database(engine, timeout, shutdown)
     group = settings.group_for("mailer")
     producer = connect_to_broker(
         lambda: Producer(settings, shutdown=shutdown), timeout_s=timeout, shutdown=shutdown
@@ -73,12 +95,8 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         shutdown=shutdown,
         release=lambda: producer.close(timeout_s=3),
     )
+    assigned.consumer = consumer
     server = SmtpSender(SmtpConfig.from_settings(settings))
-    http = HttpServer(
-        settings.http_port,
-        readiness=[lambda: _assigned(consumer), database_answers(engine)],
-        metrics=MAILER_METRICS,
-    ).start()
     loop = MailerLoop(
         engine=engine,
         consumer=consumer,
@@ -99,7 +117,7 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         group=group,
         topic=settings.topic_outreach,
         rate_per_second=settings.mail_rate_per_second,
-        http_port=http.port,
+        http_port=http_port,
     )
     stopped = threading.Event()
     threading.Thread(
@@ -118,7 +136,6 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
         stopped.set()
         producer.close(timeout_s=3)
         closing.join(timeout=5)
-        http.close()
     log.info("mailer stopped")
     return 0
 
@@ -129,7 +146,3 @@ def _break_off_slow_send(shutdown: Shutdown, stopped: threading.Event, server: S
     if not stopped.wait(SEND_GRACE_AFTER_SHUTDOWN_S):
         log.warning("the SMTP server is slow to answer: breaking off the email in flight")
         server.abort()
-
-
-def _assigned(consumer: BatchConsumer) -> tuple[bool, str]:
-    return (bool(consumer.assigned), "no partitions assigned")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -14,11 +15,12 @@ from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
 from worker.kafka.producer import Producer
 from worker.logs import get_logger
+from worker.outbox.gauges import outbox_gauges_kept_current
 from worker.outbox.relay import OutboxRelay
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
 from worker.runtime.metrics import RELAY_METRICS, WORKER_METRICS
-from worker.runtime.readiness import database_answers
+from worker.runtime.readiness import ConsumerAssigned, database_answers
 from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
 from worker.settings import Settings
@@ -41,18 +43,22 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
     check_database(engine, settings.startup_timeout_seconds, shutdown)
     group = settings.group_for("worker")
     # Listening first: a port in use is a configuration error, found before joining the group.
-    readiness = _Readiness()
+    assigned = ConsumerAssigned()
     http = HttpServer(
         settings.http_port,
-        readiness=[readiness.assigned, database_answers(engine)],
+        readiness=[assigned, database_answers(engine)],
         pages={"/": StatusPage(engine, settings.policy).render},
         # The outbox gauges are the relay's: with --no-relay, `reengage relay` exposes them.
         metrics=WORKER_METRICS + (RELAY_METRICS if relay_in_process else ()),
     ).start()
-    readiness.port = http.port
     try:
         return _consume(
-            settings, engine, shutdown, group, readiness, relay_in_process=relay_in_process
+            settings,
+            engine,
+            shutdown,
+            group,
+            _Exposed(assigned, http.port),
+            relay_in_process=relay_in_process,
         )
     finally:
         http.close()
@@ -63,26 +69,13 @@ def _consume(
     engine: Engine,
     shutdown: Shutdown,
     group: str,
-    readiness: _Readiness,
+    exposed: _Exposed,
     *,
     relay_in_process: bool,
 ) -> int:
-    timeout = settings.startup_timeout_seconds
-    producer = connect_to_broker(
-        lambda: Producer(settings, shutdown=shutdown), timeout_s=timeout, shutdown=shutdown
-    )
-    consumer = connect_to_broker(
-        lambda: BatchConsumer(
-            settings,
-            group,
-            [settings.topic_jobs, settings.topic_candidates, settings.topic_status],
-            max_records=settings.batch_max_records,
-        ),
-        timeout_s=timeout,
-        shutdown=shutdown,
-        release=lambda: producer.close(timeout_s=3),
-    )
-    readiness.consumer = consumer
+    with outbox_gauges_kept_current(engine, every_s=settings.relay_sweep_seconds):
+        producer, consumer = _connect(settings, shutdown, group)
+    exposed.assigned.consumer = consumer
     relay = OutboxRelay(
         engine,
         producer,
@@ -93,7 +86,7 @@ def _consume(
     relay_thread = relay.start_in_thread(shutdown, publishing=relay_in_process)
     loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
     tune_collector()
-    log.info("worker started", group=group, relay=relay_in_process, http_port=readiness.port)
+    log.info("worker started", group=group, relay=relay_in_process, http_port=exposed.port)
     try:
         with shutdown.noting_failure():
             loop.run()
@@ -110,16 +103,31 @@ def _consume(
     return 0
 
 
-class _Readiness:
-    """Partitions assigned, for /readyz (once the consumer exists; the server starts first)."""
+def _connect(settings: Settings, shutdown: Shutdown, group: str) -> tuple[Producer, BatchConsumer]:
+    timeout = settings.startup_timeout_seconds
+    producer = connect_to_broker(
+        lambda: Producer(settings, shutdown=shutdown), timeout_s=timeout, shutdown=shutdown
+    )
+    consumer = connect_to_broker(
+        lambda: BatchConsumer(
+            settings,
+            group,
+            [settings.topic_jobs, settings.topic_candidates, settings.topic_status],
+            max_records=settings.batch_max_records,
+        ),
+        timeout_s=timeout,
+        shutdown=shutdown,
+        release=lambda: producer.close(timeout_s=3),
+    )
+    return producer, consumer
 
-    def __init__(self) -> None:
-        self.consumer: BatchConsumer | None = None
-        self.port = 0
 
-    def assigned(self) -> tuple[bool, str]:
-        ok = self.consumer is not None and bool(self.consumer.assigned)
-        return (ok, "no partitions assigned")
+@dataclass(frozen=True, slots=True)
+class _Exposed:
+    """What the HTTP server, started before the broker is reached, needs handed over."""
+
+    assigned: ConsumerAssigned
+    port: int
 
 
 def ingest_loop(

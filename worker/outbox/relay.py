@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, delete, select, update
 
 from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
+from worker.outbox.gauges import refresh_outbox_gauges, try_refresh_outbox_gauges
 from worker.outbox.leadership import RelayLeadership
 from worker.runtime.faults import crash_point
-from worker.runtime.metrics import OUTBOX_OLDEST_SECONDS, OUTBOX_PENDING
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
 from worker.store.engine import READ_ONLY
@@ -130,14 +129,7 @@ class OutboxRelay:
         return int(result.rowcount)
 
     def refresh_gauges(self) -> None:
-        statement = select(func.count(), func.min(OutboxRow.created_at)).where(
-            OutboxRow.published_at.is_(None)
-        )
-        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            count, oldest = connection.execute(statement).one()
-        OUTBOX_PENDING.set(count)
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
-        OUTBOX_OLDEST_SECONDS.set(max(0.0, age))
+        refresh_outbox_gauges(self._engine)
 
     def run(self, shutdown: Shutdown, *, publishing: bool = True) -> None:
         """Relay until shutdown: publish on every wake-up and at least every sweep interval.
@@ -192,10 +184,7 @@ class OutboxRelay:
 
     def _refresh_gauges_standing_by(self) -> None:
         # The leader retries its own failures; a standby just keeps its last reading.
-        try:
-            self.refresh_gauges()
-        except SQLAlchemyError as exc:  # the database, or the pool's wait for a connection
-            log.debug("outbox gauges not refreshed", error_class=type(exc).__name__)
+        try_refresh_outbox_gauges(self._engine)
 
     def start_in_thread(self, shutdown: Shutdown, *, publishing: bool = True) -> threading.Thread:
         thread = threading.Thread(

@@ -143,6 +143,9 @@ class HttpServer:
 
     def start(self) -> HttpServer:
         self._thread.start()
+        # Before the broker is reached, which may take the whole start-up wait: with port 0,
+        # this is how a supervisor learns where to probe meanwhile.
+        log.info("http server listening", http_port=self.port)
         return self
 
     def close(self) -> None:

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Protocol
+
 from sqlalchemy import Engine
 
 from worker.runtime.http import ReadinessCheck
 from worker.store.engine import ping
+
+
+class HasAssignment(Protocol):
+    @property
+    def assigned(self) -> Collection[object]: ...
 
 
 def database_answers(engine: Engine) -> ReadinessCheck:
@@ -21,3 +29,16 @@ def database_answers(engine: Engine) -> ReadinessCheck:
         return (True, "")
 
     return check
+
+
+class ConsumerAssigned:
+    """Ready while the group has given the consumer partitions. The HTTP server starts before
+    the consumer exists (a liveness probe must answer during the start-up wait for the
+    broker), so the consumer is handed over when it does."""
+
+    def __init__(self) -> None:
+        self.consumer: HasAssignment | None = None
+
+    def __call__(self) -> tuple[bool, str]:
+        ok = self.consumer is not None and bool(self.consumer.assigned)
+        return (ok, "no partitions assigned")
