@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import ssl
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from dotenv.parser import parse_stream
@@ -164,6 +166,25 @@ class Settings(BaseSettings):
     def _brokers_are_host_port_pairs(cls, value: str) -> str:
         return ",".join(_broker_address(entry) for entry in value.split(","))
 
+    @field_validator("topic_jobs", "topic_candidates", "topic_outreach", "topic_status")
+    @classmethod
+    def _topic_is_not_a_dot_name(cls, value: str) -> str:
+        if value in {".", ".."}:
+            raise ValueError("Kafka refuses a topic named . or ..")
+        return value
+
+    @field_validator("kafka_ssl_cafile")
+    @classmethod
+    def _cafile_holds_certificates(cls, value: Path | None) -> Path | None:
+        # Checked here for the same reason as its existence: a file the TLS library cannot
+        # load would fail every connection, and read as an unreachable broker a minute later.
+        if value is not None:
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=value)
+            except (ssl.SSLError, OSError):
+                raise ValueError("holds no certificate this process can read (PEM)") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_supported(cls, value: SecretStr) -> SecretStr:
@@ -178,6 +199,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "unsupported database (expected sqlite:///FILE or postgresql+psycopg://HOST/DB)"
             )
+        if url.drivername.startswith("sqlite") and url.database in {None, "", ":memory:"}:
+            # Each connection would get a database of its own, gone when it closes: the
+            # schema `migrate` wrote would never be seen by the worker.
+            raise ValueError("an in-memory SQLite database does not last: give sqlite:///FILE")
         return value
 
     @model_validator(mode="after")

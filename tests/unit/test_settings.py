@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
@@ -139,11 +141,43 @@ def test_a_ca_file_that_is_not_a_file_names_the_variable(monkeypatch, value) -> 
     assert "REENGAGE_KAFKA_SSL_CAFILE" in str(raised.value)
 
 
-def test_a_ca_file_that_exists_is_taken(monkeypatch, tmp_path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+def test_a_ca_file_with_a_certificate_is_taken(monkeypatch) -> None:
+    # A self-signed certificate made for these tests (openssl req -x509, prime256v1).
+    ca = Path(__file__).parents[1] / "fixtures" / "test-ca.pem"
     monkeypatch.setenv("REENGAGE_KAFKA_SSL_CAFILE", str(ca))
     assert load_settings().kafka_ssl_cafile == ca
+
+
+@pytest.mark.parametrize("content", ["x\n", "-----BEGIN CERTIFICATE-----\n", ""])
+def test_a_ca_file_without_a_certificate_names_the_variable_at_once(
+    monkeypatch, tmp_path, content
+) -> None:
+    """Not a minute later as an unreachable broker: every TLS connection would fail."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text(content, encoding="ascii")
+    monkeypatch.setenv("REENGAGE_KAFKA_SSL_CAFILE", str(ca))
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        "REENGAGE_KAFKA_SSL_CAFILE: holds no certificate this process can read (PEM)"
+    )
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_topic_kafka_refuses_by_name_names_the_variable(monkeypatch, name) -> None:
+    monkeypatch.setenv("REENGAGE_TOPIC_STATUS", name)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert str(raised.value).startswith("REENGAGE_TOPIC_STATUS: ")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"])
+def test_an_in_memory_sqlite_database_is_refused(monkeypatch, url) -> None:
+    """`migrate` would write a schema the worker, on another connection, never sees."""
+    monkeypatch.setenv("REENGAGE_DATABASE_URL", url)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert str(raised.value).startswith("REENGAGE_DATABASE_URL: an in-memory SQLite")
 
 
 def test_snapshot_markers_are_kept_a_week_unless_told_otherwise(monkeypatch) -> None:
