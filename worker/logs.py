@@ -19,9 +19,12 @@ import structlog
 # Any characters an address may hold, not just ASCII: internationalised addresses
 # (`josé@exämple.com`, `用户@例子.中国`) are personal data too.
 _ADDRESS_CHAR = r"[^\s@<>()\[\],;:\"'`]"
-_EMAIL = re.compile(
-    rf"({_ADDRESS_CHAR}){_ADDRESS_CHAR}*@({_ADDRESS_CHAR}+\.(?:(?!\.){_ADDRESS_CHAR}){{2,}})"
-)
+# Wider than a deliverable address on purpose, as a safety net should be: a quoted local
+# part (`"jane doe"@example.com`), a domain without a dot (`jane@localhost`) or an address
+# literal (`jane@[192.0.2.1]`) are someone's address all the same.
+_LOCAL_PART = rf'(?:"[^"\r\n]*"|{_ADDRESS_CHAR}+)'
+_DOMAIN = rf"(?:\[[^\]\s]*\]|{_ADDRESS_CHAR}+)"
+_EMAIL = re.compile(rf"({_LOCAL_PART})@({_DOMAIN})")
 # Keys whose values are personal data whatever they look like.
 _PERSONAL_KEYS = frozenset({"email", "first_name", "last_name", "name", "full_name", "to"})
 _REDACTED = "[redacted]"
@@ -29,7 +32,12 @@ _REDACTED = "[redacted]"
 
 def mask_emails(text: str) -> str:
     """`jane.doe@example.com` -> `j***@example.com`."""
-    return _EMAIL.sub(r"\1***@\2", text)
+    return _EMAIL.sub(_masked, text)
+
+
+def _masked(found: re.Match[str]) -> str:
+    first = found[1].lstrip('"')[:1]  # of a quoted local part, its first letter
+    return f"{first}***@{found[2]}"
 
 
 def _mask(value: Any) -> Any:

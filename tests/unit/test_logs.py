@@ -2,6 +2,8 @@ import io
 import json
 import logging
 
+import pytest
+
 from worker.logs import RepeatLimiter, configure_logging, get_logger, mask_emails
 
 
@@ -12,6 +14,22 @@ def test_mask_emails_keeps_first_letter_and_domain() -> None:
     assert mask_emails("<josé.martín@exämple.com>") == "<j***@exämple.com>"
     assert mask_emails("用户名@例子.中国 wrote") == "用***@例子.中国 wrote"
     assert mask_emails("'ünïcode+tag@mail.example.org'") == "'ü***@mail.example.org'"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("jane@localhost", "j***@localhost"),
+        ('"jane doe"@example.com', "j***@example.com"),
+        ("jane@[192.0.2.1]", "j***@[192.0.2.1]"),
+        ("jane@example.com.", "j***@example.com."),
+        ("a @ b", "a @ b"),
+    ],
+)
+def test_mask_emails_takes_any_address_shape_not_only_deliverable_ones(
+    text: str, masked: str
+) -> None:
+    assert mask_emails(text) == masked
 
 
 def _capture(fmt: str = "json") -> io.StringIO:
