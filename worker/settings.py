@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     database_url: SecretStr = Field(
         default=SecretStr("sqlite:///reengage.db"),
         description="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB; "
-        "default: SQLite, reengage.db in the working folder",
+        "the default is reengage.db in the working folder; a secret: a value set is never shown",
+        # The default holds no password, and scripts look for it in --help.
+        json_schema_extra={"shown_default": "sqlite:///reengage.db"},
     )
 
     min_inactive_days: int = Field(default=180, ge=0, le=3650)

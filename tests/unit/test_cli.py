@@ -93,10 +93,11 @@ def test_help_shows_no_secret_neither_a_default_nor_a_value_from_the_environment
         REENGAGE_DATABASE_URL="postgresql+psycopg://u:hunter4@db/reengage",
     )
     assert result.returncode == 0
-    for secret in ("hunter2", "hunter3", "hunter4", "sqlite:///reengage.db"):
+    for secret in ("hunter2", "hunter3", "hunter4"):
         assert secret not in result.stdout
+    # The default, which holds no password, and not the value set.
     (database,) = [line for line in result.stdout.splitlines() if "REENGAGE_DATABASE_URL" in line]
-    assert database.split()[1] == "(secret)"
+    assert database.split()[1] == "sqlite:///reengage.db"
 
 
 def _commands(parser: argparse.ArgumentParser, path: str = "reengage") -> dict[str, str | None]:
