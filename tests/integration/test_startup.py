@@ -74,10 +74,19 @@ def test_an_unreachable_database_names_the_database_setting() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [("worker",), ("migrate",), ("preview", "--tenant", "t", "--job", "j")]
+    ("command", "option"),
+    [
+        (("worker",), "connect_timeout=abc"),
+        (("migrate",), "connect_timeout=abc"),
+        (("preview", "--tenant", "t", "--job", "j"), "connect_timeout=abc"),
+        # refused by libpq rather than psycopg, with another error class
+        (("worker",), "sslmode=abc"),
+    ],
 )
-def test_a_url_option_the_driver_refuses_is_a_configuration_error(command: tuple[str, ...]) -> None:
-    url = f"postgresql+psycopg://nobody:hunter2@127.0.0.1:{_closed_port()}/db?connect_timeout=abc"
+def test_a_url_option_the_driver_refuses_is_a_configuration_error(
+    command: tuple[str, ...], option: str
+) -> None:
+    url = f"postgresql+psycopg://nobody:hunter2@127.0.0.1:{_closed_port()}/db?{option}"
     result = _reengage(*command, REENGAGE_DATABASE_URL=url)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (

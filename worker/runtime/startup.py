@@ -16,7 +16,7 @@ from concurrent.futures import Future, wait
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DatabaseError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
 from worker.errors import TransientError
 from worker.logs import get_logger
@@ -136,18 +136,37 @@ def _until(call: Callable[[], T], shutdown: Shutdown | None, deadline: float, va
     return outcome.result()
 
 
+# How psycopg words libpq's refusal of an option's value (`?sslmode=bogus`), before any
+# connection is tried. Matched in English only: under a translated libpq the refusal is
+# waited on like an unreachable server, as before.
+_OPTION_VALUE_REFUSED = "connection is bad: invalid "
+
+
+class _OptionValueRefusedError(Exception):
+    """Not transient: no wait makes the driver take the value."""
+
+
+def _ping(engine: Engine) -> None:
+    try:
+        ping(engine)
+    except OperationalError as exc:
+        if str(exc.orig).startswith(_OPTION_VALUE_REFUSED):
+            raise _OptionValueRefusedError from None
+        raise
+
+
 def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) -> None:
     """Until the database answers (exit 2 naming the setting after `timeout_s`, or at once
     when the driver refuses the URL's options, e.g. `?connect_timeout=abc`)."""
     try:
         connect_or_fail(
-            lambda: ping(engine),
+            lambda: _ping(engine),
             variable=DATABASE,
             what="cannot reach the database",
             timeout_s=timeout_s,
             shutdown=shutdown,
         )
-    except ProgrammingError:
+    except (ProgrammingError, _OptionValueRefusedError):
         # The driver's words quote the option's value; the URL may hold a password.
         raise ConfigurationError(
             DATABASE, "the database driver refused the URL's connection options"
