@@ -7,7 +7,8 @@ skip and count such types, they never dead-letter them. One that is still invali
 the policy:
 
 - stop-on-error: stop before it, leaving it and everything after it for the next replay;
-- reinsert: replay it anyway (the worker was fixed, or should dead-letter it again);
+- reinsert: replay it anyway (the worker was fixed, or should dead-letter it again), unless
+  its original topic is no legal topic name: then it stops the replay as stop-on-error does;
 - drop-invalid: commit past it without replaying it.
 
 The check covers the contract only: a message that decodes but that a handler still rejects is
@@ -16,6 +17,7 @@ dead-lettered again by the worker, which is why reinsert is safe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +38,12 @@ class StillInvalid:
     # decode's error classes, or unknown_topic; `reason` names fields, never values.
     error_class: str
     reason: str
+    # False when no policy can send it back: its original topic is no legal topic name.
+    replayable: bool = True
+
+
+# Kafka's rule for topic names; a header may name anything.
+_LEGAL_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,12 @@ Decision = Replay | Drop | Stop
 def recheck(record: Record, types_by_topic: Mapping[str, frozenset[str]]) -> StillInvalid | None:
     """None when the dead letter's value would now pass the worker's decoding."""
     topic = destination(record)
+    if not _LEGAL_TOPIC.fullmatch(topic) or topic in {".", ".."}:
+        return StillInvalid(
+            "unknown_topic",
+            "its dlq.original.topic header is not a legal topic name",
+            replayable=False,
+        )
     types = types_by_topic.get(topic)
     if types is None:
         return StillInvalid(
@@ -75,7 +89,7 @@ def recheck(record: Record, types_by_topic: Mapping[str, frozenset[str]]) -> Sti
 
 
 def decide(record: Record, still_invalid: StillInvalid | None, policy: Policy) -> Decision:
-    if still_invalid is None or policy is Policy.REINSERT:
+    if still_invalid is None or (policy is Policy.REINSERT and still_invalid.replayable):
         return Replay(record, still_invalid)
     if policy is Policy.DROP_INVALID:
         return Drop(record, still_invalid)

@@ -189,8 +189,8 @@ def _log_decision(decision: Decision) -> None:
     }
     if problem is not None:
         fields.update(error_class=problem.error_class, reason=problem.reason)
+    fields["to_topic"] = destination(record)
     if isinstance(decision, Replay):
-        fields["to_topic"] = destination(record)
         if problem is None:
             log.info("dead letter replayed", **fields)
         else:

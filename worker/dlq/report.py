@@ -83,8 +83,12 @@ class ReplayReport:
             return None
         record, problem = self.stopped_at.record, self.stopped_at.still_invalid
         reason = " ".join(problem.reason.split())
+        policies = (
+            "--policy reinsert or --policy drop-invalid"
+            if problem.replayable
+            else "--policy drop-invalid (it cannot be sent back)"
+        )
         return (
             f"{record.topic} partition {record.partition} offset {record.offset} is still "
-            f"invalid ({problem.error_class}: {reason}); fix the cause, or replay with "
-            f"--policy reinsert or --policy drop-invalid"
+            f"invalid ({problem.error_class}: {reason}); fix the cause, or replay with {policies}"
         )

@@ -9,13 +9,13 @@ writes fresh failure headers; the next replay replaces it.
 
 from __future__ import annotations
 
-from worker.kafka.dead_letters import DEAD_LETTER_HEADERS, ORIGINAL_TOPIC_HEADER, original_topic
+from worker.kafka.dead_letters import ORIGINAL_TOPIC_HEADER, OWN_HEADERS, original_topic
 from worker.kafka.producer import Outgoing
 from worker.kafka.records import Record
 
 # `{dlq topic}:{partition}:{offset}`; topic names cannot contain ':'.
 REPLAYED_FROM_HEADER = "dlq.replayed.from"
-_REPLACED = frozenset((*DEAD_LETTER_HEADERS, REPLAYED_FROM_HEADER))
+_REPLACED = frozenset((*OWN_HEADERS, REPLAYED_FROM_HEADER))
 
 
 def header(record: Record, name: str) -> bytes | None:
@@ -39,9 +39,11 @@ def replayed_from(record: Record) -> bytes:
 
 def original_message(record: Record) -> Outgoing:
     kept = tuple((k, v) for k, v in record.headers if k not in _REPLACED)
+    # Neither key nor value cannot be sent (see NULL_VALUE_HEADER): an empty value can.
+    value = b"" if record.key is None and record.value is None else record.value
     return Outgoing(
         destination(record),
         record.key,
-        record.value,
+        value,
         (*kept, (REPLAYED_FROM_HEADER, replayed_from(record))),
     )

@@ -56,6 +56,13 @@ DEAD_LETTER_HEADERS = (
     "dlq.consumer.group",
     "dlq.failed_at",
 )
+# A record with neither key nor value (a Java client or kcat can produce one) cannot be sent
+# as it is: Kafka clients, kafka-python among them, refuse a record with neither. Its dead
+# letter carries an empty value and this header, so that it is kept, and told apart from an
+# empty value, rather than stopping the consumer at it for good.
+NULL_VALUE_HEADER = "dlq.original.null_value"
+# Ours, replaced on every dead-lettering and dropped on replay.
+OWN_HEADERS = frozenset((*DEAD_LETTER_HEADERS, NULL_VALUE_HEADER))
 
 
 def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgoing:
@@ -74,8 +81,12 @@ def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgo
     )
     # The record's own headers travel along, so a replay restores the message exactly; only
     # ours from an earlier failure go, replaced by these (a producer's own `dlq.*` stay).
-    kept = tuple((k, v) for k, v in record.headers if k not in DEAD_LETTER_HEADERS)
-    return Outgoing(dead_letter_topic(record.topic), record.key, record.value, kept + dlq_headers)
+    kept = tuple((k, v) for k, v in record.headers if k not in OWN_HEADERS)
+    value = record.value
+    if record.key is None and value is None:
+        value = b""
+        dlq_headers += ((NULL_VALUE_HEADER, b"true"),)
+    return Outgoing(dead_letter_topic(record.topic), record.key, value, kept + dlq_headers)
 
 
 class DeadLetterQueue:

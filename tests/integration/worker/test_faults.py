@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from kafka.serializer import Serializer
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -183,6 +184,48 @@ def test_poison_messages_are_dead_lettered_and_the_next_good_one_processed(
         assert 0 < len(reason) <= 1000 and "example.com" not in reason
         classes.append(headers["dlq.error.class"])
     assert classes == [b"not_json", b"bad_data", b"bad_data", b"too_large"]
+
+
+class _NoKey(Serializer):  # type: ignore[misc]
+    def serialize(self, topic: str, headers: list[tuple[str, bytes]], data: object) -> None:
+        return None
+
+
+def test_a_record_with_neither_key_nor_value_is_dead_lettered_not_a_crash_loop(
+    kafka_bootstrap: str, sqlite_url: str, make_topic, group_id: str, tmp_path: Path
+) -> None:
+    """Kafka clients refuse to send a record with neither key nor value, its dead letter
+    included: before, the worker exited 1 at it, and again at every restart."""
+    from kafka import KafkaProducer
+
+    from worker.store.versioning import migrate
+
+    migrate(sqlite_url)
+    topics = Topics(
+        jobs=make_topic(1), candidates=make_topic(1), outreach=make_topic(1), status=make_topic(1)
+    )
+    # A Java client or kcat sends one as it is; kafka-python only through a key serializer
+    # that turns the key it was given into none.
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, key_serializer=_NoKey())
+    producer.send(topics.candidates, key="none", value=None, partition=0)
+    good = make_pool(seed=3, size=1).messages()[0]
+    producer.send(topics.candidates, key=good.key, value=good.value, partition=0)
+    producer.flush(30)
+    producer.close()
+
+    env = base_env(kafka_bootstrap, sqlite_url, topics, group_id)
+    with running(["worker"], env, tmp_path / "w.log") as worker:
+        wait_for(lambda: count_rows(sqlite_url, "candidates") == 1, "the good candidate stored")
+        (dead,) = read_until(
+            kafka_bootstrap, topics.candidates + ".dlq", lambda r: len(r) >= 1, settle_s=0.5
+        )
+        assert worker.stop() == 0, worker.output()
+
+    assert (dead.key, dead.value) == (None, b"")
+    headers = dict(dead.headers)
+    assert headers["dlq.original.null_value"] == b"true"
+    assert headers["dlq.error.class"] == b"not_json"
+    assert headers["dlq.original.offset"] == b"0"
 
 
 def test_a_topic_mostly_dead_letters_halts_the_worker_when_asked_to(

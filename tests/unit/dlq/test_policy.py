@@ -3,6 +3,7 @@ import pytest
 from tests.unit.dlq.letters import dead_letter, job_opened, job_opened_without_title
 from worker.dlq.policy import Drop, Policy, Replay, StillInvalid, Stop, decide, plan, recheck
 from worker.dlq.topics import types_by_topic
+from worker.kafka.records import Record
 from worker.settings import Settings
 
 TYPES = types_by_topic(Settings(_env_file=None))
@@ -48,6 +49,20 @@ def test_a_topic_that_is_not_configured_cannot_be_checked() -> None:
     assert problem is not None
     assert problem.error_class == "unknown_topic"
     assert "legacy.jobs" in problem.reason
+
+
+@pytest.mark.parametrize("named", [b"ats.j\xffobs", b"", b"..", b"a b", b"x" * 250])
+def test_an_original_topic_that_is_no_legal_name_cannot_be_sent_back(named: bytes) -> None:
+    letter = Record("ats.jobs.dlq", 0, 0, b"k", job_opened()[1], (("dlq.original.topic", named),))
+    problem = recheck(letter, TYPES)
+    if named == b"":  # no name at all: the dead-letter topic's own name stands in
+        assert problem is None
+        return
+    assert problem == StillInvalid(
+        "unknown_topic", "its dlq.original.topic header is not a legal topic name", False
+    )
+    assert type(decide(letter, problem, Policy.REINSERT)) is Stop
+    assert type(decide(letter, problem, Policy.DROP_INVALID)) is Drop
 
 
 def test_configured_topic_names_are_checked_with_their_default_topics_types() -> None:

@@ -36,3 +36,13 @@ def test_a_stop_is_reported_on_one_line_with_offset_and_error_class() -> None:
         "ats.jobs.dlq partition 1 offset 6 is still invalid "
         "(bad_data: data.title: Field required; more)"
     )
+    assert reason.endswith("--policy reinsert or --policy drop-invalid")
+
+
+def test_a_stop_at_a_letter_no_policy_can_send_back_names_the_one_way_past_it() -> None:
+    report = ReplayReport("ats.jobs.dlq")
+    unsendable = StillInvalid("unknown_topic", "not a legal topic name", replayable=False)
+    report.count([Stop(_at(6), unsendable)])
+    reason = report.stop_reason()
+    assert reason is not None
+    assert reason.endswith("replay with --policy drop-invalid (it cannot be sent back)")

@@ -30,8 +30,20 @@ def test_a_producers_own_dlq_headers_go_there_and_back() -> None:
 
 
 def test_tombstones_and_null_keys_stay_null() -> None:
+    message = original_message(dead_letter(b"k", None))
+    assert (message.key, message.value) == (b"k", None)
+    message = original_message(dead_letter(None, b"v"))
+    assert (message.key, message.value) == (None, b"v")
+
+
+def test_a_record_with_neither_key_nor_value_comes_back_with_an_empty_value() -> None:
+    """As its dead letter went out (no Kafka client sends neither), without our header."""
     message = original_message(dead_letter(None, None))
-    assert (message.key, message.value) == (None, None)
+    assert (message.key, message.value) == (None, b"")
+    assert "dlq.original.null_value" not in dict(message.headers)
+    # One put on the dead-letter topic by hand, with neither, goes back the same way.
+    by_hand = Record("ats.jobs.dlq", 0, 0, None, None, ())
+    assert (original_message(by_hand).key, original_message(by_hand).value) == (None, b"")
 
 
 def test_the_header_names_the_destination_and_the_topic_name_is_the_fallback() -> None:

@@ -40,6 +40,21 @@ def test_dead_letter_keeps_key_bytes_and_headers_and_says_why() -> None:
     assert headers["dlq.failed_at"] == b"2026-11-20T09:30:00Z"
 
 
+def test_a_record_with_neither_key_nor_value_gets_an_empty_value_and_says_so() -> None:
+    """Kafka clients refuse to send a record with neither; an empty value they take."""
+    record = Record("ats.jobs", 0, 3, None, None, (("dlq.original.null_value", b"old"),))
+    out = to_outgoing(DeadLetter(record, "not_json", "no value"), "g", FAILED_AT)
+    assert (out.key, out.value) == (None, b"")
+    assert [v for k, v in out.headers if k == "dlq.original.null_value"] == [b"true"]
+
+
+def test_a_tombstone_with_a_key_keeps_its_null_value() -> None:
+    record = Record("ats.jobs", 0, 3, b"acme:J-1", None, ())
+    out = to_outgoing(DeadLetter(record, "not_json", "no value"), "g", FAILED_AT)
+    assert (out.key, out.value) == (b"acme:J-1", None)
+    assert "dlq.original.null_value" not in dict(out.headers)
+
+
 def test_reason_is_capped_at_1000_chars_and_old_dlq_headers_are_replaced() -> None:
     record = Record("t", 0, 1, None, b"x", (("dlq.error.reason", b"old"),))
     out = to_outgoing(DeadLetter(record, "bad_data", "r" * 5000), "g", FAILED_AT)
