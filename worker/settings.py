@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     mail_from: str | None = Field(default=None, description="required by the mailer")
     mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
     # Mailer: the link when a job has no apply_url, and the unsubscribe link (placeholders
-    # {tenant_id}, {candidate_id}, {outreach_id}); see worker/mailer/README.md.
+    # {tenant_id}, {candidate_id}, {outreach_id}); see docs/mailer.md.
     mail_job_board_url: str | None = Field(
         default=None, pattern=r"^https?://[!-~]+$", max_length=2048
     )
