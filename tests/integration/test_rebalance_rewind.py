@@ -56,7 +56,10 @@ class _AnotherMember:
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
             enable_auto_commit=False,
-            session_timeout_ms=6000,
+            # Longer than ours: a member the loaded machine kept from heartbeating in time
+            # stalled a rebalance in CI (no assignment for 57 s).
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
         )
         other.subscribe([self._topic])
         try:
@@ -69,7 +72,7 @@ class _AnotherMember:
 
 
 def _consumer(bootstrap: str, group_id: str, topic: str) -> BatchConsumer:
-    settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_session_timeout_ms=6000)
+    settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_session_timeout_ms=10_000)
     return BatchConsumer(settings, group_id, [topic], max_records=3)
 
 
