@@ -16,7 +16,7 @@ from worker.dlq.offsets import DeadLettersExpiredError, NoSuchTopicError
 from worker.dlq.policy import Policy
 from worker.dlq.replay import replay
 from worker.kafka.dead_letters import DLQ_SUFFIX
-from worker.runtime.shutdown import Shutdown
+from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.settings import ConfigurationError, Settings
 
 EXIT_OK = 0
@@ -41,9 +41,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError("--topic", f"{topic} is not a dead-letter topic (no .dlq suffix)")
     if limit is not None and limit < 1:
         raise ConfigurationError("--max", "must be at least 1")
-    shutdown = Shutdown().install()
+    # The deadline too: exit 0 on a signal already means "stopped, maybe not done", and a
+    # forced exit is as safe as a kill (what was not committed is replayed again next time),
+    # while a commit to a hung broker would otherwise wait out its 10 s.
+    shutdown = Shutdown(deadline_s=EXIT_DEADLINE_S).install()
     try:
-        report = replay(settings, topic, Policy(args.policy), limit, shutdown)
+        with shutdown.noting_failure():
+            report = replay(settings, topic, Policy(args.policy), limit, shutdown)
     except NoSuchTopicError as exc:
         raise ConfigurationError("--topic", str(exc)) from None
     except DeadLettersExpiredError as exc:

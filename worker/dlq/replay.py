@@ -18,7 +18,7 @@ from worker.dlq.report import MAX_IDLE_POLLS, Ending, ReplayReport
 from worker.dlq.restore import destination, original_message
 from worker.dlq.topics import types_by_topic
 from worker.kafka.consumer import BatchConsumer
-from worker.kafka.producer import Producer
+from worker.kafka.producer import Producer, SendAbandonedError
 from worker.logs import get_logger
 from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
@@ -71,7 +71,8 @@ def replay(
             max_records=min(BATCH_SIZE, limit or BATCH_SIZE),
             allow_auto_create_topics=False,
         )
-        producer = Producer(settings)
+        # Its waits for the broker give way to SIGTERM, as the worker's do.
+        producer = Producer(settings, shutdown=shutdown)
         try:
             loop = _Loop(
                 consumer=consumer,
@@ -84,8 +85,9 @@ def replay(
             )
             report.ending = loop.run(limit, shutdown)
         finally:
-            producer.close()
-            consumer.close()
+            closing = consumer.start_closing(timeout_s=3)
+            producer.close(timeout_s=3)
+            closing.join(timeout=5)
     report.left = backlog.pending
     log.info(
         "dead-letter replay finished",
@@ -169,7 +171,14 @@ class _Loop:
         replays = [d for d in decisions if isinstance(d, Replay)]
         handled = [d.record for d in decisions if not isinstance(d, Stop)]
         if replays:
-            self._producer.send_all([original_message(d.record) for d in replays])
+            try:
+                self._producer.send_all([original_message(d.record) for d in replays])
+            except SendAbandonedError:
+                # Only once shutdown is asked for, which ends the loop. Not committed: the
+                # next replay sends the batch again (the worker ignores what it has seen, by
+                # CloudEvents source and id).
+                log.info("shutdown while the broker had not acknowledged the batch")
+                return
         # Only after the broker acknowledged every copy.
         self._consumer.commit(handled)
         for record in handled:

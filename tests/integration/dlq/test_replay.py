@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from tests.fixtures.kafka import MakeTopic
+from tests.fixtures.kafka import FreezeBroker, MakeTopic
+from tests.integration.worker.harness import running, wait_for
 from tests.unit.dlq.letters import FAILED_AT, OWN_HEADERS, job_opened, job_opened_without_title
 from worker.dlq.policy import Policy
 from worker.dlq.replay import replay
@@ -263,3 +264,40 @@ def test_the_command_exits_2_for_a_dead_letter_topic_that_does_not_exist(topics:
     assert result.returncode == 2
     assert result.stderr.strip().endswith("does not exist")
     assert result.stdout == ""
+
+
+def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_the_next_replay_finishes(
+    topics: Topics, freeze_broker: FreezeBroker, tmp_path: Path
+) -> None:
+    """OPERATIONS.md's 10 s hold for `dlq replay` too: before, a send the hung broker did
+    not acknowledge ran out its 30 s timeout and the command exited 1."""
+    letters = [job_opened(f"J-{n}") for n in range(3_000)]
+    for start in range(0, len(letters), 500):
+        topics.dead_letter(*letters[start : start + 500])
+    env = {
+        "REENGAGE_KAFKA_BOOTSTRAP_SERVERS": topics.bootstrap,
+        "REENGAGE_TOPIC_JOBS": topics.original,
+        "REENGAGE_CONSUMER_GROUP": topics.group_id,
+    }
+    args = ["dlq", "replay", "--topic", topics.dlq]
+    with running(args, env, tmp_path / "first.log") as process:
+        wait_for(lambda: _end_offset(topics.bootstrap, topics.original) > 0, "replaying")
+        with freeze_broker():
+            code, elapsed = process.timed_sigterm()
+        output = process.output()
+    assert code == 0, output
+    assert elapsed < 10, f"exited {elapsed:.1f} s after SIGTERM\n{output}"
+
+    finished = _reengage(topics, "--topic", topics.dlq)
+    assert finished.returncode == 0, finished.stderr
+    replayed = {key for key, _, _ in topics.original_messages()}
+    assert replayed == {key for key, _ in letters}  # each at least once; the worker dedupes
+
+
+def _end_offset(bootstrap: str, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partition = TopicPartition(topic, 0)
+        return int(consumer.end_offsets([partition])[partition])
+    finally:
+        consumer.close()

@@ -82,6 +82,13 @@ class Process:
             self.popen.kill()
             return self.popen.wait(timeout=10)
 
+    def timed_sigterm(self, timeout_s: float = 30.0) -> tuple[int, float]:
+        """SIGTERM, then (exit code, seconds until the exit)."""
+        self.signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = self.wait(timeout_s)
+        return code, time.monotonic() - started
+
     def kill(self) -> None:
         if self.popen.poll() is None:
             self.popen.kill()
