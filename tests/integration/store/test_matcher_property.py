@@ -184,7 +184,9 @@ def _store(engine: Engine, scenario: Scenario, tenant: str, mirror: str) -> None
 # No shrinking: each step of it re-stores hundreds of candidates, so shrinking a failure
 # would outlast the test timeout; the unshrunk example is reported instead.
 PROPERTY_SETTINGS = settings(
-    max_examples=25,
+    # Sized for the CI budget. Under CI hypothesis derandomizes (the same 18 every run);
+    # locally each run draws new ones.
+    max_examples=18,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[
