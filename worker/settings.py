@@ -63,6 +63,12 @@ class ConfigurationError(Exception):
 # Kafka's topic names: 1-249 of these characters. 245 at most here, so that `<topic>.dlq`,
 # where a consumed topic's dead letters go, is a legal name too.
 _TOPIC = r"^[A-Za-z0-9._-]{1,245}$"
+_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def kafka_accepts_topic_name(name: str) -> bool:
+    """Kafka's rule for a topic's name (the settings allow 245 characters of it)."""
+    return bool(_KAFKA_TOPIC.fullmatch(name)) and name not in {".", ".."}
 
 
 class Settings(BaseSettings):
@@ -171,7 +177,7 @@ class Settings(BaseSettings):
     @field_validator("topic_jobs", "topic_candidates", "topic_outreach", "topic_status")
     @classmethod
     def _topic_is_not_a_dot_name(cls, value: str) -> str:
-        if value in {".", ".."}:
+        if not kafka_accepts_topic_name(value):  # the pattern leaves only `.` and `..`
             raise ValueError("Kafka refuses a topic named . or ..")
         return value
 

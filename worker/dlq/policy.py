@@ -17,7 +17,6 @@ dead-lettered again by the worker, which is why reinsert is safe.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +24,7 @@ from enum import StrEnum
 from worker.contracts.decode import Invalid, decode
 from worker.dlq.restore import destination
 from worker.kafka.records import Record
+from worker.settings import kafka_accepts_topic_name
 
 
 class Policy(StrEnum):
@@ -40,10 +40,6 @@ class StillInvalid:
     reason: str
     # False when no policy can send it back: its original topic is no legal topic name.
     replayable: bool = True
-
-
-# Kafka's rule for topic names; a header may name anything.
-_LEGAL_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +67,7 @@ Decision = Replay | Drop | Stop
 def recheck(record: Record, types_by_topic: Mapping[str, frozenset[str]]) -> StillInvalid | None:
     """None when the dead letter's value would now pass the worker's decoding."""
     topic = destination(record)
-    if not _LEGAL_TOPIC.fullmatch(topic) or topic in {".", ".."}:
+    if not kafka_accepts_topic_name(topic):  # a header may name anything
         return StillInvalid(
             "unknown_topic",
             "its dlq.original.topic header is not a legal topic name",

@@ -9,7 +9,12 @@ writes fresh failure headers; the next replay replaces it.
 
 from __future__ import annotations
 
-from worker.kafka.dead_letters import ORIGINAL_TOPIC_HEADER, OWN_HEADERS, original_topic
+from worker.kafka.dead_letters import (
+    ORIGINAL_TOPIC_HEADER,
+    OWN_HEADERS,
+    original_topic,
+    sendable_value,
+)
 from worker.kafka.producer import Outgoing
 from worker.kafka.records import Record
 
@@ -39,11 +44,9 @@ def replayed_from(record: Record) -> bytes:
 
 def original_message(record: Record) -> Outgoing:
     kept = tuple((k, v) for k, v in record.headers if k not in _REPLACED)
-    # Neither key nor value cannot be sent (see NULL_VALUE_HEADER): an empty value can.
-    value = b"" if record.key is None and record.value is None else record.value
     return Outgoing(
         destination(record),
         record.key,
-        value,
+        sendable_value(record.key, record.value),
         (*kept, (REPLAYED_FROM_HEADER, replayed_from(record))),
     )

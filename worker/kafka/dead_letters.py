@@ -65,6 +65,11 @@ NULL_VALUE_HEADER = "dlq.original.null_value"
 OWN_HEADERS = frozenset((*DEAD_LETTER_HEADERS, NULL_VALUE_HEADER))
 
 
+def sendable_value(key: bytes | None, value: bytes | None) -> bytes | None:
+    """The value, or an empty one where neither key nor value is there (see above)."""
+    return b"" if key is None and value is None else value
+
+
 def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgoing:
     record = letter.record
     values = (
@@ -82,9 +87,8 @@ def to_outgoing(letter: DeadLetter, group_id: str, failed_at: datetime) -> Outgo
     # The record's own headers travel along, so a replay restores the message exactly; only
     # ours from an earlier failure go, replaced by these (a producer's own `dlq.*` stay).
     kept = tuple((k, v) for k, v in record.headers if k not in OWN_HEADERS)
-    value = record.value
-    if record.key is None and value is None:
-        value = b""
+    value = sendable_value(record.key, record.value)
+    if value is not record.value:
         dlq_headers += ((NULL_VALUE_HEADER, b"true"),)
     return Outgoing(dead_letter_topic(record.topic), record.key, value, kept + dlq_headers)
 
