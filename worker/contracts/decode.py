@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, from_json
 
 from worker.contracts.catalogue import ALL_TYPES
-from worker.contracts.envelope import AnyEvent, Event
+from worker.contracts.envelope import AnyEvent, Event, UnhandledEvent
 from worker.contracts.fields import FALLBACK_BRANCHES, VALUE_BRANCH
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -56,6 +56,9 @@ _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(Event)
 # The adapter's own validator, called directly: the adapter's method only adds argument
 # checks, a quarter of a microsecond per message on the hot path.
 _VALIDATE_JSON: Callable[[bytes], AnyEvent] = _EVENT.validator.validate_json
+_VALIDATE_ENVELOPE: Callable[[bytes], UnhandledEvent] = TypeAdapter(
+    UnhandledEvent
+).validator.validate_json
 # pydantic-core's parser reads `NaN` and `Infinity`, and only a validated number refuses them:
 # in an ignored field they would pass. They are not JSON (RFC 8259), so a message holding one
 # is `not_json` wherever it is. Only messages with these bytes (even inside a string) pay for
@@ -82,7 +85,8 @@ def decode(raw: bytes | None, handled_types: frozenset[str]) -> DecodeResult:
     try:
         event = _VALIDATE_JSON(raw)
     except ValidationError as exc:
-        return _verdict(exc, handled_types)
+        verdict = _verdict(exc, handled_types)
+        return _skipped_if_envelope_holds(raw, verdict) if isinstance(verdict, Skipped) else verdict
     if event.type not in handled_types:
         return Skipped(event.type)
     return Decoded(event)
@@ -107,6 +111,18 @@ def _verdict(exc: ValidationError, handled_types: frozenset[str]) -> Invalid | S
     return Invalid("bad_data", _describe(relevant), event_type)
 
 
+def _skipped_if_envelope_holds(raw: bytes, skipped: Skipped) -> Skipped | Invalid:
+    # "Types added later" are skipped, but a message lacking a required attribute is
+    # dead-lettered whatever its type. Only messages of a skipped type pay for this parse.
+    try:
+        _VALIDATE_ENVELOPE(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=True, include_input=False)
+        relevant = [e for e in errors if FALLBACK_BRANCHES.isdisjoint(map(str, e["loc"]))]
+        return Invalid("bad_envelope", _describe(relevant, from_depth=0))
+    return skipped
+
+
 def _whole_message(error: ErrorDetails) -> Invalid:
     if error["type"] == "json_invalid":
         # The parser's own words locate the problem ("EOF ... at line 1 column 5"); no input.
@@ -125,9 +141,12 @@ def _unknown_type(exc: ValidationError) -> Invalid | Skipped:
     return Skipped(event_type[:_MAX_TYPE_CHARS])
 
 
-def _describe(errors: Sequence[ErrorDetails]) -> str:
-    """`data.applications[1].applied_at: <what is wrong>; ...`, within the header limit."""
-    described = (f"{_path(e['loc'][1:])}: {e['msg'].removeprefix('Value error, ')}" for e in errors)
+def _describe(errors: Sequence[ErrorDetails], from_depth: int = 1) -> str:
+    """`data.applications[1].applied_at: <what is wrong>; ...`, within the header limit.
+    `from_depth` 1 drops the union's type tag that heads each location."""
+    described = (
+        f"{_path(e['loc'][from_depth:])}: {e['msg'].removeprefix('Value error, ')}" for e in errors
+    )
     return _bounded("; ".join(described))
 
 

@@ -6,7 +6,7 @@ payload in `data`. Unknown extension attributes are ignored.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -45,6 +45,13 @@ class CloudEvent(ContractModel):
         default=None, description="What the event is about, e.g. candidate/C-1."
     )
     data: ContractModel
+
+
+class UnhandledEvent(CloudEvent):
+    """A type the consumer skips: its envelope is still checked, since a message that lacks a
+    required attribute is dead-lettered whatever its type; its `data` is not."""
+
+    data: Any = None
 
 
 class JobOpenedEvent(CloudEvent):

@@ -289,7 +289,7 @@ def test_a_type_added_later_is_skipped() -> None:
     assert decode(as_json(event), ALL_TYPES) == Skipped("ats.job.paused")
 
 
-def test_a_known_type_the_consumer_does_not_handle_is_skipped_valid_or_not() -> None:
+def test_a_known_type_the_consumer_does_not_handle_is_skipped_whatever_its_data() -> None:
     handled = frozenset({"reengage.outreach.failed", "reengage.outreach.sent"})
     skipped = as_json(_example("reengage.outreach.skipped"))
     assert decode(skipped, handled) == Skipped("reengage.outreach.skipped")
@@ -297,8 +297,32 @@ def test_a_known_type_the_consumer_does_not_handle_is_skipped_valid_or_not() -> 
     assert decode(broken, handled) == Skipped("reengage.outreach.skipped")
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"id": None}, "id: "),
+        ({"source": ""}, "source: "),
+        ({"specversion": "0.3"}, "specversion: "),
+        ({"time": "2026-11-20T09:30:00"}, "time: "),
+    ],
+)
+def test_a_skipped_type_without_a_sound_envelope_is_dead_lettered(
+    change: dict[str, object], reason: str
+) -> None:
+    added_later = {"specversion": "1.0", "id": "1", "source": "urn:ats:x", "type": "ats.job.paused"}
+    not_handled = json.loads(as_json(_example("reengage.outreach.skipped")))
+    handled = frozenset({"reengage.outreach.sent"})
+    for message in (added_later, not_handled):
+        broken = {k: v for k, v in {**message, **change}.items() if v is not None}
+        result = decode(as_json(broken), handled)
+        assert isinstance(result, Invalid)
+        assert (result.error_class, result.event_type) == ("bad_envelope", "")
+        assert result.reason.startswith(reason)
+
+
 def test_a_skipped_type_name_is_bounded() -> None:
-    result = decode(as_json({"type": "x" * 5000}), ALL_TYPES)
+    envelope = {"specversion": "1.0", "id": "1", "source": "urn:ats:x"}
+    result = decode(as_json({**envelope, "type": "x" * 5000}), ALL_TYPES)
     assert isinstance(result, Skipped)
     assert len(result.event_type) == 256
 
