@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tests.integration.worker.harness import (
     running,
     wait_for,
 )
-from worker.kafka.producer import Producer
+from worker.kafka.producer import Outgoing, Producer
 from worker.outbox.leadership import RelayLeadership
 from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay
 from worker.outbox.writer import OutboxMessage, append
@@ -92,6 +93,36 @@ def test_a_relay_that_does_not_publish_still_reports_the_backlog(
         shutdown.request()
         relay.wake()
         thread.join(timeout=5)
+        producer.close()
+        engine.dispose()
+
+
+class _GaugeReadingProducer(Producer):
+    """The real producer, noting the backlog gauge each time a batch goes out."""
+
+    pending_at_send: list[float | None]
+
+    def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
+        self.pending_at_send.append(REGISTRY.get_sample_value("reengage_outbox_pending"))
+        super().send_all(messages, timeout_s)
+
+
+def test_the_backlog_gauges_follow_a_long_drain_down(
+    kafka_bootstrap: str, migrated: str, make_topic
+) -> None:
+    topic = make_topic(1)
+    engine = create_store_engine(migrated)
+    producer = _GaugeReadingProducer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    producer.pending_at_send = []
+    try:
+        with engine.begin() as connection:
+            append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 300, NOW)
+        relay = OutboxRelay(engine, producer, batch_size=100, sweep_interval_s=0.0)
+        relay.refresh_gauges()
+        assert relay.publish_pending() == 300
+        assert producer.pending_at_send == [300, 200, 100]
+        assert REGISTRY.get_sample_value("reengage_outbox_pending") == 0
+    finally:
         producer.close()
         engine.dispose()
 

@@ -63,6 +63,7 @@ class OutboxRelay:
         self._leadership = RelayLeadership(engine)
         self.failure: BaseException | None = None
         self._last_purge = float("-inf")
+        self._gauges_refreshed_at = float("-inf")
 
     def wake(self) -> None:
         """Called by the worker right after it commits outbox rows."""
@@ -80,6 +81,10 @@ class OutboxRelay:
             crash_point("relay-after-publish")
             self._mark_published([p.id for p in batch])
             published += len(batch)
+            # A drain of a large backlog takes many seconds: the gauges follow it down
+            # rather than keep the reading from before it started.
+            if time.monotonic() - self._gauges_refreshed_at >= self._sweep_interval_s:
+                self.refresh_gauges()
         return published
 
     def _next_batch(self) -> list[_Pending]:
@@ -130,6 +135,7 @@ class OutboxRelay:
 
     def refresh_gauges(self) -> None:
         refresh_outbox_gauges(self._engine)
+        self._gauges_refreshed_at = time.monotonic()
 
     def run(self, shutdown: Shutdown, *, publishing: bool = True) -> None:
         """Relay until shutdown: publish on every wake-up and at least every sweep interval.
