@@ -122,6 +122,8 @@ class IngestLoop:
             records = self._consumer.poll(_POLL_TIMEOUT_S)
             self._consumer.partitions_gone()  # nothing in hand: nothing to drop
             if records:
+                # A batch may take many seconds; its records are behind until committed.
+                self._consumer.update_lag()
                 try:
                     self.process(records)
                 except ShutdownDuringRetryError:

@@ -170,6 +170,8 @@ class MailerLoop:
             self._last_poll = time.monotonic()
             self._consumer.partitions_gone()  # nothing in hand: nothing to drop
             if records:
+                # A batch may take many seconds; its records are behind until committed.
+                self._consumer.update_lag()
                 try:
                     self.process(records)
                 except ShutdownDuringWaitError:
