@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from structlog.contextvars import bound_contextvars
 
 from worker.contracts.catalogue import MAILER_TYPES
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
@@ -248,7 +249,16 @@ class MailerLoop:
                 continue
             try:
                 known = batch.entries.pop(event.data.outreach_id, None)
-                delivery = self._deliverer.deliver(event.data, known)
+                # Delivery's own lines (SMTP retries, a database outage) say which record.
+                with bound_contextvars(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    outreach_id=event.data.outreach_id,
+                    tenant_id=event.data.tenant_id,
+                    job_id=event.data.job.job_id,
+                ):
+                    delivery = self._deliverer.deliver(event.data, known)
             except ShutdownDuringWaitError:
                 batch.undone.extend(r for r, _ in batch.requests[index:])
                 return True

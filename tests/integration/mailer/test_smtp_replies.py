@@ -4,6 +4,7 @@ detail that quotes the server but not the address."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -62,6 +63,18 @@ def test_replies_decide_the_outcome(
 
     accepted = sorted(r.recipients[0] for r in server.accepted)
     assert accepted == ["busy@example.com", "fine@example.com"]
+    (retry,) = [
+        json.loads(line)
+        for line in mailer.output().splitlines()
+        if line.startswith("{") and "retrying" in json.loads(line)["event"]
+    ]
+    assert retry["topic"] == env.outreach_topic  # which record, as every record's line says
+    assert {k: retry[k] for k in ("outreach_id", "tenant_id", "job_id")} == {
+        "outreach_id": busy.outreach_id,
+        "tenant_id": busy.tenant_id,
+        "job_id": busy.job.job_id,
+    }
+    assert isinstance(retry["partition"], int) and isinstance(retry["offset"], int)
     assert server.handler.attempts["busy@example.com"] == 2  # 451, then 250
     assert server.handler.attempts["spam@example.com"] == 1  # 5xx is not retried
 
