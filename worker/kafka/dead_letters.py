@@ -14,6 +14,7 @@ from datetime import datetime
 
 from kafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 
+from worker.contracts.log_ids import ids_for_logs
 from worker.errors import FatalError
 from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record
@@ -33,6 +34,14 @@ class DeadLetter:
     # Must carry no personal data: say which field failed, never its value.
     reason: str
     event_type: str = ""  # the CloudEvents type, when the message got far enough to name it
+
+
+def _ids_of(letter: DeadLetter) -> dict[str, str]:
+    # Only a message whose envelope held (it named a handled type, and the envelope is not
+    # what failed) has ids worth naming: under bad_envelope the id itself may be the fault.
+    if not letter.event_type or letter.error_class == "bad_envelope":
+        return {}
+    return ids_for_logs(letter.record.value)
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -195,4 +204,5 @@ def publish_counts(
             type=letter.event_type or None,
             error_class=letter.error_class,
             reason=letter.reason,
+            **_ids_of(letter),
         )
