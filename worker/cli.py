@@ -207,6 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = get_logger("reengage.cli")
     for name in unknown_variables():
         log.warning("unknown setting ignored", variable=name)
+    for name in settings.unused_by_protocol():
+        log.warning(
+            "setting not used with this security protocol",
+            variable=name,
+            security_protocol=settings.kafka_security_protocol,
+        )
     return _exit_code_of(args, settings)
 
 

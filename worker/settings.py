@@ -181,6 +181,14 @@ class Settings(BaseSettings):
             raise ValueError("Kafka refuses a topic named . or ..")
         return value
 
+    @field_validator("event_source")
+    @classmethod
+    def _event_source_is_not_blank(cls, value: str) -> str:
+        # The published events' CloudEvents `source`: half of every event's identity.
+        if not value.strip():
+            raise ValueError("must not be blank (e.g. urn:reengage:worker)")
+        return value.strip()
+
     @field_validator("kafka_ssl_cafile")
     @classmethod
     def _cafile_holds_certificates(cls, value: Path | None) -> Path | None:
@@ -220,12 +228,8 @@ class Settings(BaseSettings):
         if self.kafka_security_protocol.startswith("SASL"):
             # Every mechanism offered takes a user name and a password: without them the
             # broker's refusal would surface only as "cannot reach Kafka" a minute later.
-            # An empty value is how an unset variable often arrives from compose or Kubernetes.
-            for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
-                value = getattr(self, name)
-                if isinstance(value, SecretStr):
-                    value = value.get_secret_value()
-                if value is None or not value.strip():
+            for name in _SASL_FIELDS:
+                if not _is_given(getattr(self, name)):
                     raise ValueError(f"{name}: required with a SASL security protocol")
         return self
 
@@ -254,6 +258,28 @@ class Settings(BaseSettings):
 
     def group_for(self, command: str) -> str:
         return self.consumer_group or f"reengage-{command}"
+
+    def unused_by_protocol(self) -> list[str]:
+        """The variables given that the security protocol leaves unused: SASL credentials
+        with a protocol that sends none, a CA file without TLS. Most likely the protocol is
+        what is wrong, and the connection would go out without what was meant for it."""
+        protocol = self.kafka_security_protocol
+        fields = [] if protocol.startswith("SASL") else list(_SASL_FIELDS)
+        if not protocol.endswith("SSL"):
+            fields.append("kafka_ssl_cafile")
+        return [_variable_of(name) for name in fields if _is_given(getattr(self, name))]
+
+
+_SASL_FIELDS = ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password")
+
+
+def _is_given(value: object) -> bool:
+    # An empty value is how an unset variable often arrives from compose or Kubernetes.
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None
 
 
 def _broker_address(entry: str) -> str:

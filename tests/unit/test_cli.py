@@ -189,3 +189,18 @@ def test_import_updated_at_refuses_a_time_without_an_offset(value: str) -> None:
             ["import-candidates", "x.csv", "--tenant", "t", "--updated-at", value]
         )
     assert exited.value.code == 2
+
+
+def test_credentials_the_security_protocol_would_not_send_are_warned_of(tmp_path: Path) -> None:
+    result = _reengage(
+        "schemas",
+        "export",
+        str(tmp_path),
+        REENGAGE_KAFKA_SASL_USERNAME="svc",
+        REENGAGE_KAFKA_SASL_PASSWORD="hunter2",
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "not used with this" in line]
+    assert len(warnings) == 2
+    assert "REENGAGE_KAFKA_SASL_PASSWORD" in warnings[1] and "PLAINTEXT" in warnings[1]
+    assert "hunter2" not in result.stderr + result.stdout

@@ -253,6 +253,48 @@ def test_sasl_with_a_mechanism_user_name_and_password_is_taken(monkeypatch) -> N
     assert load_settings().kafka_sasl_username == "svc"
 
 
+_CA = str(Path(__file__).parents[1] / "fixtures" / "test-ca.pem")
+_SASL = {"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "pw"}
+
+
+@pytest.mark.parametrize(
+    ("protocol", "given", "unused"),
+    [
+        (
+            "PLAINTEXT",
+            {"KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "s3cret"},
+            ["USERNAME", "PASSWORD"],
+        ),
+        ("SSL", {"KAFKA_SASL_MECHANISM": "PLAIN", "KAFKA_SSL_CAFILE": _CA}, ["MECHANISM"]),
+        ("SASL_PLAINTEXT", {**_SASL, "KAFKA_SSL_CAFILE": _CA}, ["CAFILE"]),
+        ("PLAINTEXT", {"KAFKA_SASL_USERNAME": ""}, []),  # empty: as good as unset
+        ("SASL_SSL", {**_SASL, "KAFKA_SSL_CAFILE": _CA}, []),
+    ],
+)
+def test_settings_the_security_protocol_leaves_unused_are_named(
+    monkeypatch, protocol, given, unused
+) -> None:
+    monkeypatch.setenv("REENGAGE_KAFKA_SECURITY_PROTOCOL", protocol)
+    for name, value in given.items():
+        monkeypatch.setenv(f"REENGAGE_{name}", value)
+    named = load_settings().unused_by_protocol()
+    assert [name.rsplit("_", 1)[1] for name in named] == unused
+    assert all(name.startswith("REENGAGE_KAFKA_S") for name in named)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_the_event_source_must_not_be_blank(monkeypatch, blank) -> None:
+    monkeypatch.setenv("REENGAGE_EVENT_SOURCE", blank)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "REENGAGE_EVENT_SOURCE"
+
+
+def test_the_event_source_is_trimmed(monkeypatch) -> None:
+    monkeypatch.setenv("REENGAGE_EVENT_SOURCE", " urn:acme:reengage ")
+    assert load_settings().event_source == "urn:acme:reengage"
+
+
 def test_secrets_do_not_render(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_SMTP_PASSWORD", "hunter2")
     monkeypatch.setenv("REENGAGE_DATABASE_URL", "postgresql://u:hunter2@db/reengage")
