@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, text
 
+from dev.local_postgres import LocalPostgres
 from tests.integration.worker.harness import Process, http_port_of, metric, running, wait_for
 from worker.store.engine import create_store_engine
 from worker.store.schema import OutboxRow
@@ -95,6 +96,38 @@ def test_a_url_option_the_driver_refuses_is_a_configuration_error(
     )
     assert "hunter2" not in result.stderr + result.stdout
     assert "abc" not in result.stderr + result.stdout
+
+
+def test_a_url_the_server_refuses_is_a_configuration_error_at_once(
+    own_postgres: LocalPostgres,
+) -> None:
+    """Wrong password, no password, a database or user that does not exist: no wait helps,
+    so start-up says so at once (the budget here is an hour) instead of "cannot reach"."""
+    server = own_postgres
+    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE ROLE guarded LOGIN PASSWORD 'right'"))
+    admin.dispose()
+    hba = server.data_dir / "pg_hba.conf"
+    hba.write_text("host all guarded 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    server.halt()  # a restart, not a reload: the rule is surely in force when it returns
+    server.resume()
+    base = f"postgresql+psycopg://{{}}@127.0.0.1:{server.port}/{{}}"
+    for user, database, why in [
+        ("guarded:hunter2", "postgres", "the database refused the URL's user name or password"),
+        ("guarded", "postgres", "the database asks for a password and the URL gives none"),
+        ("nobody:hunter2", "postgres", "the database or user named in the URL does not exist"),
+        ("guarded:right", "nowhere", "the database or user named in the URL does not exist"),
+    ]:
+        result = _reengage(
+            "migrate",
+            REENGAGE_DATABASE_URL=base.format(user, database),
+            REENGAGE_STARTUP_TIMEOUT_SECONDS=STARTUP_TIMEOUT_NEVER,
+        )
+        assert result.returncode == 2, result.stderr
+        line = result.stderr.strip().splitlines()[-1]
+        assert line == f"reengage: configuration error: REENGAGE_DATABASE_URL: {why}"
+        assert "hunter2" not in result.stderr + result.stdout
 
 
 def _clean_env(**env: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ once with `Interrupted` (exit 0) instead of after the whole budget.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -136,22 +137,54 @@ def _until(call: Callable[[], T], shutdown: Shutdown | None, deadline: float, va
     return outcome.result()
 
 
-# How psycopg words libpq's refusal of an option's value (`?sslmode=bogus`), before any
-# connection is tried. Matched in English only: under a translated libpq the refusal is
-# waited on like an unreachable server, as before.
-_OPTION_VALUE_REFUSED = "connection is bad: invalid "
+# What the server or libpq says when no wait will help: the URL itself is wrong. Matched in
+# English only (psycopg gives no SQLSTATE for a failed connection): under a translated libpq
+# these are waited on like an unreachable server, as before. The line we print quotes none of
+# it: the driver's words quote the URL's values.
+_REFUSALS = tuple(
+    (re.compile(words), why)
+    for words, why in (
+        # libpq's refusal of an option's value (`?sslmode=bogus`), before any connection
+        (
+            r"^connection is bad: invalid ",
+            "the database driver refused the URL's connection options",
+        ),
+        (
+            r"FATAL:\s+password authentication failed",
+            "the database refused the URL's user name or password",
+        ),
+        (
+            r"fe_sendauth: no password supplied",
+            "the database asks for a password and the URL gives none",
+        ),
+        (
+            r"FATAL:\s+no pg_hba\.conf entry",
+            "the database server does not admit this user from this host",
+        ),
+        (
+            r'FATAL:\s+(?:database|role) ".*" does not exist',
+            "the database or user named in the URL does not exist",
+        ),
+    )
+)
 
 
-class _OptionValueRefusedError(Exception):
-    """Not transient: no wait makes the driver take the value."""
+class _RefusedError(Exception):
+    """Not transient: no wait makes the server take the URL."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def _ping(engine: Engine) -> None:
     try:
         ping(engine)
     except OperationalError as exc:
-        if str(exc.orig).startswith(_OPTION_VALUE_REFUSED):
-            raise _OptionValueRefusedError from None
+        said = str(exc.orig)
+        for words, why in _REFUSALS:
+            if words.search(said):
+                raise _RefusedError(why) from None
         raise
 
 
@@ -166,11 +199,13 @@ def wait_for_database(engine: Engine, timeout_s: float, shutdown: Shutdown | Non
             timeout_s=timeout_s,
             shutdown=shutdown,
         )
-    except (ProgrammingError, _OptionValueRefusedError):
+    except ProgrammingError:
         # The driver's words quote the option's value; the URL may hold a password.
         raise ConfigurationError(
             DATABASE, "the database driver refused the URL's connection options"
         ) from None
+    except _RefusedError as refused:
+        raise ConfigurationError(DATABASE, refused.why) from None
     except DatabaseError as exc:
         code = getattr(exc.orig, "sqlite_errorcode", None)
         # The low byte is the primary code (SQLITE_CORRUPT_INDEX is SQLITE_CORRUPT | 3 << 8).
