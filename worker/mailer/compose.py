@@ -179,8 +179,10 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render_text(text), cte="quoted-printable")
     message.add_alternative(render_html(text), subtype="html", cte="quoted-printable")
-    # A fixed boundary: the same outreach always gives the same body bytes.
-    message.set_boundary(f"reengage-{request.outreach_id}")
+    # A fixed boundary: the same outreach always gives the same body bytes. Its "=_" cannot
+    # occur in a quoted-printable body ("=" is written =3D there, and starts nothing else
+    # but a soft line break or a hex pair), so no title or summary can end a part early.
+    message.set_boundary(f"=_reengage-{request.outreach_id}")
     return Composed(
         outreach_id=request.outreach_id,
         message_id=message_id,
@@ -230,7 +232,9 @@ def _mail_text(request: OutreachRequested, sender: Sender) -> MailText:
             f"{_month(previous.applied_at)}"
         )
     action, action_link = _call_to_action(job.apply_url, sender.job_board_url)
-    unsubscribe, unsubscribe_link = _unsubscribe_text(_unsubscribe_uris(request, sender)[0])
+    unsubscribe, unsubscribe_link = _unsubscribe_text(
+        _unsubscribe_uris(request, sender)[0], applied_before=previous is not None
+    )
     return MailText(
         title=title,
         greeting=f"Hello {first_name}," if first_name else "Hello,",
@@ -254,8 +258,13 @@ def _call_to_action(apply_url: str | None, job_board_url: str | None) -> tuple[s
     return "Interested? Reply to this email and we will tell you more.", None
 
 
-def _unsubscribe_text(uri: str) -> tuple[str, Link]:
-    because = "You receive this because you applied with us before."
+def _unsubscribe_text(uri: str, *, applied_before: bool) -> tuple[str, Link]:
+    # Not every candidate in the pool applied: some were sourced or imported.
+    because = (
+        "You receive this because you applied with us before."
+        if applied_before
+        else "You receive this because your profile is in our candidate pool."
+    )
     if uri.startswith("mailto:"):
         return (
             f"{because} To hear no more about new roles, reply with the word “unsubscribe”, "

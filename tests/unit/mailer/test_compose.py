@@ -99,6 +99,40 @@ def test_the_message_says_who_why_what_and_how_to_stop() -> None:
     assert "<p>Hello Jane,</p>" in html
 
 
+@pytest.mark.parametrize("prefix", ["--reengage-", "--=_reengage-", "=_reengage-"])
+def test_no_title_or_summary_can_end_a_part_early(prefix: str) -> None:
+    request = _request()
+    marker = f"{prefix}{request.outreach_id}"
+    for field in ("title", "summary"):
+        for value in (f"{marker}--", marker, "x" * 67 + marker + "--"):
+            if field == "title":
+                changed = request.model_copy(
+                    update={"job": request.job.model_copy(update={"title": value})}
+                )
+            else:
+                changed = request.model_copy(
+                    update={"reason": request.reason.model_copy(update={"summary": value})}
+                )
+            message = _parse(compose(changed, SENDER, NOW).as_bytes())
+            parts = [part.get_content_type() for part in message.iter_parts()]
+            assert parts == ["text/plain", "text/html"], (field, value)
+            text, html = _bodies(message)
+            assert "unsubscribe here:" in text and "Stop these emails" in html
+
+
+def test_the_reason_given_for_the_email_matches_the_candidate_s_history() -> None:
+    applied = _request()
+    assert applied.reason.previous_application is not None
+    sourced = applied.model_copy(
+        update={"reason": applied.reason.model_copy(update={"previous_application": None})}
+    )
+    applied_text, _ = _bodies(_parse(compose(applied, SENDER, NOW).as_bytes()))
+    sourced_text, sourced_html = _bodies(_parse(compose(sourced, SENDER, NOW).as_bytes()))
+    assert "because you applied with us before" in applied_text
+    assert "applied with us" not in sourced_text and "applied with us" not in sourced_html
+    assert "because your profile is in our candidate pool" in sourced_text
+
+
 def test_the_same_outreach_gives_the_same_message_bytes_but_for_the_date() -> None:
     request = _request()
     first = compose(request, SENDER, NOW).as_bytes()
