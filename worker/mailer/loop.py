@@ -73,6 +73,8 @@ _CANCELLED = frozenset({_CANCELLED_TYPE.decode()})
 _READ_AHEAD_EVERY_S = 0.1
 # Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.
 _KEEP_ALIVE_S = 1.0
+# The reports sent on the way out of a failure wait this long at most for the broker.
+_REPORT_BEFORE_STOPPING_S = 5.0
 _T = TypeVar("_T")
 
 
@@ -196,7 +198,11 @@ class MailerLoop:
         )
         batch.statuses.extend(cancelled)
         MAIL.labels(MailState.SKIPPED.value).inc(newly_skipped)
-        stopped = self._send(batch)
+        try:
+            stopped = self._send(batch)
+        except Exception:
+            self._report_before_stopping(batch)
+            raise
         if batch.statuses:
             outgoing = [to_outgoing(m, self._status_topic) for m in batch.statuses]
             self._retry(lambda: self._producer.send_all(outgoing))
@@ -206,6 +212,25 @@ class MailerLoop:
         BATCH_SECONDS.observe(time.perf_counter() - started)
         if stopped:
             raise ShutdownDuringWaitError
+
+    def _report_before_stopping(self, batch: _Batch) -> None:
+        """The mailer stops mid-batch (a retry budget spent, e.g. the SMTP server gone): the
+        emails already sent are reported now rather than at the next start, so the worker
+        does not go on taking them for cancellable. Once, briefly: the ledger has them, and
+        the next run reports them again (the same status ids) from the uncommitted batch."""
+        if not batch.statuses:
+            return
+        try:
+            outgoing = [to_outgoing(m, self._status_topic) for m in batch.statuses]
+            self._producer.send_all(outgoing, timeout_s=_REPORT_BEFORE_STOPPING_S)
+        except Exception as exc:  # the failure under way is the one to report
+            log.warning(
+                "statuses not reported before stopping; the next run reports them",
+                statuses=len(batch.statuses),
+                error_class=type(exc).__name__,
+            )
+        else:
+            log.info("statuses reported before stopping", statuses=len(batch.statuses))
 
     def _apply(self, connection: Connection, batch: _Batch) -> tuple[list[OutgoingMessage], int]:
         """Ledger entries for the whole batch, in record order, so a cancellation applies to

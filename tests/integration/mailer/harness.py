@@ -181,6 +181,7 @@ class MailerEnv:
     group: str
     smtp_port: int
     rate_per_second: float = 1000.0
+    retry_budget_s: float = 60.0
 
     def variables(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
@@ -200,7 +201,7 @@ class MailerEnv:
             "REENGAGE_MAIL_JOB_BOARD_URL": "https://jobs.acme.example/",
             "REENGAGE_HTTP_PORT": "0",
             "REENGAGE_STARTUP_TIMEOUT_SECONDS": "30",
-            "REENGAGE_RETRY_BUDGET_SECONDS": "60",
+            "REENGAGE_RETRY_BUDGET_SECONDS": f"{self.retry_budget_s:g}",
             # A killed member's partitions move on after 6 s (the broker's minimum), not 45 s.
             "REENGAGE_KAFKA_SESSION_TIMEOUT_MS": "6000",
         }

@@ -1,9 +1,11 @@
 """What the SMTP server answers decides what the mailer reports: 4xx is retried and sent once,
 5xx (at RCPT or at the end of data) and unusable addresses are `failed`/`rejected`, with a
-detail that quotes the server but not the address."""
+detail that quotes the server but not the address. A server gone for longer than the retry
+budget stops the mailer, after it reported what it had sent."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
@@ -19,6 +21,7 @@ from tests.integration.mailer.harness import (
     wait_for,
 )
 from tests.integration.mailer.smtp_server import smtp_server
+from worker.contracts.status import OutreachSent
 
 pytestmark = pytest.mark.kafka
 
@@ -92,3 +95,26 @@ def test_replies_decide_the_outcome(
         assert event.data.reason == "rejected"  # type: ignore[union-attr]
         assert event.data.detail == detail  # type: ignore[union-attr]
         assert "@" not in event.data.detail  # type: ignore[union-attr]
+
+
+def test_emails_sent_before_the_server_went_away_are_reported_before_the_mailer_stops(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+) -> None:
+    requests = [outreach(n) for n in range(8)]
+    with smtp_server() as server:
+        env = dataclasses.replace(mailer_env(server.port, rate_per_second=4.0), retry_budget_s=2)
+        publish(env.bootstrap, env.outreach_topic, [requested(d) for d in requests])
+        mailer = start_mailer(env)
+        wait_for(lambda: len(server.accepted) >= 3, "three emails sent", context=mailer.output)
+    # The server is gone: connections are refused until the retry budget is spent.
+    assert mailer.popen.wait(timeout=60) == 1, mailer.output()
+    emailed = {received.message_id for received in server.accepted}
+    reported = {
+        event.data.message_id
+        for events in statuses(env.bootstrap, env.status_topic).values()
+        for event in events
+        if isinstance(event.data, OutreachSent)
+    }
+    assert len(emailed) >= 3
+    assert reported == emailed, mailer.output()
