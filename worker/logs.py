@@ -11,7 +11,8 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import structlog
@@ -161,3 +162,23 @@ class RepeatLimiter(logging.Filter):
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+@contextmanager
+def about_one_record(**fields: str | int) -> Iterator[None]:
+    """Every line logged in this thread within the block carries `fields` (topic, partition,
+    offset, ids): for work on one record whose lines come from code that does not know it."""
+    with structlog.contextvars.bound_contextvars(**fields):
+        yield
+
+
+@contextmanager
+def about_no_record() -> Iterator[None]:
+    """Inside `about_one_record`, for work on other records (a read-ahead, a poll): its
+    lines must not name the record of the enclosing block."""
+    saved = structlog.contextvars.get_contextvars()
+    structlog.contextvars.clear_contextvars()
+    try:
+        yield
+    finally:
+        structlog.contextvars.bind_contextvars(**saved)

@@ -4,7 +4,14 @@ import logging
 
 import pytest
 
-from worker.logs import RepeatLimiter, configure_logging, get_logger, mask_emails
+from worker.logs import (
+    RepeatLimiter,
+    about_no_record,
+    about_one_record,
+    configure_logging,
+    get_logger,
+    mask_emails,
+)
 
 
 def test_mask_emails_keeps_first_letter_and_domain() -> None:
@@ -123,3 +130,19 @@ def test_the_limiter_forgets_quiet_kinds_to_bound_its_memory() -> None:
     assert len(limiter._seen) <= 1_000
     # A kind still inside its window is held back still.
     assert not limiter.filter(_record("kafka.net.manager", "Bootstrap attempt 4999"))
+
+
+def test_lines_about_one_record_name_it_and_lines_about_others_do_not() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    log = get_logger("reengage.test")
+    with about_one_record(topic="reengage.outreach", partition=2, offset=17):
+        log.info("retrying")
+        with about_no_record():
+            log.info("read ahead")
+        log.info("sent")
+    log.info("after")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    named = [line["event"] for line in lines if line.get("offset") == 17]
+    assert named == ["retrying", "sent"]
+    assert [line["event"] for line in lines if "offset" not in line] == ["read ahead", "after"]

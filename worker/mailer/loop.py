@@ -32,7 +32,6 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from structlog.contextvars import bound_contextvars
 
 from worker.contracts.catalogue import MAILER_TYPES
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
@@ -48,7 +47,7 @@ from worker.kafka.dead_letters import (
 )
 from worker.kafka.producer import Producer
 from worker.kafka.records import Record, without_partitions
-from worker.logs import get_logger
+from worker.logs import about_no_record, about_one_record, get_logger
 from worker.mailer import ledger
 from worker.mailer.compose import Sender
 from worker.mailer.deliver import Deliverer, Delivery, MailServer
@@ -275,7 +274,7 @@ class MailerLoop:
             try:
                 known = batch.entries.pop(event.data.outreach_id, None)
                 # Delivery's own lines (SMTP retries, a database outage) say which record.
-                with bound_contextvars(
+                with about_one_record(
                     topic=record.topic,
                     partition=record.partition,
                     offset=record.offset,
@@ -371,6 +370,10 @@ class MailerLoop:
         batch's end (`_commit`); their cancellations then find the rows skipped already."""
         if self._unreadable is not None:
             return
+        with about_no_record():  # called while an email is on its way: not about that one
+            self._read_ahead_now()
+
+    def _read_ahead_now(self) -> None:
         try:
             records = self._consumer.poll(0)
         except UnreadableRecordError as exc:
@@ -416,10 +419,11 @@ class MailerLoop:
                 return
 
     def _keep_alive(self, timeout_s: float = 0.0) -> None:
-        self._consumer.poll_paused(timeout_s)
-        self._last_poll = time.monotonic()
-        self._drop_gone_partitions()
-        self._consumer.resume()
+        with about_no_record():  # rebalance lines, called while an email is on its way
+            self._consumer.poll_paused(timeout_s)
+            self._last_poll = time.monotonic()
+            self._drop_gone_partitions()
+            self._consumer.resume()
 
     def _drop_gone_partitions(self) -> None:
         gone = self._consumer.partitions_gone()
