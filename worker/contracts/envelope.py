@@ -48,9 +48,14 @@ class CloudEvent(ContractModel):
 
 
 class UnhandledEvent(CloudEvent):
-    """A type the consumer skips: its envelope is still checked, since a message that lacks a
-    required attribute is dead-lettered whatever its type; its `data` is not."""
+    """A type the consumer skips: its required attributes (`specversion` 1.0, `id`, `source`)
+    are still checked, since a message that lacks one is dead-lettered whatever its type. The
+    rest is not: the optional attributes' finer rules (a leap second refused, the limits on
+    `subject` and `datacontenttype`) are ours, for the types we read."""
 
+    time: Any = None
+    datacontenttype: Any = None
+    subject: Any = None
     data: Any = None
 
 
