@@ -82,9 +82,11 @@ class OutboxRelay:
             self._mark_published([p.id for p in batch])
             published += len(batch)
             # A drain of a large backlog takes many seconds: the gauges follow it down
-            # rather than keep the reading from before it started.
+            # rather than keep the reading from before it started. Only a reading: its
+            # failure must not hold up publishing (the cycle's own refresh is the strict one).
             if time.monotonic() - self._gauges_refreshed_at >= self._sweep_interval_s:
-                self.refresh_gauges()
+                try_refresh_outbox_gauges(self._engine)
+                self._gauges_refreshed_at = time.monotonic()
         return published
 
     def _next_batch(self) -> list[_Pending]:
