@@ -138,9 +138,9 @@ def _until(call: Callable[[], T], shutdown: Shutdown | None, deadline: float, va
 
 
 # What the server or libpq says when no wait will help: the URL itself is wrong. Matched in
-# English only (psycopg gives no SQLSTATE for a failed connection): under a translated libpq
-# these are waited on like an unreachable server, as before. The line we print quotes none of
-# it: the driver's words quote the URL's values.
+# English only (psycopg gives no SQLSTATE for a failed connection): a server (`lc_messages`)
+# or a libpq answering in another language is waited on like an unreachable server. The
+# line we print quotes none of it: the driver's words quote the URL's values.
 _REFUSALS = tuple(
     (re.compile(words), why)
     for words, why in (

@@ -21,7 +21,6 @@ from tests.integration.mailer.harness import (
     wait_for,
 )
 from tests.integration.mailer.smtp_server import smtp_server
-from worker.contracts.status import OutreachSent
 
 pytestmark = pytest.mark.kafka
 
@@ -109,12 +108,9 @@ def test_emails_sent_before_the_server_went_away_are_reported_before_the_mailer_
         wait_for(lambda: len(server.accepted) >= 3, "three emails sent", context=mailer.output)
     # The server is gone: connections are refused until the retry budget is spent.
     assert mailer.popen.wait(timeout=60) == 1, mailer.output()
-    emailed = {received.message_id for received in server.accepted}
-    reported = {
-        event.data.message_id
-        for events in statuses(env.bootstrap, env.status_topic).values()
-        for event in events
-        if isinstance(event.data, OutreachSent)
-    }
+    # <outreach_id@domain>. An email the server took just as it stopped may be reported
+    # `failed` (no reply to its end of data): reported all the same.
+    emailed = {r.message_id.strip("<>").partition("@")[0] for r in server.accepted}
+    reported = set(statuses(env.bootstrap, env.status_topic))
     assert len(emailed) >= 3
-    assert reported == emailed, mailer.output()
+    assert emailed <= reported, mailer.output()
