@@ -12,7 +12,7 @@ from pydantic import Field
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.base import ContractModel
-from worker.contracts.fields import Timestamp, Verbatim
+from worker.contracts.fields import EventId, Timestamp, Verbatim
 from worker.contracts.outreach import OutreachCancelled, OutreachRequested
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 
@@ -26,7 +26,7 @@ class CloudEvent(ContractModel):
     (declared here so that they keep their place in the encoded object)."""
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; must be 1.0.")
-    id: Annotated[str, Verbatim(256)] = Field(
+    id: EventId = Field(
         description="Identifies the event together with source: a redelivered or republished "
         "event with the same (source, id) has no further effect."
     )

@@ -296,6 +296,7 @@ class NullMeansEmpty:
 Timestamp = Annotated[datetime, _TimestampType()]
 """Aware datetime; on the wire RFC 3339 with an offset, written back as UTC with `Z`."""
 
+EventId = Annotated[str, Verbatim(256)]
 TenantId = Annotated[str, Trimmed(64, pattern=TENANT_ID_PATTERN)]
 EntityId = Annotated[str, Trimmed(128)]
 OutreachId = Annotated[
