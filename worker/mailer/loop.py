@@ -45,7 +45,7 @@ from worker.kafka.dead_letters import (
     DeadLetterQueue,
     publish_counts,
 )
-from worker.kafka.producer import Producer
+from worker.kafka.producer import Outgoing, Producer
 from worker.kafka.records import Record, without_partitions
 from worker.logs import about_no_record, about_one_record, get_logger
 from worker.mailer import ledger
@@ -203,7 +203,7 @@ class MailerLoop:
             self._report_before_stopping(batch)
             raise
         if batch.statuses:
-            outgoing = [to_outgoing(m, self._status_topic) for m in batch.statuses]
+            outgoing = self._status_records(batch)
             self._retry(lambda: self._producer.send_all(outgoing))
         self._commit(batch)
         self._count(batch)
@@ -211,6 +211,9 @@ class MailerLoop:
         BATCH_SECONDS.observe(time.perf_counter() - started)
         if stopped:
             raise ShutdownDuringWaitError
+
+    def _status_records(self, batch: _Batch) -> list[Outgoing]:
+        return [to_outgoing(m, self._status_topic) for m in batch.statuses]
 
     def _report_before_stopping(self, batch: _Batch) -> None:
         """The mailer stops mid-batch (a retry budget spent, e.g. the SMTP server gone): the
@@ -220,8 +223,9 @@ class MailerLoop:
         if not batch.statuses:
             return
         try:
-            outgoing = [to_outgoing(m, self._status_topic) for m in batch.statuses]
-            self._producer.send_all(outgoing, timeout_s=_REPORT_BEFORE_STOPPING_S)
+            self._producer.send_all(
+                self._status_records(batch), timeout_s=_REPORT_BEFORE_STOPPING_S
+            )
         except Exception as exc:  # the failure under way is the one to report
             log.warning(
                 "statuses not reported before stopping; the next run reports them",
