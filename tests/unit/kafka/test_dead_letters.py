@@ -99,8 +99,9 @@ def test_budget_halts_only_past_the_ratio_over_a_full_window() -> None:
     budget.record_batch(*_batch("dddd"))  # window not full yet: no verdict
     budget.record_batch(*_batch("d.....", 4))  # 5 of 10: at the limit, not past it
     budget.record_batch(*_batch(".....", 10))  # the window slides: 0 of 10
+    budget.record_batch(*_batch("ddddd", 15))  # 5 of 10 again: only if the old ones slid out
     with pytest.raises(FatalError, match=r"60% of the last 10 records of ats\.jobs"):
-        budget.record_batch(*_batch("dddddd", 15))  # 6 of 10
+        budget.record_batch(*_batch("d", 20))  # 6 of 10
 
 
 @pytest.mark.parametrize(
