@@ -71,28 +71,37 @@ def test_rows_are_published_in_order_marked_then_purged(
         engine.dispose()
 
 
-def test_a_relay_that_does_not_publish_still_reports_the_backlog(
+def test_a_standby_relay_still_reports_the_backlog(
     kafka_bootstrap: str, migrated: str, make_topic
 ) -> None:
-    """`reengage worker --no-relay`: the rows wait for a separate relay, and this process's
-    /metrics still shows how many and how old."""
+    """Two `reengage relay` processes: the one scraped may be the standby, whose /metrics
+    must show the backlog rather than a 0 while the leader is stuck (here: never publishes)."""
     topic = make_topic(1)
     engine = create_store_engine(migrated)
+    leader = RelayLeadership(create_store_engine(migrated))
+    assert leader.try_acquire()
     producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
     shutdown = Shutdown()
     relay = OutboxRelay(engine, producer, sweep_interval_s=0.1)
-    thread = relay.start_in_thread(shutdown, publishing=False)
+    thread = relay.start_in_thread(shutdown)
     try:
+        # The gauge's age is by the wall clock (how long the rows have waited), so the rows
+        # are dated an hour before it rather than at the fixed NOW.
         with engine.begin() as connection:
-            append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 3, NOW)
+            append(
+                connection,
+                [OutboxMessage(topic, "acme:C-1", "{}")] * 3,
+                datetime.now(UTC) - timedelta(hours=1),
+            )
         wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 3, "the gauge")
         oldest = REGISTRY.get_sample_value("reengage_outbox_oldest_seconds")
-        assert oldest is not None and oldest >= (datetime.now(UTC) - NOW).total_seconds() - 60
+        assert oldest is not None and 3600 <= oldest < 3600 + 60
         assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 3
     finally:
         shutdown.request()
         relay.wake()
         thread.join(timeout=5)
+        leader.release()
         producer.close()
         engine.dispose()
 

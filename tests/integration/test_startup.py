@@ -218,20 +218,27 @@ def test_a_signal_while_waiting_for_the_database_exits_0(
 
 
 @pytest.mark.parametrize(
-    ("command", "backlog_exposed"), [("worker", True), ("relay", True), ("mailer", False)]
+    ("command", "backlog_exposed"),
+    [
+        (["worker"], True),
+        (["relay"], True),
+        (["mailer"], False),
+        (["worker", "--no-relay"], False),
+    ],
 )
 def test_while_waiting_for_the_broker_the_http_endpoints_answer(
-    sqlite_url: str, tmp_path: Path, command: str, backlog_exposed: bool
+    sqlite_url: str, tmp_path: Path, command: list[str], backlog_exposed: bool
 ) -> None:
     """A liveness probe must not fail through the start-up wait, and an outbox backlog
-    piling up behind an unreachable broker must show on the gauges, not read 0."""
+    piling up behind an unreachable broker must show on the gauges, not read 0, where the
+    process relays; where it does not, the gauges are not served at all."""
     migrate(sqlite_url)
     _add_unpublished_outbox_rows(sqlite_url, 3, created=datetime.now(UTC) - timedelta(hours=1))
     env = _clean_env(
         REENGAGE_DATABASE_URL=sqlite_url,
         REENGAGE_KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_closed_port()}",
     )
-    with running([command], env, tmp_path / "process.log") as process:
+    with running(command, env, tmp_path / "process.log") as process:
         _wait_for_the_broker_wait(process)
         port = http_port_of(process)
         assert _get(port, "/healthz")[0] == 200
@@ -239,7 +246,7 @@ def test_while_waiting_for_the_broker_the_http_endpoints_answer(
         if backlog_exposed:
             wait_for(lambda: metric(port, "reengage_outbox_pending") == 3, "the backlog gauge")
             assert metric(port, "reengage_outbox_oldest_seconds") >= 3600
-        else:  # the mailer is not ready without partitions, and exposes no outbox gauges
+        else:  # not ready without partitions, and no outbox gauges
             assert _get(port, "/readyz") == (503, "no partitions assigned\n")
             assert "reengage_outbox_pending" not in _get(port, "/metrics")[1]
         process.signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ and (unless --no-relay) relay the outbox from the same process."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,7 +74,13 @@ def _consume(
     *,
     relay_in_process: bool,
 ) -> int:
-    with outbox_gauges_kept_current(engine, every_s=settings.relay_sweep_seconds):
+    # The outbox gauges are served only with the relay in-process (see _run).
+    gauges = (
+        outbox_gauges_kept_current(engine, every_s=settings.relay_sweep_seconds)
+        if relay_in_process
+        else contextlib.nullcontext()
+    )
+    with gauges:
         producer, consumer = _connect(settings, shutdown, group)
     exposed.assigned.consumer = consumer
     relay = OutboxRelay(
@@ -82,8 +89,7 @@ def _consume(
         sweep_interval_s=settings.relay_sweep_seconds,
         retry_budget_s=settings.retry_budget_seconds,
     )
-    # Without the relay in-process, the thread only keeps the backlog gauges current.
-    relay_thread = relay.start_in_thread(shutdown, publishing=relay_in_process)
+    relay_thread = relay.start_in_thread(shutdown) if relay_in_process else None
     loop = ingest_loop(settings, engine, consumer, producer, shutdown, after_commit=relay.wake)
     tune_collector()
     log.info("worker started", group=group, relay=relay_in_process, http_port=exposed.port)
@@ -93,8 +99,9 @@ def _consume(
     finally:
         shutdown.request()
         closing = consumer.start_closing(timeout_s=3)
-        relay.wake()
-        relay_thread.join(timeout=3)
+        if relay_thread is not None:
+            relay.wake()
+            relay_thread.join(timeout=3)
         producer.close(timeout_s=3)
         closing.join(timeout=5)
     if relay.failure is not None:

@@ -139,11 +139,11 @@ class OutboxRelay:
         refresh_outbox_gauges(self._engine)
         self._gauges_refreshed_at = time.monotonic()
 
-    def run(self, shutdown: Shutdown, *, publishing: bool = True) -> None:
+    def run(self, shutdown: Shutdown) -> None:
         """Relay until shutdown: publish on every wake-up and at least every sweep interval.
-        Only the relay holding leadership publishes; the others stand by, and so does a relay
-        told not to publish (`reengage worker --no-relay`). Standing by still keeps the
-        backlog gauges current: the process serving them may not be the one publishing."""
+        Only the relay holding leadership publishes; the others stand by. Standing by still
+        keeps the backlog gauges current: every `reengage relay` serves them, and the one
+        scraped may not be the one publishing."""
 
         def idle(seconds: float) -> None:
             if shutdown.wait(seconds):
@@ -151,7 +151,7 @@ class OutboxRelay:
 
         try:
             while not shutdown.requested:
-                if publishing and self._leadership.try_acquire():
+                if self._leadership.try_acquire():
                     retry_transient(
                         lambda: self._cycle(shutdown),
                         budget_s=self._retry_budget_s,
@@ -194,13 +194,9 @@ class OutboxRelay:
         # The leader retries its own failures; a standby just keeps its last reading.
         try_refresh_outbox_gauges(self._engine)
 
-    def start_in_thread(self, shutdown: Shutdown, *, publishing: bool = True) -> threading.Thread:
+    def start_in_thread(self, shutdown: Shutdown) -> threading.Thread:
         thread = threading.Thread(
-            target=self.run,
-            args=(shutdown,),
-            kwargs={"publishing": publishing},
-            name="reengage-relay" if publishing else "reengage-outbox-gauges",
-            daemon=True,
+            target=self.run, args=(shutdown,), name="reengage-relay", daemon=True
         )
         thread.start()
         return thread
