@@ -17,12 +17,11 @@ from worker.ingest.context import HandlerContext, Origin
 from worker.ingest.translate import snapshot_of
 from worker.rules.cancellation import CancellationReason, cancellation_reason
 from worker.rules.days import days_before
-from worker.rules.eligibility import effective_policy, first_failing_rule
 from worker.rules.model import Candidate, Job
 from worker.runtime.metrics import MATCH_SECONDS
 from worker.store.candidates import UpsertOutcome, erase_candidate, store_snapshots
 from worker.store.jobs import jobs_opened_between
-from worker.store.matcher import Trigger, match_job
+from worker.store.matcher import reverse_match
 from worker.store.outreach import cancel_pending, candidates_with_pending
 
 
@@ -93,26 +92,12 @@ def _with_pending_outreach(
 def _reverse_match(
     ctx: HandlerContext, candidate: Candidate, at: datetime, jobs: Sequence[Job]
 ) -> None:
-    """Oldest job first, same rules at T = the snapshot's updated_at. The pure rules screen
-    out jobs the candidate cannot pass whatever the outreach history says (no query); the
-    database then decides, and claims, for the rest. No open job in the window, no match:
-    nothing is timed either (most updates, and `reengage_match_seconds` is about matches)."""
+    """No open job in the window, no match: nothing is timed either (most updates, and
+    `reengage_match_seconds` is about matches)."""
     if not jobs:
         return
     started = time.perf_counter()
-    defaults = ctx.config.policy
-    for job in jobs:
-        if first_failing_rule(candidate, job, at, effective_policy(job, defaults), ()):
-            continue
-        requested = match_job(
-            ctx.connection,
-            candidate.tenant_id,
-            job.job_id,
-            defaults,
-            at=at,
-            trigger=Trigger.CANDIDATE_UPDATED,
-            only_candidate=candidate.candidate_id,
-        )
+    for job, requested in reverse_match(ctx.connection, candidate, at, ctx.config.policy, jobs):
         ctx.request(requested, {candidate.candidate_id: candidate}, job)
     MATCH_SECONDS.observe(time.perf_counter() - started)
 

@@ -55,13 +55,13 @@ from sqlalchemy.orm import aliased
 from worker.contracts.encode import outreach_id
 from worker.logs import get_logger
 from worker.rules.days import days_before
-from worker.rules.eligibility import effective_policy
-from worker.rules.model import Job, Policy
+from worker.rules.eligibility import effective_policy, first_failing_rule
+from worker.rules.model import Candidate, Job, Policy
 from worker.rules.ranking import remaining_capacity
 from worker.store.columns import MICROS_PER_DAY, to_micros
 from worker.store.credential_keys import credential_keys
 from worker.store.dialect import is_postgresql
-from worker.store.jobs import jobs_opened_between, load_job, open_clause
+from worker.store.jobs import load_job, open_clause
 from worker.store.schema import (
     CandidateCredentialRow,
     CandidateRow,
@@ -267,26 +267,32 @@ def match_job(
 
 def reverse_match(
     connection: Connection,
-    tenant_id: str,
-    candidate_id: str,
+    candidate: Candidate,
     at: datetime,
     defaults: Policy,
-) -> list[Requested]:
+    jobs: Sequence[Job],
+) -> list[tuple[Job, list[Requested]]]:
     """After storing a candidate snapshot (T = its `updated_at`): evaluate the candidate
-    against each open job of the tenant opened in [T - window, T], oldest first."""
-    start = days_before(at, defaults.reverse_match_window_days)
-    requested: list[Requested] = []
-    for job in jobs_opened_between(connection, tenant_id, start, at):
-        requested += match_job(
+    against each of `jobs`, the tenant's open jobs opened in [T - window, T] oldest first
+    (`jobs_opened_between`; a caller may share one query between many snapshots). The pure
+    rules first screen out jobs the candidate cannot pass whatever the outreach history says,
+    without a query; the database then decides, and claims, for the rest. Per job evaluated,
+    the outreach it requested (none when cooldown or cap said no)."""
+    results: list[tuple[Job, list[Requested]]] = []
+    for job in jobs:
+        if first_failing_rule(candidate, job, at, effective_policy(job, defaults), ()):
+            continue
+        requested = match_job(
             connection,
-            tenant_id,
+            candidate.tenant_id,
             job.job_id,
             defaults,
             at=at,
             trigger=Trigger.CANDIDATE_UPDATED,
-            only_candidate=candidate_id,
+            only_candidate=candidate.candidate_id,
         )
-    return requested
+        results.append((job, requested))
+    return results
 
 
 def _claim(

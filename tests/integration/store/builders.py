@@ -11,8 +11,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from worker.contracts.encode import outreach_id
-from worker.rules.model import EmailStatus, Job, PolicyOverride
-from worker.store.candidates import CandidateSnapshot
+from worker.rules.days import days_before
+from worker.rules.model import EmailStatus, Job, Policy, PolicyOverride
+from worker.store.candidates import CandidateSnapshot, load_candidates
+from worker.store.jobs import jobs_opened_between
+from worker.store.matcher import Requested, reverse_match
 from worker.store.schema import OutreachRow
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -76,3 +79,18 @@ def record_outreach(
             }
         ],
     )
+
+
+def reverse_match_stored(
+    connection: Connection, tenant_id: str, candidate_id: str, at: datetime, defaults: Policy
+) -> list[Requested]:
+    """`reverse_match` as the candidate handler calls it, for a candidate already stored:
+    against the tenant's open jobs in the window, every request in job order."""
+    candidate = load_candidates(connection, tenant_id, [candidate_id])[candidate_id]
+    start = days_before(at, defaults.reverse_match_window_days)
+    jobs = jobs_opened_between(connection, tenant_id, start, at)
+    return [
+        request
+        for _, requested in reverse_match(connection, candidate, at, defaults, jobs)
+        for request in requested
+    ]

@@ -6,12 +6,20 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from tests.integration.store.builders import DAY, TENANT, T, job, record_outreach, snapshot
+from tests.integration.store.builders import (
+    DAY,
+    TENANT,
+    T,
+    job,
+    record_outreach,
+    reverse_match_stored,
+    snapshot,
+)
 from worker.contracts.encode import outreach_id
 from worker.rules.model import Policy, PolicyOverride
 from worker.store.candidates import upsert_candidates
 from worker.store.jobs import close_job, upsert_job
-from worker.store.matcher import Trigger, match_job, ranked_candidates, reverse_match
+from worker.store.matcher import Trigger, match_job, ranked_candidates
 from worker.store.schema import OutreachRow
 
 
@@ -143,7 +151,7 @@ def test_reverse_match_takes_the_oldest_open_job_in_the_window(engine: Engine) -
         upsert_job(connection, job("j-closed", opened_at=at - 30 * DAY, closed_at=at - 2 * DAY))
         upsert_job(connection, job("j-future", opened_at=at + DAY))
         upsert_candidates(connection, [candidate])
-        requested = reverse_match(connection, TENANT, "c-1", at, Policy())
+        requested = reverse_match_stored(connection, TENANT, "c-1", at, Policy())
     # With a cooldown, the first request blocks the rest of the pass.
     assert [(r.job_id, r.trigger, r.requested_at, r.rank) for r in requested] == [
         ("j-oldest", Trigger.CANDIDATE_UPDATED, at, 1)
@@ -160,7 +168,7 @@ def test_reverse_match_without_cooldown_requests_every_job_in_order(engine: Engi
         upsert_candidates(
             connection, [snapshot("c-1", updated_at=at), snapshot("c-2", updated_at=at)]
         )
-        requested = reverse_match(connection, TENANT, "c-1", at, Policy(cooldown_days=0))
+        requested = reverse_match_stored(connection, TENANT, "c-1", at, Policy(cooldown_days=0))
     assert [r.job_id for r in requested] == ["j-c", "j-a", "j-b"]
     assert {r.candidate_id for r in requested} == {"c-1"}  # never another candidate
 
@@ -172,5 +180,5 @@ def test_reverse_match_respects_each_jobs_cap(engine: Engine) -> None:
         record_outreach(connection, "j-full", "someone", T)
         upsert_job(connection, job("j-room", opened_at=T + timedelta(hours=1)))
         upsert_candidates(connection, [snapshot("c-1", updated_at=at)])
-        requested = reverse_match(connection, TENANT, "c-1", at, Policy())
+        requested = reverse_match_stored(connection, TENANT, "c-1", at, Policy())
     assert [(r.job_id, r.rank) for r in requested] == [("j-room", 1)]
