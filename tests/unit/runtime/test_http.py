@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 
@@ -67,11 +68,20 @@ def test_a_client_that_hangs_up_early_leaves_no_traceback(
         # Close with a reset, as a scraper that timed out does: the write on the far end fails.
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         client.close()
-    time.sleep(0.5)
+    _wait_until_requests_are_handled()  # each failed write is reported by then
     assert _request(server, "GET", "/healthz")[0] == 200
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert "Exception occurred" not in captured.err + captured.out
+
+
+def _wait_until_requests_are_handled() -> None:
+    """Until no connection thread of the server is left (the stdlib names each after
+    `process_request_thread`); bounded, and failing loudly rather than passing early."""
+    deadline = time.monotonic() + 10
+    while any("process_request_thread" in t.name for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "connection threads still running after 10 s"
+        time.sleep(0.01)
 
 
 def test_a_page_that_fails_answers_500_and_logs_only_the_class(
