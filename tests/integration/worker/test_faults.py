@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -269,9 +268,7 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
     with running(["worker"], env, tmp_path / "w1.log") as worker:
         wait_for(lambda: count_rows(migrated, "candidates") > 0, "the first batch stored")
         worker.signal(signal.SIGTERM)
-        started = time.monotonic()
-        assert worker.wait(10) == 0, worker.output()
-        assert time.monotonic() - started < 10
+        assert worker.wait(10) == 0, worker.output()  # OPERATIONS.md: exit 0 within 10 s
     stored_before = count_rows(migrated, "processed_events")
     assert stored_before < size  # it stopped mid-stream, not at the end
 
