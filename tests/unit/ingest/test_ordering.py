@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from worker.contracts.ats import JobClosed, JobOpened
 from worker.contracts.encode import ats_event, outreach_failed, outreach_id
 from worker.contracts.envelope import AnyEvent
+from worker.contracts.examples import example_messages
 from worker.contracts.status import OutreachFailed
 from worker.ingest.ordering import event_time_order
 from worker.kafka.records import Record
@@ -71,3 +74,28 @@ def test_a_report_without_a_time_of_its_own_is_dated_by_the_caller() -> None:
     assert order == [0, 1]
     order = _order((0, report), (1, _opened("j-2", T)), report_time=T + MINUTE)
     assert order == [1, 0]
+
+
+# Each dated type with the field that dates it: the merge must read that one, not another
+# time of the event (a report's envelope time, a snapshot's last activity).
+_DATED_BY = {
+    "ats.job.closed": "closed_at",
+    "ats.candidate.updated": "updated_at",
+    "ats.candidate.erased": "erased_at",
+    "reengage.outreach.sent": "sent_at",
+}
+
+
+def _dated(event_type: str, at: datetime) -> AnyEvent:
+    event = example_messages()[event_type].event
+    return event.model_copy(
+        update={"data": event.data.model_copy(update={_DATED_BY[event_type]: at})}
+    )
+
+
+@pytest.mark.parametrize("event_type", sorted(_DATED_BY))
+def test_each_type_is_merged_by_its_own_time(event_type: str) -> None:
+    later = _dated(event_type, T + 20 * MINUTE)
+    assert _order((0, later), (1, _opened("j-1", T)), report_time=T - MINUTE) == [1, 0]
+    earlier = _dated(event_type, T - 20 * MINUTE)
+    assert _order((1, _opened("j-1", T)), (0, earlier), report_time=T + MINUTE) == [1, 0]
