@@ -34,17 +34,6 @@ EXIT_CONFIG = 2
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-class CommandNotAvailableError(Exception):
-    """The command is part of the interface but this build does not provide it yet."""
-
-
-def _not_implemented(name: str) -> Command:
-    def run(_args: argparse.Namespace, _settings: Settings) -> int:
-        raise CommandNotAvailableError(name)
-
-    return run
-
-
 class _HelpFormatter(argparse.HelpFormatter):
     """Wraps one-paragraph texts as argparse does; keeps texts laid out already (those with
     line breaks, such as the settings list) as they are."""
@@ -224,9 +213,6 @@ def _exit_code_of(args: argparse.Namespace, settings: Settings) -> int:
         return run(args, settings)
     except ConfigurationError as exc:
         print(f"reengage: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except CommandNotAvailableError as exc:
-        print(f"reengage: '{exc}' is not implemented in this version", file=sys.stderr)
         return EXIT_CONFIG
     except AbandonedAfterFailure as exc:
         # The failure the signal cut short is still the command's outcome.

@@ -115,31 +115,6 @@ def candidates_with_pending(
     return found
 
 
-def pending(
-    connection: Connection,
-    tenant_id: str,
-    *,
-    job_id: str | None = None,
-    candidate_id: str | None = None,
-) -> list[OutreachRef]:
-    """Outreach not yet reported sent nor cancelled (what `cancel_pending` would cancel)."""
-    statement = select(
-        OutreachRow.outreach_id,
-        OutreachRow.tenant_id,
-        OutreachRow.job_id,
-        OutreachRow.candidate_id,
-    ).where(
-        OutreachRow.tenant_id == tenant_id,
-        _cancellable(),
-    )
-    if job_id is not None:
-        statement = statement.where(OutreachRow.job_id == job_id)
-    if candidate_id is not None:
-        statement = statement.where(OutreachRow.candidate_id == candidate_id)
-    statement = statement.order_by(OutreachRow.candidate_id, OutreachRow.job_id)
-    return [OutreachRef(*row) for row in connection.execute(statement)]
-
-
 def _named_by(ref: OutreachRef) -> ColumnElement[bool]:
     """The outreach row a report names, matched on every id the report carries: an id from
     another tenant, or for another candidate or job, matches nothing."""
