@@ -33,8 +33,9 @@ def cancellation_reason(
     cancelling is a no-op for outreach already cancelled. The reasons are checked in the
     eligibility rules' order, so one update gives one reason. Consent counts as expired when it
     ends at or before `at` (default: the snapshot's `updated_at`, as the spec says it is checked
-    when the candidate is updated). The same function serves a mailer bounce report: the
-    candidate with `email_suppressed` set is `email_unusable`.
+    when the candidate is updated). A candidate whose address a mailer reported
+    (`email_suppressed`) is `email_unusable` here too; the report itself cancels with that
+    reason directly (ingest/status.py), without asking this function.
     """
     moment = updated.updated_at if at is None else at
     if updated.do_not_contact:
