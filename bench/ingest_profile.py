@@ -33,7 +33,7 @@ from dev.local_postgres import running
 from worker.contracts.ats import CandidateUpdated
 from worker.ingest.batch import Incoming, apply_batch
 from worker.ingest.context import IngestConfig
-from worker.ingest.loop import sort_records
+from worker.ingest.loop import classify_records
 from worker.kafka.records import Record
 from worker.rules.model import Policy
 from worker.runtime.metrics import Outcome
@@ -56,7 +56,7 @@ def decoded(updates: Sequence[CandidateUpdated], run: str) -> tuple[list[Incomin
         for offset, message in enumerate(as_messages(updates, run))
     ]
     started = time.perf_counter()
-    incoming = sort_records(records).incoming
+    incoming = classify_records(records).incoming
     seconds = time.perf_counter() - started
     if len(incoming) != len(updates):
         raise ProfileError("some snapshots did not decode")

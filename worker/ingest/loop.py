@@ -69,13 +69,15 @@ class ShutdownDuringRetryError(ReengageError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Sorted:
+class _Classified:
     incoming: list[Incoming]
     dead: list[DeadLetter]
     skipped: list[tuple[Record, str]]
 
 
-def sort_records(records: Sequence[Record]) -> _Sorted:
+def classify_records(records: Sequence[Record]) -> _Classified:
+    """Each record decoded and put with its kind (applied, dead-lettered, skipped), in the
+    order consumed; the order events are applied in is ordering.py's."""
     incoming: list[Incoming] = []
     dead: list[DeadLetter] = []
     skipped: list[tuple[Record, str]] = []
@@ -88,7 +90,7 @@ def sort_records(records: Sequence[Record]) -> _Sorted:
                 dead.append(DeadLetter(record, error_class, reason, event_type))
             case Skipped(event_type=event_type):
                 skipped.append((record, event_type))
-    return _Sorted(incoming, dead, skipped)
+    return _Classified(incoming, dead, skipped)
 
 
 class IngestLoop:
@@ -136,12 +138,12 @@ class IngestLoop:
     def process(self, records: Sequence[Record]) -> None:
         started = time.perf_counter()
         self._in_hand = list(records)
-        sorted_ = sort_records(self._in_hand)
-        if sorted_.dead:
+        classified = classify_records(self._in_hand)
+        if classified.dead:
             failed_at = datetime.now(UTC)
-            self._retry(lambda: self._dead_letters.publish(self._owned(sorted_.dead), failed_at))
+            self._retry(lambda: self._dead_letters.publish(self._owned(classified.dead), failed_at))
         try:
-            report = self._retry(lambda: self._apply(self._owned_incoming(sorted_.incoming)))
+            report = self._retry(lambda: self._apply(self._owned_incoming(classified.incoming)))
         except (ReengageError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -151,11 +153,11 @@ class IngestLoop:
             log.error(
                 "batch failed; applying its events one by one", error_class=type(exc).__name__
             )
-            report, failed = self._apply_one_by_one(self._owned_incoming(sorted_.incoming))
-            sorted_ = _Sorted(
-                [i for i in sorted_.incoming if i.record not in failed],
-                sorted_.dead + list(failed.values()),
-                sorted_.skipped,
+            report, failed = self._apply_one_by_one(self._owned_incoming(classified.incoming))
+            classified = _Classified(
+                [i for i in classified.incoming if i.record not in failed],
+                classified.dead + list(failed.values()),
+                classified.skipped,
             )
             letters = list(failed.values())
             if letters:
@@ -163,8 +165,8 @@ class IngestLoop:
                 self._retry(lambda: self._dead_letters.publish(self._owned(letters), failed_at))
         crash_point("worker-after-db-commit")
         self._commit_offsets()
-        self._count(sorted_, report)
-        self._budget.record_batch(records, [letter.record for letter in sorted_.dead])
+        self._count(classified, report)
+        self._budget.record_batch(records, [letter.record for letter in classified.dead])
         self._after_commit()
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
@@ -289,23 +291,23 @@ class IngestLoop:
             i for i in incoming if (i.record.topic, i.record.partition, i.record.offset) in owned
         ]
 
-    def _count(self, sorted_: _Sorted, report: BatchReport) -> None:
+    def _count(self, classified: _Classified, report: BatchReport) -> None:
         counts: Counter[tuple[str, str, str]] = Counter()
         # The report's own items: partitions revoked during a retry left some of the batch
         # unapplied, and counting those would mislabel the rest.
         for item, outcome in zip(report.items, report.outcomes, strict=True):
             counts[(item.record.topic, item.event.type, outcome)] += 1
-        publish_counts(counts, sorted_.dead, sorted_.skipped)
+        publish_counts(counts, classified.dead, classified.skipped)
         OUTREACH_REQUESTED.inc(report.effects.requested)
         for reason, n in report.effects.cancelled.items():
             OUTREACH_CANCELLED.labels(reason).inc(n)
-        if report.effects.requested or report.effects.cancelled or sorted_.dead:
+        if report.effects.requested or report.effects.cancelled or classified.dead:
             log.info(
                 "batch applied",
-                records=len(sorted_.incoming) + len(sorted_.dead) + len(sorted_.skipped),
+                records=len(classified.incoming) + len(classified.dead) + len(classified.skipped),
                 requested=report.effects.requested,
                 cancelled=sum(report.effects.cancelled.values()),
-                dead_lettered=len(sorted_.dead),
+                dead_lettered=len(classified.dead),
             )
         for decision in report.effects.decisions:
             _log_decision(decision)

@@ -98,7 +98,7 @@ class _Batch:
     first_seen: set[tuple[str, int, int]] = field(default_factory=set)
 
 
-def sort_records(records: Sequence[Record]) -> _Batch:
+def classify_records(records: Sequence[Record]) -> _Batch:
     batch = _Batch()
     for record in records:
         match decode(record.value, HANDLED_TYPES):
@@ -188,7 +188,7 @@ class MailerLoop:
         self._gone = set()
         self._skipped_ahead = set()
         self._unreadable = None
-        batch = sort_records(records)
+        batch = classify_records(records)
         if batch.dead:
             failed_at = self._now()
             self._retry(lambda: self._dead_letters.publish(self._owned(batch.dead), failed_at))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from worker.contracts.encode import outreach_id, outreach_skipped
 from worker.contracts.status import OutreachSkipped
-from worker.ingest.loop import sort_records
+from worker.ingest.loop import classify_records
 from worker.kafka.records import Record
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
@@ -37,11 +37,11 @@ def test_a_skipped_report_is_skipped_even_when_its_data_is_not_the_contracts() -
     del envelope["data"]["job_id"]
     odd = json.dumps(envelope).encode()
 
-    sorted_ = sort_records([_record(0, valid), _record(1, odd), _record(2, b"not json")])
+    classified = classify_records([_record(0, valid), _record(1, odd), _record(2, b"not json")])
 
-    assert [(r.offset, kind) for r, kind in sorted_.skipped] == [
+    assert [(r.offset, kind) for r, kind in classified.skipped] == [
         (0, "reengage.outreach.skipped"),
         (1, "reengage.outreach.skipped"),
     ]
-    assert [letter.record.offset for letter in sorted_.dead] == [2]
-    assert sorted_.incoming == []
+    assert [letter.record.offset for letter in classified.dead] == [2]
+    assert classified.incoming == []
