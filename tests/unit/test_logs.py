@@ -66,6 +66,14 @@ def test_json_lines_carry_the_required_keys_and_no_addresses() -> None:
     assert line["note"] == "bounce from j***@example.com"
 
 
+@pytest.mark.parametrize("key", ["email", "first_name", "last_name", "name", "full_name", "to"])
+def test_personal_keys_are_redacted_whatever_their_value_looks_like(key: str) -> None:
+    stream = _capture()
+    get_logger("t").info("something", **{key: "Jane Doe"}, detail={key: "Jane Doe"})
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert (line[key], line["detail"][key]) == ("[redacted]", "[redacted]")
+
+
 def test_stdlib_loggers_are_rendered_and_masked_too() -> None:
     stream = _capture()
     logging.getLogger("third.party").warning("rejected rcpt bob@example.net")

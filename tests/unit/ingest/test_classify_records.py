@@ -1,4 +1,4 @@
-"""How the worker sorts a polled batch before any database work: decoded, dead, skipped."""
+"""How the worker classifies a polled batch before any database work: decoded, dead, skipped."""
 
 from __future__ import annotations
 

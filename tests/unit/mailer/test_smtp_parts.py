@@ -19,7 +19,9 @@ def test_long_replies_are_cut() -> None:
     assert len(Reply(554, "x" * 5000).describe("data")) == 300
 
 
-@pytest.mark.parametrize(("code", "transient"), [(421, True), (451, True), (550, False)])
+@pytest.mark.parametrize(
+    ("code", "transient"), [(421, True), (451, True), (499, True), (500, False), (550, False)]
+)
 def test_4xx_is_transient_and_5xx_is_not(code: int, transient: bool) -> None:
     assert Reply(code, "").transient is transient
 
