@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.logs import get_logger
@@ -23,15 +25,27 @@ from worker.store.schema import OutboxRow
 log = get_logger("reengage.relay")
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    pending: int
+    oldest_age_seconds: float | None  # None: nothing pending
+
+
+def outbox_backlog(connection: Connection, now: datetime) -> OutboxBacklog:
+    """Rows not yet published, and how long the oldest has waited (by the wall clock: this
+    is about the relay keeping up, not about events)."""
+    pending, oldest = connection.execute(
+        select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
+    ).one()
+    age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
+    return OutboxBacklog(pending=int(pending), oldest_age_seconds=age)
+
+
 def refresh_outbox_gauges(engine: Engine) -> None:
-    statement = select(func.count(), func.min(OutboxRow.created_at)).where(
-        OutboxRow.published_at.is_(None)
-    )
     with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        count, oldest = connection.execute(statement).one()
-    OUTBOX_PENDING.set(count)
-    age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
-    OUTBOX_OLDEST_SECONDS.set(max(0.0, age))
+        backlog = outbox_backlog(connection, datetime.now(UTC))
+    OUTBOX_PENDING.set(backlog.pending)
+    OUTBOX_OLDEST_SECONDS.set(backlog.oldest_age_seconds or 0.0)
 
 
 def try_refresh_outbox_gauges(engine: Engine) -> None:

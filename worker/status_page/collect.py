@@ -10,20 +10,20 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 
+from worker.outbox.gauges import outbox_backlog
 from worker.rules.model import Policy
 from worker.status_page.dead_letters import dead_letters_by_topic
 from worker.status_page.funnel import job_funnel
 from worker.status_page.report import (
     OUTREACH_STATUSES,
     JobStatus,
-    OutboxBacklog,
     StatusReport,
     TenantStatus,
 )
 from worker.store.candidates import in_pool
 from worker.store.engine import READ_ONLY
 from worker.store.jobs import load_job
-from worker.store.schema import CandidateRow, JobRow, OutboxRow, OutreachRow
+from worker.store.schema import CandidateRow, JobRow, OutreachRow
 
 # Each funnel scans its tenant's pool: keep a page view to a bounded number of them. The
 # page shows as many tenant sections: those of the jobs shown first, then others by id.
@@ -63,7 +63,7 @@ def collect(
                     outreach={s: counts.get(s, 0) for s in OUTREACH_STATUSES},
                 )
             )
-        backlog = _outbox_backlog(connection, now)
+        backlog = outbox_backlog(connection, now)
         database = connection.dialect.name
     every_tenant = sorted(set(pools) | set(opened_by_tenant) | set(by_tenant))
     with_jobs = [t for t in every_tenant if by_tenant[t]]
@@ -134,11 +134,3 @@ def _pool_sizes(connection: Connection) -> dict[str, int]:
         .group_by(CandidateRow.tenant_id)
     )
     return {tenant_id: int(n) for tenant_id, n in rows}
-
-
-def _outbox_backlog(connection: Connection, now: datetime) -> OutboxBacklog:
-    pending, oldest = connection.execute(
-        select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
-    ).one()
-    age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
-    return OutboxBacklog(pending=int(pending), oldest_age_seconds=age)

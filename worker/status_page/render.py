@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 
+from worker.outbox.gauges import OutboxBacklog
 from worker.rules.eligibility import Exclusion
 from worker.status_page.funnel import Funnel
 from worker.status_page.report import (
     OUTREACH_STATUSES,
     JobStatus,
-    OutboxBacklog,
     StatusReport,
     TenantStatus,
 )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from worker.outbox.gauges import OutboxBacklog
 from worker.rules.model import Job
 from worker.status_page.funnel import Funnel
 
@@ -39,12 +40,6 @@ class TenantStatus:
     # The tenant's jobs among the page's most recently opened; `jobs_opened` counts them all.
     jobs: tuple[JobStatus, ...]
     jobs_opened: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxBacklog:
-    pending: int
-    oldest_age_seconds: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,13 @@ from html.parser import HTMLParser
 
 from prometheus_client import CollectorRegistry, Counter
 
+from worker.outbox.gauges import OutboxBacklog
 from worker.rules.eligibility import Exclusion
 from worker.rules.model import Job, Policy
 from worker.status_page.dead_letters import dead_letters_by_topic
 from worker.status_page.funnel import STAGES, Funnel
 from worker.status_page.render import render
-from worker.status_page.report import JobStatus, OutboxBacklog, StatusReport, TenantStatus
+from worker.status_page.report import JobStatus, StatusReport, TenantStatus
 
 T = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 
