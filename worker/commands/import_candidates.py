@@ -170,7 +170,7 @@ def _publish(
 
         def on_bad_row(bad: BadRow) -> None:
             problems = "; ".join(bad.problems)
-            progress.console.print(f"line {bad.line}: {problems}", markup=False)
+            progress.console.print(f"{bad.lines}: {problems}", markup=False)
 
         def on_progress(done: int, rows: int) -> None:
             progress.update(task, completed=done, rows=rows)

@@ -85,6 +85,8 @@ class Header:
             name = raw.strip().lower()
             if name in COLUMNS and name not in positions:
                 positions[name] = index
+            elif name in COLUMNS:
+                ignored.append(f"{raw.strip()} (column {index + 1}: the first {name} is read)")
             elif raw.strip():
                 ignored.append(raw.strip())
         missing = [c for c in REQUIRED if c not in positions]
@@ -106,6 +108,11 @@ class RowMapper:
         if len(row) != self._header.width:
             raise RowError([f"{len(row)} fields where the header has {self._header.width}"])
         cell = self._cells(row)
+        swallowed = [name for name, value in cell.items() if _holds_rows(value)]
+        if swallowed:
+            raise RowError(
+                [f"{name}: holds the lines after it (an unbalanced quote?)" for name in swallowed]
+            )
         problems: list[str] = []
         data: dict[str, Any] = {"tenant_id": self._tenant_id}
         for name in ("candidate_id", "email", "first_name", "last_name", "location"):
@@ -139,6 +146,13 @@ class RowMapper:
 
     def _cells(self, row: Sequence[str]) -> dict[str, str]:
         return {name: row[index].strip() for name, index in self._header.positions.items()}
+
+
+def _holds_rows(value: str) -> bool:
+    """A quoted cell may hold line breaks ("Berlin / Mitte" on two lines is a location), but
+    one whose later lines hold the delimiter is nearly always a stray `"` that made one field
+    of the rows after it: those candidates would vanish into this one's name."""
+    return any("," in line for line in value.splitlines()[1:])
 
 
 def _boolean(text: str) -> bool:

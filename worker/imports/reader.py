@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+# Python's default (128 KiB) refuses a row for a long free-text cell in a column we ignore
+# (notes, a pasted CV); rows are read one at a time, so a larger one costs only that row.
+FIELD_LIMIT = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -17,6 +21,7 @@ class Row:
     values: list[str]
     # Set when the CSV itself is broken here (e.g. a field over the size limit).
     error: str | None = None
+    last_line: int = 0  # the line it ends on (0: the one it starts on)
 
 
 class CsvFile:
@@ -32,6 +37,7 @@ class CsvFile:
         self._text = io.TextIOWrapper(
             self._raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
+        csv.field_size_limit(FIELD_LIMIT)
         self._reader = csv.reader(self._text, strict=False)
         self._line = 0
 
@@ -67,15 +73,15 @@ class CsvFile:
                 return
             except csv.Error as exc:
                 self._line = self._reader.line_num
-                yield Row(start, [], error=f"not readable as CSV ({exc})")
+                yield Row(start, [], f"not readable as CSV ({exc})", self._line)
                 continue
             self._line = self._reader.line_num
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
             if not _utf8(values):
-                yield Row(start, [], error="not UTF-8 text (save the export as UTF-8)")
+                yield Row(start, [], "not UTF-8 text (save the export as UTF-8)", self._line)
                 continue
-            yield Row(start, values)
+            yield Row(start, values, last_line=self._line)
 
     def close(self) -> None:
         self._text.close()

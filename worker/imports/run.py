@@ -29,6 +29,13 @@ class Sink(Protocol):
 class BadRow:
     line: int
     problems: tuple[str, ...]
+    last_line: int = 0  # where the record ends, when it spans several lines
+
+    @property
+    def lines(self) -> str:
+        if self.last_line > self.line:
+            return f"lines {self.line}-{self.last_line}"
+        return f"line {self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,7 @@ def import_candidates(
             message = candidate_event(mapper.candidate(row.values), target.source)
         except RowError as exc:
             bad += 1
-            on_bad_row(BadRow(row.line, exc.problems))
+            on_bad_row(BadRow(row.line, exc.problems, row.last_line))
             continue
         pending.append(Outgoing(target.topic, message.key, message.value))
         if len(pending) >= chunk:

@@ -66,7 +66,7 @@ def test_only_candidate_id_is_required_and_defaults_fill_the_rest() -> None:
 def test_header_names_ignore_case_and_spaces_and_unknown_columns_are_listed() -> None:
     header = Header.parse([" Candidate_ID ", "EMAIL", "favourite colour", "", "email"])
     assert header.positions == {"candidate_id": 0, "email": 1}
-    assert header.ignored == ("favourite colour", "email")
+    assert header.ignored == ("favourite colour", "email (column 5: the first email is read)")
     candidate = RowMapper(header, "acme", DEFAULT_AT).candidate(
         ["C-3", "x@example.com", "teal", "", "second@example.com"]
     )

@@ -15,7 +15,7 @@ from worker.contracts.ats import CandidateUpdated
 from worker.contracts.decode import Decoded, decode
 from worker.imports.columns import HeaderError
 from worker.imports.events import import_event_id
-from worker.imports.reader import CsvFile
+from worker.imports.reader import FIELD_LIMIT, CsvFile
 from worker.imports.run import BadRow, ImportTarget, import_candidates
 from worker.kafka.producer import Outgoing
 
@@ -125,12 +125,36 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_field_beyond_the_csv_limit_is_one_bad_row(tmp_path: Path) -> None:
-    huge = "x" * (csv.field_size_limit() + 10)
+    huge = "x" * (FIELD_LIMIT + 10)
     path = write(tmp_path / "export.csv", f"candidate_id,notes\nC-1,{huge}\nC-2,ok\n")
     _, bad, published, _ = run(path)
     assert published == 1
     assert [b.line for b in bad] == [2]
     assert "not readable as CSV" in bad[0].problems[0]
+
+
+def test_a_long_note_in_an_ignored_column_is_no_problem(tmp_path: Path) -> None:
+    note = "x" * 300_000  # over Python's default field limit of 128 KiB
+    path = write(tmp_path / "export.csv", f"candidate_id,notes\nC-1,{note}\nC-2,ok\n")
+    assert run(path)[1:] == ([], 2, 0)
+
+
+def test_a_stray_quote_that_swallows_rows_is_reported_with_every_line_it_took(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "export.csv",
+        "candidate_id,email,first_name,location\n"
+        'A-1,a@example.com,"Ann,Berlin\n'  # the quote is never closed on this line...
+        'A-2,b@example.com,O"Brien,Paris\n'  # ...and this row becomes part of A-1's name
+        'A-3,c@example.com,Cy,"Berlin\nMitte"\n',  # a cell on two lines, on purpose
+    )
+    sink, bad, published, _ = run(path)
+    assert [(b.lines, b.problems) for b in bad] == [
+        ("lines 2-3", ("first_name: holds the lines after it (an unbalanced quote?)",))
+    ]
+    assert published == 1
+    assert json.loads(sink.sent[0].value)["data"]["location"] == "Berlin\nMitte"
 
 
 def test_a_byte_that_is_not_utf8_is_one_bad_row_and_the_rest_go_out(tmp_path: Path) -> None:
