@@ -25,7 +25,8 @@ _ADDRESS_CHAR = r"[^\s@<>()\[\],;:\"'`]"
 # literal (`jane@[192.0.2.1]`) are someone's address all the same.
 _LOCAL_PART = rf'(?:"[^"\r\n]*"|{_ADDRESS_CHAR}+)'
 _DOMAIN = rf"(?:\[[^\]\s]*\]|{_ADDRESS_CHAR}+)"
-_EMAIL = re.compile(rf"({_LOCAL_PART})@({_DOMAIN})")
+# `%40`: an address inside a URL (a server's reply may link to `...?rcpt=jane%40example.com`).
+_EMAIL = re.compile(rf"({_LOCAL_PART})(?:@|%40)({_DOMAIN})")
 # Keys whose values are personal data whatever they look like.
 _PERSONAL_KEYS = frozenset({"email", "first_name", "last_name", "name", "full_name", "to"})
 _REDACTED = "[redacted]"

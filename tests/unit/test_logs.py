@@ -14,6 +14,11 @@ from worker.logs import (
 )
 
 
+def test_mask_emails_takes_an_address_in_a_url_too() -> None:
+    masked = mask_emails("see /u?rcpt=jane.doe%40example.com")
+    assert "jane" not in masked and masked.endswith("***@example.com")
+
+
 def test_mask_emails_keeps_first_letter_and_domain() -> None:
     assert mask_emails("to jane.doe@example.com now") == "to j***@example.com now"
     assert mask_emails("a@b.io, Zed+x@mail.example.org") == "a***@b.io, Z***@mail.example.org"

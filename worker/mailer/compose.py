@@ -142,7 +142,7 @@ class Composed:
     envelope_to: str
     smtputf8: bool
     message: EmailMessage
-    # The recipient's names as the event gave them: kept out of what is reported and logged.
+    # The recipient's names and address local part: kept out of what is reported and logged.
     names: tuple[str, ...] = ()
 
     def as_bytes(self) -> bytes:
@@ -190,10 +190,17 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
         envelope_to=recipient,
         smtputf8=smtputf8,
         message=message,
-        # As the event gave them and as written into To: (cleaned and shortened).
+        # As the event gave them and as written into To: (cleaned and shortened); and the
+        # address's local part, which a server may quote in a form no address pattern
+        # catches ("jane.doe at example.com").
         names=tuple(
             name
-            for name in (candidate.first_name, candidate.last_name, full_name)
+            for name in (
+                candidate.first_name,
+                candidate.last_name,
+                full_name,
+                recipient.rpartition("@")[0],
+            )
             if name and name.strip()
         ),
     )

@@ -57,7 +57,7 @@ END_OF_DATA_TIMEOUT_S = 120.0
 # A connection idle for this long is checked with NOOP before reuse: servers drop idle ones.
 IDLE_CHECK_S = 30.0
 _DETAIL_LIMIT = 300
-_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+_ADDRESS = re.compile(r"<?[^\s<>@]+(?:@|%40)[^\s<>]+>?")  # %40: an address in a URL
 # Shorter names would mask common letters and words of the reply, not the person.
 _MIN_NAME_CHARS = 3
 

@@ -300,3 +300,8 @@ def test_a_non_ascii_local_part_needs_smtputf8() -> None:
 def test_an_unusable_address_is_refused(address: str) -> None:
     with pytest.raises(UnusableAddressError):
         compose(_with(_request(), email=address), SENDER, NOW)
+
+
+def test_the_names_kept_out_of_reports_include_the_address_local_part() -> None:
+    request = _with(_request(), email="kk.rjx3@pii-c.example")
+    assert "kk.rjx3" in compose(request, SENDER, NOW).names

@@ -49,3 +49,13 @@ def test_a_name_inside_an_address_leaves_the_address_mask_whole() -> None:
     assert reply.describe("rcpt", ("Dre", "Smith", "Dre Smith")) == (
         "550 5.1.1 [address]: [name] unknown (at rcpt)"
     )
+
+
+def test_reply_detail_hides_an_address_quoted_in_a_url_or_spelled_out() -> None:
+    reply = Reply(
+        550,
+        "mailbox kk.rjx3 at pii-c.example unknown, see https://x.test/?rcpt=kk.rjx3%40pii-c.example",
+    )
+    assert reply.describe("rcpt", ("kk.rjx3",)) == (
+        "550 mailbox [name] at pii-c.example unknown, see [address] (at rcpt)"
+    )
