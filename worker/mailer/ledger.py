@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ColumnElement, Integer, String, Text, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    and_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -124,7 +134,7 @@ def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) ->
     """`pending` -> `skipped`; an outreach the ledger has never seen is remembered as skipped,
     so a request arriving later (a replay) is not sent. False when it is too late (claimed,
     sent or failed) or the outreach was already skipped."""
-    if skip_pending(connection, [key.outreach_id], now):
+    if skip_pending(connection, [key], now):
         return True
     inserted = connection.execute(
         upsert(connection, _T)
@@ -146,14 +156,27 @@ def record_cancelled(connection: Connection, key: OutreachKey, now: datetime) ->
     return inserted.first() is not None
 
 
-def skip_pending(connection: Connection, outreach_ids: Sequence[str], now: datetime) -> set[str]:
-    """`pending` -> `skipped` (cancelled) for those of `outreach_ids` still pending; returns
-    them. Rows in any other state, and outreach the ledger has not seen, are left alone."""
-    if not outreach_ids:
+def skip_pending(connection: Connection, keys: Sequence[OutreachKey], now: datetime) -> set[str]:
+    """`pending` -> `skipped` (cancelled) for those of `keys` still pending; returns their
+    outreach ids. Rows in any other state, and outreach the ledger has not seen, are left
+    alone; so is a row whose tenant, job or candidate differs from the cancellation's (as the
+    worker does with reports): a cancellation naming tenant B never stops tenant A's email."""
+    if not keys:
         return set()
+    named = or_(
+        *(
+            and_(
+                _T.outreach_id == key.outreach_id,
+                _T.tenant_id == key.tenant_id,
+                _T.job_id == key.job_id,
+                _T.candidate_id == key.candidate_id,
+            )
+            for key in keys
+        )
+    )
     skipped = connection.execute(
         update(_T)
-        .where(_T.outreach_id.in_(outreach_ids), _T.state == MailState.PENDING.value)
+        .where(named, _T.state == MailState.PENDING.value)
         .values(state=MailState.SKIPPED.value, reason="cancelled", finished_at=now)
         .returning(_T.outreach_id)
     )

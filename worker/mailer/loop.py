@@ -37,6 +37,7 @@ from worker.contracts.catalogue import MAILER_TYPES
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.encode import OutgoingMessage
 from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
+from worker.contracts.outreach import OutreachCancelled
 from worker.errors import ReengageError
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
@@ -253,12 +254,15 @@ class MailerLoop:
                     batch.first_seen.add((record.topic, record.partition, record.offset))
                 continue
             assert isinstance(event, OutreachCancelledEvent)
-            cancel = event.data
-            key = OutreachKey(
-                cancel.outreach_id, cancel.tenant_id, cancel.job_id, cancel.candidate_id
-            )
+            key = _key_of(event.data)
             newly_skipped += ledger.record_cancelled(connection, key, now)
-            entry = ledger.get(connection, cancel.outreach_id)
+            entry = ledger.get(connection, key.outreach_id)
+            if entry is not None and entry.key != key:
+                log.warning(
+                    "cancellation ignored: its tenant, job or candidate is not the outreach's",
+                    outreach_id=key.outreach_id,
+                )
+                continue
             if entry is not None and entry.state is MailState.SKIPPED:
                 # Also for a repeated cancellation: the first status may never have left.
                 statuses.append(status_event(entry))
@@ -391,8 +395,8 @@ class MailerLoop:
         self._drop_gone_partitions()
         for record in records:
             self._ahead.setdefault(record.position, record)
-        ids = [
-            result.event.data.outreach_id
+        keys = [
+            _key_of(result.event.data)
             for record in records
             # A byte search first: decoding every request read ahead cost a third of the
             # mailer's throughput at 1,000 emails a second. (A type spelled with JSON
@@ -402,10 +406,12 @@ class MailerLoop:
             and isinstance(result := decode(record.value, _CANCELLED), Decoded)
             and isinstance(result.event, OutreachCancelledEvent)
         ]
-        if not ids:
+        if not keys:
             return
         skipped = self._retry(
-            lambda: in_transaction(self._engine, lambda c: ledger.skip_pending(c, ids, self._now()))
+            lambda: in_transaction(
+                self._engine, lambda c: ledger.skip_pending(c, keys, self._now())
+            )
         )
         if skipped:
             MAIL.labels(MailState.SKIPPED.value).inc(len(skipped))
@@ -458,3 +464,7 @@ class MailerLoop:
 
 def _order(record: Record) -> tuple[str, int, int]:
     return (record.topic, record.partition, record.offset)
+
+
+def _key_of(cancel: OutreachCancelled) -> OutreachKey:
+    return OutreachKey(cancel.outreach_id, cancel.tenant_id, cancel.job_id, cancel.candidate_id)

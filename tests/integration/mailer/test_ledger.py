@@ -77,6 +77,26 @@ def test_a_cancellation_seen_first_keeps_a_later_request_from_being_sent(
     assert entry is not None and (entry.state, entry.reason) == (MailState.SKIPPED, "cancelled")
 
 
+@pytest.mark.parametrize(
+    "named",
+    [
+        OutreachKey(KEY.outreach_id, "globex", KEY.job_id, KEY.candidate_id),
+        OutreachKey(KEY.outreach_id, KEY.tenant_id, "J-2", KEY.candidate_id),
+        OutreachKey(KEY.outreach_id, KEY.tenant_id, KEY.job_id, "C-2"),
+    ],
+)
+def test_a_cancellation_naming_other_ids_leaves_the_outreach_pending(
+    ledger_engine: Engine, named: OutreachKey
+) -> None:
+    """As the worker ignores a report whose ids disagree: another tenant's cancellation, even
+    with this outreach's id, must not stop this email."""
+    with ledger_engine.begin() as c:
+        ledger.record_requested(c, KEY, NOW)
+        assert not ledger.record_cancelled(c, named, NOW)
+        assert ledger.skip_pending(c, [named], NOW) == set()
+    assert _state(ledger_engine) is MailState.PENDING
+
+
 def test_skip_pending_skips_only_pending_rows_and_remembers_no_unknown_outreach(
     ledger_engine: Engine,
 ) -> None:
@@ -89,9 +109,9 @@ def test_skip_pending_skips_only_pending_rows_and_remembers_no_unknown_outreach(
         for key in (pending, claimed):
             ledger.record_requested(c, key, NOW)
         assert ledger.claim(c, claimed.outreach_id, "a", "<m>", NOW)
-        ids = [k.outreach_id for k in (pending, claimed, unknown)]
-        assert ledger.skip_pending(c, ids, NOW) == {pending.outreach_id}
-        assert ledger.skip_pending(c, ids, NOW) == set()
+        keys = [pending, claimed, unknown]
+        assert ledger.skip_pending(c, keys, NOW) == {pending.outreach_id}
+        assert ledger.skip_pending(c, keys, NOW) == set()
         states = {k.outreach_id: ledger.get(c, k.outreach_id) for k in (pending, claimed, unknown)}
     assert [None if e is None else (e.state, e.reason) for e in states.values()] == [
         (MailState.SKIPPED, "cancelled"),
