@@ -189,6 +189,14 @@ class Settings(BaseSettings):
             raise ValueError("must not be blank (e.g. urn:reengage:worker)")
         return value.strip()
 
+    @field_validator("consumer_group")
+    @classmethod
+    def _group_is_not_blank(cls, value: str | None) -> str | None:
+        # A group of spaces is a new group: every topic read again from its start.
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank (unset, it is the command's own group)")
+        return None if value is None else value.strip()
+
     @field_validator("kafka_ssl_cafile")
     @classmethod
     def _cafile_holds_certificates(cls, value: Path | None) -> Path | None:

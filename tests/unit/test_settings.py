@@ -282,17 +282,23 @@ def test_settings_the_security_protocol_leaves_unused_are_named(
     assert all(name.startswith("REENGAGE_KAFKA_S") for name in named)
 
 
+@pytest.mark.parametrize("variable", ["REENGAGE_EVENT_SOURCE", "REENGAGE_CONSUMER_GROUP"])
 @pytest.mark.parametrize("blank", ["", "   ", "\t"])
-def test_the_event_source_must_not_be_blank(monkeypatch, blank) -> None:
-    monkeypatch.setenv("REENGAGE_EVENT_SOURCE", blank)
+def test_the_event_source_and_group_must_not_be_blank(monkeypatch, variable, blank) -> None:
+    monkeypatch.setenv(variable, blank)
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
-    assert caught.value.variable == "REENGAGE_EVENT_SOURCE"
+    assert caught.value.variable == variable
 
 
-def test_the_event_source_is_trimmed(monkeypatch) -> None:
+def test_the_event_source_and_group_are_trimmed(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_EVENT_SOURCE", " urn:acme:reengage ")
-    assert load_settings().event_source == "urn:acme:reengage"
+    monkeypatch.setenv("REENGAGE_CONSUMER_GROUP", " acme-workers ")
+    settings = load_settings()
+    assert (settings.event_source, settings.group_for("worker")) == (
+        "urn:acme:reengage",
+        "acme-workers",
+    )
 
 
 def test_secrets_do_not_render(monkeypatch) -> None:

@@ -117,6 +117,9 @@ class Sender:
             raise ConfigurationError(
                 "REENGAGE_MAIL_FROM", "required by the mailer: the address emails are sent from"
             )
+        if "\r" in settings.mail_from or "\n" in settings.mail_from:
+            # parseaddr would read past it; a header value must not hold one.
+            raise ConfigurationError("REENGAGE_MAIL_FROM", "holds a line break")
         name, address = parseaddr(settings.mail_from)
         try:
             valid = validate_email(address, check_deliverability=False)
@@ -125,6 +128,7 @@ class Sender:
                 "REENGAGE_MAIL_FROM", "not an email address (name@domain or Name <name@domain>)"
             ) from None
         sender = valid.ascii_email or valid.normalized
+        _check_placeholders(settings.mail_unsubscribe_url)
         return cls(
             address=sender,
             display_name=display_name(name, NAME_LIMIT),
@@ -284,15 +288,28 @@ def _unsubscribe_text(uri: str, *, applied_before: bool) -> tuple[str, Link]:
     )
 
 
+_PLACEHOLDERS = ("tenant_id", "candidate_id", "outreach_id")
+
+
+def _check_placeholders(url: str | None) -> None:
+    """A misspelled placeholder would go out literally in every email's unsubscribe link."""
+    for name in re.findall(r"\{([^{}]*)\}", url or ""):
+        if name not in _PLACEHOLDERS:
+            raise ConfigurationError(
+                "REENGAGE_MAIL_UNSUBSCRIBE_URL",
+                f"unknown placeholder {{{name}}} (known: {', '.join(_PLACEHOLDERS)})"[:200],
+            )
+
+
 def _unsubscribe_uris(request: OutreachRequested, sender: Sender) -> list[str]:
     """The configured link (placeholders filled, each value percent-encoded), else a mailto to
     the sender with the outreach in the subject."""
     if sender.unsubscribe_url:
         uri = sender.unsubscribe_url
-        for name, value in (
-            ("tenant_id", request.tenant_id),
-            ("candidate_id", request.candidate.candidate_id),
-            ("outreach_id", request.outreach_id),
+        for name, value in zip(
+            _PLACEHOLDERS,
+            (request.tenant_id, request.candidate.candidate_id, request.outreach_id),
+            strict=True,
         ):
             uri = uri.replace("{" + name + "}", quote(value, safe=""))
         return [uri]

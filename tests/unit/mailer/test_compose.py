@@ -13,6 +13,7 @@ import pytest
 from worker.contracts.examples import example_messages
 from worker.contracts.outreach import OutreachRequested
 from worker.mailer.compose import Sender, UnusableAddressError, compose
+from worker.settings import ConfigurationError, Settings
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 SENDER = Sender(
@@ -305,3 +306,33 @@ def test_an_unusable_address_is_refused(address: str) -> None:
 def test_the_names_kept_out_of_reports_include_the_address_local_part() -> None:
     request = _with(_request(), email="kk.rjx3@pii-c.example")
     assert "kk.rjx3" in compose(request, SENDER, NOW).names
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "says"),
+    [
+        ({}, "REENGAGE_MAIL_FROM", "required"),
+        ({"mail_from": "not an address"}, "REENGAGE_MAIL_FROM", "not an email address"),
+        ({"mail_from": "T <t@acme.example>\r\nBcc: x@y.example"}, "REENGAGE_MAIL_FROM", "line"),
+        (
+            {
+                "mail_from": "t@acme.example",
+                "mail_unsubscribe_url": "https://a.example/u/{candidat_id}",
+            },
+            "REENGAGE_MAIL_UNSUBSCRIBE_URL",
+            "unknown placeholder {candidat_id}",
+        ),
+    ],
+)
+def test_sender_settings_are_refused_naming_the_variable(
+    changes: dict[str, str], variable: str, says: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Sender.from_settings(Settings(**changes))
+    assert caught.value.variable == variable and says in str(caught.value)
+
+
+def test_sender_takes_known_placeholders() -> None:
+    url = "https://a.example/u/{tenant_id}/{candidate_id}?o={outreach_id}"
+    sender = Sender.from_settings(Settings(mail_from="t@acme.example", mail_unsubscribe_url=url))
+    assert sender.unsubscribe_url == url
