@@ -7,6 +7,8 @@ setting), 1 anything unexpected, after logging it.
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -222,6 +224,10 @@ def _exit_code_of(args: argparse.Namespace, settings: Settings) -> int:
             exc_info=exc.__context__,
         )
         return EXIT_UNEXPECTED
+    except BrokenPipeError:
+        if not _stdout_gone():
+            log.exception("unexpected error", command=args.command)
+        return EXIT_UNEXPECTED
     except (Interrupted, KeyboardInterrupt):
         # Interrupted: a signal while start-up still waited for the database or the broker
         # (nothing consumed, nothing to finish). KeyboardInterrupt: a second signal abandoned
@@ -231,6 +237,23 @@ def _exit_code_of(args: argparse.Namespace, settings: Settings) -> int:
     except Exception:
         log.exception("unexpected error", command=args.command)
         return EXIT_UNEXPECTED
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (`reengage preview | head`),
+    rather than a socket of ours: such a pipe reports an error when polled. If so, it is
+    pointed at /dev/null: nothing to report on a stream nobody reads, and the interpreter's
+    own flush at exit must not fail either."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        broken = any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+    if broken:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return broken
 
 
 if __name__ == "__main__":

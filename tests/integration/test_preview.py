@@ -10,6 +10,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.integration.worker.pools import T, as_job, job_opened, make_pool
 from worker.commands.preview import build_report
 from worker.ingest.translate import snapshot_of
@@ -139,3 +141,32 @@ def test_an_erased_candidate_is_not_in_the_pool_until_a_newer_snapshot(database_
     assert sum(erased.exclusions.values()) + len(erased.requested) == 199
     assert back.explained is not None and back.explained.outcome is not None
     assert sum(back.exclusions.values()) + len(back.requested) == 200
+
+
+@pytest.mark.parametrize("output", [["--json"], []])
+def test_preview_into_a_pipe_closed_early_stops_quietly(sqlite_url: str, output: list[str]) -> None:
+    """`reengage preview ... | head`: the reader going away is no error of ours to log."""
+    _stored(sqlite_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
+    env["REENGAGE_DATABASE_URL"] = sqlite_url
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker.entry",
+            "preview",
+            "--tenant",
+            "acme",
+            "--job",
+            "J-1",
+            *output,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # nobody reads: the first write meets a broken pipe
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in errors and "unexpected error" not in errors, errors

@@ -204,3 +204,22 @@ def test_credentials_the_security_protocol_would_not_send_are_warned_of(tmp_path
     assert len(warnings) == 2
     assert "REENGAGE_KAFKA_SASL_PASSWORD" in warnings[1] and "PLAINTEXT" in warnings[1]
     assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("source", ["", "   "])
+def test_a_blank_import_source_exits_2_with_one_line(tmp_path: Path, source: str) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("candidate_id\nC-1\n", encoding="utf-8")
+    result = _reengage("import-candidates", str(export), "--tenant", "acme", "--source", source)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "reengage: --source must be 1-1024 characters, not blank"
+    ]
+
+
+def test_schemas_export_onto_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("", encoding="utf-8")
+    result = _reengage("schemas", "export", str(taken))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"reengage: cannot write to {taken}: File exists"]

@@ -95,6 +95,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not re.fullmatch(TENANT_ID_PATTERN, tenant):
         err.print(f"reengage: --tenant must match {TENANT_ID_PATTERN}", markup=False)
         return EXIT_USAGE
+    source = str(args.source)
+    if not source.strip() or len(source) > 1024 or "\0" in source:
+        # The events' CloudEvents source (half their identity): refused before any row.
+        err.print("reengage: --source must be 1-1024 characters, not blank", markup=False)
+        return EXIT_USAGE
     path = Path(args.file)
     try:
         csv_file = CsvFile(path)
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         tenant_id=tenant,
         topic=settings.topic_candidates,
         updated_at=args.updated_at or datetime.now(UTC),
-        source=args.source,
+        source=source,
     )
     with csv_file:
         try:
