@@ -161,4 +161,5 @@ def ingest_loop(
         shutdown=shutdown,
         retry_budget_s=settings.retry_budget_seconds,
         after_commit=after_commit,
+        batch_limit=settings.batch_max_records,
     )

@@ -27,7 +27,7 @@ from worker.contracts.envelope import (
 from worker.ingest import candidates, jobs, status
 from worker.ingest.context import Effects, HandlerContext, IngestConfig, Origin
 from worker.ingest.dedupe import EXPIRING_TYPES, EventKey, claim_unprocessed
-from worker.ingest.ordering import event_time_order
+from worker.ingest.ordering import event_moment, event_time_order
 from worker.kafka.records import Record
 from worker.runtime.metrics import Outcome
 
@@ -138,6 +138,12 @@ def _apply_one(ctx: HandlerContext, item: Incoming) -> str:
         case _:
             raise TypeError(f"no handler for {event.type}")  # HANDLED_TYPES and this disagree
     return Outcome.PROCESSED
+
+
+def moment_of(item: Incoming) -> datetime:
+    """Where the event stands in event time: its contract time, else its envelope's."""
+    own = event_moment(item.event)
+    return _event_time(item) if own is None else own
 
 
 def _event_time(item: Incoming) -> datetime:

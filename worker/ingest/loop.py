@@ -26,9 +26,11 @@ from worker.ingest.batch import (
     Incoming,
     application_order,
     apply_batch,
+    moment_of,
 )
 from worker.ingest.context import Decision, IngestConfig
 from worker.ingest.dedupe import delete_expired_markers
+from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import (
     DeadLetter,
@@ -54,6 +56,10 @@ log = get_logger("reengage.worker")
 _MAX_CONFLICT_RETRIES = 3
 
 _POLL_TIMEOUT_S = 0.5
+# Polled records wait for the other partitions (holding.py) at most this long, and at most
+# this many batches of them: beyond, a partition slow to answer no longer holds the rest up.
+_MAX_HOLD_S = 1.0
+_MAX_HELD_BATCHES = 20
 # Expired processed markers are deleted this many at a time (one short transaction), once a
 # minute, or after every batch while a whole chunk keeps expiring.
 _MARKER_PURGE_CHUNK = 10_000
@@ -75,22 +81,42 @@ class _Classified:
     skipped: list[tuple[Record, str]]
 
 
+# What a record turned out to be: an event to apply, a dead letter, or a skipped type.
+_Kind = Incoming | DeadLetter | tuple[Record, str]
+
+
 def classify_records(records: Sequence[Record]) -> _Classified:
     """Each record decoded and put with its kind (applied, dead-lettered, skipped), in the
     order consumed; the order events are applied in is ordering.py's."""
-    incoming: list[Incoming] = []
-    dead: list[DeadLetter] = []
-    skipped: list[tuple[Record, str]] = []
-    for record in records:
-        result = decode(record.value, HANDLED_TYPES)
-        match result:
-            case Decoded(event=event):
-                incoming.append(Incoming(record, event))
-            case Invalid(error_class=error_class, reason=reason, event_type=event_type):
-                dead.append(DeadLetter(record, error_class, reason, event_type))
-            case Skipped(event_type=event_type):
-                skipped.append((record, event_type))
-    return _Classified(incoming, dead, skipped)
+    return _classified([_kind_of(record) for record in records])
+
+
+def _kind_of(record: Record) -> _Kind:
+    match decode(record.value, HANDLED_TYPES):
+        case Decoded(event=event):
+            return Incoming(record, event)
+        case Invalid(error_class=error_class, reason=reason, event_type=event_type):
+            return DeadLetter(record, error_class, reason, event_type)
+        case Skipped(event_type=event_type):
+            return (record, event_type)
+    raise AssertionError("decode returns Decoded, Invalid or Skipped")
+
+
+def _held(record: Record) -> Held[_Kind]:
+    kind = _kind_of(record)
+    return Held(record, kind, moment_of(kind) if isinstance(kind, Incoming) else None)
+
+
+def _classified(kinds: Sequence[_Kind]) -> _Classified:
+    classified = _Classified([], [], [])
+    for kind in kinds:
+        if isinstance(kind, Incoming):
+            classified.incoming.append(kind)
+        elif isinstance(kind, DeadLetter):
+            classified.dead.append(kind)
+        else:
+            classified.skipped.append(kind)
+    return classified
 
 
 class IngestLoop:
@@ -105,6 +131,7 @@ class IngestLoop:
         shutdown: Shutdown,
         retry_budget_s: float,
         after_commit: Callable[[], None] = lambda: None,
+        batch_limit: int = 500,
     ) -> None:
         self._engine = engine
         self._consumer = consumer
@@ -115,19 +142,28 @@ class IngestLoop:
         self._retry_budget_s = retry_budget_s
         self._after_commit = after_commit
         self._in_hand: list[Record] = []
+        self._batch_limit = batch_limit
+        self._held: EventTimeMerge[_Kind] = EventTimeMerge(
+            max_held=_MAX_HELD_BATCHES * batch_limit, max_hold_s=_MAX_HOLD_S
+        )
         self._conflicts = 0
         self._marker_purge_due = time.monotonic()
 
     def run(self) -> None:
         """Until shutdown is requested; the batch in hand is always finished first."""
+        more_ready = False
         while not self._shutdown.requested:
-            records = self._consumer.poll(_POLL_TIMEOUT_S)
-            self._consumer.partitions_gone()  # nothing in hand: nothing to drop
+            records = self._consumer.poll(0 if more_ready else _POLL_TIMEOUT_S)
+            self._drop_gone_partitions()  # before this poll's records join the held ones
             if records:
                 # A batch may take many seconds; its records are behind until committed.
                 self._consumer.update_lag()
+                self._held.add(_held(record) for record in records)
+            batch = self._held.release(self._batch_limit, self._consumer.may_have_more())
+            more_ready = len(batch) == self._batch_limit
+            if batch:
                 try:
-                    self.process(records)
+                    self._process(batch)
                 except ShutdownDuringRetryError:
                     log.info("shutdown while retrying: batch left uncommitted for the next run")
                     return
@@ -135,10 +171,11 @@ class IngestLoop:
             self._consumer.update_lag()
             self._purge_expired_markers()
 
-    def process(self, records: Sequence[Record]) -> None:
+    def _process(self, batch: Sequence[Held[_Kind]]) -> None:
         started = time.perf_counter()
+        records = [held.record for held in batch]
         self._in_hand = list(records)
-        classified = classify_records(self._in_hand)
+        classified = _classified([held.item for held in batch])
         if classified.dead:
             failed_at = datetime.now(UTC)
             self._retry(lambda: self._dead_letters.publish(self._owned(classified.dead), failed_at))
@@ -280,6 +317,7 @@ class IngestLoop:
         gone = self._consumer.partitions_gone()
         if gone:
             self._in_hand = without_partitions(self._in_hand, gone)
+            self._held.drop(gone)
 
     def _owned(self, dead: list[DeadLetter]) -> list[DeadLetter]:
         owned = {(r.topic, r.partition, r.offset) for r in self._in_hand}

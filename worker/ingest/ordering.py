@@ -10,7 +10,8 @@ as the events happened, whichever partition each came from. Within a partition n
 that order is the publisher's, and a job's close must stay after its open.
 
 Event times are the contract's own (`opened_at`, `updated_at`, ...), so a replay orders alike.
-Across batches, what one poll hands out before the next is still the order of arrival.
+Across polls, holding.py holds records back until the partitions can be merged the same way;
+the batches it releases are in that order already.
 """
 
 from __future__ import annotations
@@ -45,20 +46,27 @@ def event_time_order(
         return list(range(len(records)))
 
     def moment(index: int) -> datetime:
-        match events[index]:
-            case CandidateUpdatedEvent(data=data):
-                return data.updated_at
-            case JobOpenedEvent(data=data):
-                return data.opened_at
-            case JobClosedEvent(data=data):
-                return data.closed_at
-            case CandidateErasedEvent(data=data):
-                return data.erased_at
-            case OutreachSentEvent(data=data):
-                return data.sent_at
-            case _:
-                return time_of_report(index)
+        own = event_moment(events[index])
+        return time_of_report(index) if own is None else own
 
     # heapq.merge keeps each partition's order (it only ever takes a partition's first
     # remaining record) and, for equal times, takes the partition handed out first.
     return list(heapq.merge(*by_partition.values(), key=moment))
+
+
+def event_moment(event: AnyEvent) -> datetime | None:
+    """When the event happened, by the contract's own field; None for a mailer report the
+    contract gives no time of its own (`failed`, `skipped`)."""
+    match event:
+        case CandidateUpdatedEvent(data=data):
+            return data.updated_at
+        case JobOpenedEvent(data=data):
+            return data.opened_at
+        case JobClosedEvent(data=data):
+            return data.closed_at
+        case CandidateErasedEvent(data=data):
+            return data.erased_at
+        case OutreachSentEvent(data=data):
+            return data.sent_at
+        case _:
+            return None

@@ -38,7 +38,7 @@ from kafka.structs import OffsetAndMetadata
 
 from worker.errors import FatalError
 from worker.kafka.config import consumer_options
-from worker.kafka.records import Record, next_offsets
+from worker.kafka.records import Position, Record, next_offsets
 from worker.logs import get_logger
 from worker.runtime.metrics import CONSUMER_LAG
 from worker.settings import Settings
@@ -74,7 +74,6 @@ class UnreadableRecordError(FatalError):
         )
 
 
-Position = tuple[str, int]
 # A commit waits at most this long (kafka-python's default is request_timeout_ms, 5 minutes);
 # the caller retries a timeout like any transient failure, and SIGTERM is never held up long.
 _COMMIT_TIMEOUT_MS = 10_000
@@ -167,6 +166,21 @@ class BatchConsumer:
             if position is not None:
                 known[(tp.topic, tp.partition)] = position
         return known
+
+    def may_have_more(self) -> set[Position]:
+        """Assigned partitions that may hold records not handed out yet: the client knows of
+        records past its position, or does not know its position or the partition's end yet
+        (no fetch answered for it). No I/O: what the fetcher last learnt."""
+        unsure: set[Position] = set()
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            try:
+                position = self._consumer.position(tp, timeout_ms=0)
+            except KafkaError:
+                position = None
+            if end is None or position is None or position < end:
+                unsure.add((tp.topic, tp.partition))
+        return unsure
 
     def poll(self, timeout_s: float) -> list[Record]:
         batches = self._poll_from_committed(int(timeout_s * 1000))

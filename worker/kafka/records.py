@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+Position = tuple[str, int]  # (topic, partition)
+
 
 @dataclass(frozen=True, slots=True)
 class Record:

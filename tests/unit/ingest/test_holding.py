@@ -1,0 +1,118 @@
+"""The merge that holds polled records until every partition has spoken (holding.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.ingest.holding import EventTimeMerge, Held
+from worker.kafka.records import Record
+
+T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+JOBS, CANDIDATES = ("ats.jobs", 0), ("ats.candidates", 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _held(position: tuple[str, int], offset: int, minutes: int | None) -> Held[str]:
+    record = Record(position[0], position[1], offset, None, b"")
+    at = None if minutes is None else T + timedelta(minutes=minutes)
+    return Held(record, f"{position[0]}@{offset}", at)
+
+
+def _merge(clock: Clock | None = None, max_held: int = 100) -> EventTimeMerge[str]:
+    return EventTimeMerge(max_held=max_held, max_hold_s=1.0, clock=clock or Clock())
+
+
+def _items(released: list[Held[str]]) -> list[str]:
+    return [held.item for held in released]
+
+
+def test_a_partition_with_more_to_give_is_waited_for() -> None:
+    merge = _merge()
+    merge.add([_held(JOBS, 0, 10)])  # a job opened at T+10 min, polled first
+    assert merge.release(500, may_have_more={CANDIDATES}) == []
+    merge.add([_held(CANDIDATES, 0, 0), _held(CANDIDATES, 1, 20)])
+    # The candidate stored at T goes before the job; the one at T+20 waits for the jobs.
+    assert _items(merge.release(500, may_have_more={JOBS, CANDIDATES})) == [
+        "ats.candidates@0",
+        "ats.jobs@0",
+    ]
+    assert len(merge) == 1
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.candidates@1"]
+
+
+def test_release_is_the_same_however_the_polls_split_the_records() -> None:
+    def replay(polls: list[list[Held[str]]]) -> list[str]:
+        merge, out = _merge(), []
+        for index, poll in enumerate(polls):
+            merge.add(poll)
+            last = index == len(polls) - 1
+            out += _items(merge.release(500, may_have_more=set() if last else {JOBS, CANDIDATES}))
+        return out
+
+    jobs = [_held(JOBS, n, minutes) for n, minutes in enumerate([5, 15, 15, 40])]
+    candidates = [_held(CANDIDATES, n, minutes) for n, minutes in enumerate([0, 15, 30])]
+    together = replay([jobs + candidates])
+    assert together == replay([jobs[:1], candidates, jobs[1:]])
+    assert together == replay([candidates[:2], jobs[:3], candidates[2:], jobs[3:]])
+    # Equal times: by topic and partition, not by arrival.
+    assert together == [
+        "ats.candidates@0",
+        "ats.jobs@0",
+        "ats.candidates@1",
+        "ats.jobs@1",
+        "ats.jobs@2",
+        "ats.candidates@2",
+        "ats.jobs@3",
+    ]
+
+
+def test_a_partitions_own_order_is_kept_and_untimed_records_go_at_its_head() -> None:
+    merge = _merge()
+    merge.add([_held(JOBS, 0, 30), _held(JOBS, 1, None), _held(JOBS, 2, 0)])
+    merge.add([_held(CANDIDATES, 0, 10)])
+    assert _items(merge.release(500, may_have_more=set())) == [
+        "ats.candidates@0",
+        "ats.jobs@0",
+        "ats.jobs@1",
+        "ats.jobs@2",
+    ]
+
+
+def test_the_limit_caps_a_release_and_the_rest_waits_for_the_next() -> None:
+    merge = _merge()
+    merge.add([_held(JOBS, n, n) for n in range(5)])
+    assert _items(merge.release(2, may_have_more=set())) == ["ats.jobs@0", "ats.jobs@1"]
+    assert len(merge.release(10, may_have_more=set())) == 3
+
+
+def test_a_slow_partition_holds_the_rest_up_for_a_bounded_time_only() -> None:
+    clock = Clock()
+    merge = _merge(clock)
+    merge.add([_held(JOBS, 0, 10)])
+    clock.now = 0.9
+    assert merge.release(500, may_have_more={CANDIDATES}) == []
+    clock.now = 1.0
+    assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.jobs@0"]
+
+
+def test_too_many_held_records_are_released_whatever_is_missing() -> None:
+    merge = _merge(max_held=3)
+    merge.add([_held(JOBS, n, n) for n in range(2)])
+    assert merge.release(500, may_have_more={CANDIDATES}) == []
+    merge.add([_held(JOBS, 2, 2)])
+    assert len(merge.release(500, may_have_more={CANDIDATES})) == 3
+
+
+def test_dropped_partitions_leave_nothing_behind() -> None:
+    merge = _merge()
+    merge.add([_held(JOBS, 0, 0), _held(CANDIDATES, 0, 1)])
+    merge.drop({JOBS})
+    assert _items(merge.release(500, may_have_more={JOBS})) == []  # jobs not polled again yet
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.candidates@0"]

@@ -1,0 +1,110 @@
+"""Records held back until every partition has spoken: batches in event-time order across
+polls, so replaying the topics from the beginning applies the same events in the same order.
+
+ordering.py merges a batch's partitions by event time, but a poll hands out what the client
+happens to have: replaying the topics into an empty store, one poll could bring a job's
+opening before the candidates stored days earlier on another partition, and the job would
+be decided without them. REENGAGEMENT.md promises the replay the same outreach set.
+
+So polled records wait here, per partition, and are released in one merge: the earliest
+event first (each partition's own order kept), but only while every assigned partition either
+holds a record here or has none to give (read to its end). A partition known to have more,
+none of which has arrived, could hold an earlier event: the merge waits for it. Two bounds keep
+a slow partition from holding the rest up for long: records held for `max_hold_s`, or more
+than `max_held` of them, are released in merge order whatever the others have not sent.
+
+Records without an event time (dead letters, skipped types) go as soon as they are at their
+partition's head: they decide nothing, and must not stop their partition's offsets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from worker.kafka.records import Position, Record
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_Item = TypeVar("_Item")
+
+
+@dataclass(frozen=True, slots=True)
+class Held(Generic[_Item]):
+    record: Record
+    item: _Item
+    time: datetime | None  # None: no event time; released once at its partition's head
+
+
+class EventTimeMerge(Generic[_Item]):
+    def __init__(
+        self,
+        *,
+        max_held: int,
+        max_hold_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_held = max_held
+        self._max_hold_s = max_hold_s
+        self._clock = clock
+        self._queues: dict[Position, deque[Held[_Item]]] = {}
+        self._count = 0
+        self._holding_since: float | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, held: Iterable[Held[_Item]]) -> None:
+        """Polled records, each partition's in offset order."""
+        for entry in held:
+            self._queues.setdefault(entry.record.position, deque()).append(entry)
+            self._count += 1
+        if self._count and self._holding_since is None:
+            self._holding_since = self._clock()
+
+    def drop(self, partitions: set[Position]) -> None:
+        """Partitions revoked or lost: their records are the next owner's to read."""
+        for position in partitions:
+            self._count -= len(self._queues.pop(position, ()))
+        if not self._count:
+            self._holding_since = None
+
+    def release(self, limit: int, may_have_more: Iterable[Position]) -> list[Held[_Item]]:
+        """Up to `limit` records in merge order. `may_have_more`: assigned partitions that
+        may hold records not polled yet (not read to their end, or not known to be)."""
+        if not self._count:
+            return []
+        overdue = self._count >= self._max_held or (
+            self._holding_since is not None
+            and self._clock() - self._holding_since >= self._max_hold_s
+        )
+        waiting_on = set() if overdue else set(may_have_more)
+        if any(position not in self._queues for position in waiting_on):
+            return []
+        heads = [(self._key(queue[0]), position) for position, queue in self._queues.items()]
+        heapq.heapify(heads)
+        released: list[Held[_Item]] = []
+        while heads and len(released) < limit:
+            _, position = heapq.heappop(heads)
+            queue = self._queues[position]
+            released.append(queue.popleft())
+            if queue:
+                heapq.heappush(heads, (self._key(queue[0]), position))
+                continue
+            del self._queues[position]
+            if position in waiting_on:
+                break  # its next record, not polled yet, may be the earliest
+        self._count -= len(released)
+        self._holding_since = None if not self._count else self._clock()
+        return released
+
+    @staticmethod
+    def _key(entry: Held[_Item]) -> tuple[datetime, str, int]:
+        # Equal times: by topic and partition, never by which poll came first, so that a
+        # replay breaks the tie alike.
+        record = entry.record
+        return (_EARLIEST if entry.time is None else entry.time, record.topic, record.partition)
