@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 
+from worker.logs import mask_emails
 from worker.outbox.gauges import OutboxBacklog
 from worker.rules.eligibility import Exclusion
 from worker.status_page.funnel import Funnel
@@ -309,9 +310,10 @@ def _no_jobs(report: StatusReport) -> str:
 
 
 def _html(value: str) -> str:
-    """ATS text for the page: escaped, and control characters (not allowed in HTML) shown as
-    U+FFFD."""
-    return escape(printable(value))
+    """ATS text for the page: escaped, control characters (not allowed in HTML) shown as
+    U+FFFD, and addresses masked as in the logs: the page holds no personal data, and an ATS
+    may well use an address as a candidate's or a job's id."""
+    return escape(printable(mask_emails(value)))
 
 
 def _time(moment: datetime) -> str:

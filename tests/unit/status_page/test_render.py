@@ -104,6 +104,11 @@ def test_ats_text_is_escaped_and_there_is_no_script() -> None:
     assert "javascript:" not in html.lower()
 
 
+def test_an_address_in_ats_text_is_masked() -> None:
+    html = render(report(title="Analyst, ask jane.doe@acme.example"))
+    assert "jane.doe" not in html and "j***@acme.example" in html
+
+
 def test_control_characters_from_the_ats_are_not_written_into_the_page() -> None:
     html = render(report(title="Data\x1b[31m Analyst\x07\x85"))
     assert "Data\ufffd[31m Analyst\ufffd\ufffd" in html
