@@ -71,6 +71,9 @@ _CANCELLED = frozenset({_CANCELLED_TYPE.decode()})
 # At most this often: at high rates, a read-ahead before every email cost more than the
 # email; a cancellation this much older than the send is as late as one just after it.
 _READ_AHEAD_EVERY_S = 0.1
+# Before a batch's first email, read ahead for cancellations for up to this long while the
+# client has records (a backlog); caught up, the first empty poll ends it.
+_BACKLOG_READ_AHEAD_S = 1.0
 # Poll at least this often while sending, so a long batch never nears max_poll_interval_ms.
 _KEEP_ALIVE_S = 1.0
 # The reports sent on the way out of a failure wait this long at most for the broker.
@@ -273,6 +276,8 @@ class MailerLoop:
 
     def _send(self, batch: _Batch) -> bool:
         """Deliver the batch's requests in order. True when stopped early by a shutdown."""
+        if batch.requests:
+            self._read_ahead_through_backlog()
         for index, (record, event) in enumerate(batch.requests):
             if self._shutdown.requested:
                 batch.undone.extend(r for r, _ in batch.requests[index:])
@@ -381,14 +386,31 @@ class MailerLoop:
         with about_no_record():  # called while an email is on its way: not about that one
             self._read_ahead_now()
 
-    def _read_ahead_now(self) -> None:
+    def _read_ahead_through_backlog(self) -> None:
+        """Before a batch's first email: read on while the client has more, for up to
+        _BACKLOG_READ_AHEAD_S. Behind a backlog the cancellations of this batch's requests
+        can sit thousands of records further along (a job closed before the mailer caught
+        up); one poll per email reached them only after the first emails had gone."""
+        deadline = time.monotonic() + _BACKLOG_READ_AHEAD_S
+        with about_no_record():
+            while (
+                self._unreadable is None
+                and not self._shutdown.requested
+                and time.monotonic() < deadline
+                and self._read_ahead_now()
+            ):
+                pass
+        self._last_read_ahead = time.monotonic()
+
+    def _read_ahead_now(self) -> int:
+        """One poll past the batch; how many records it brought."""
         try:
             records = self._consumer.poll(0)
         except UnreadableRecordError as exc:
             # Raised now, it would stop the mailer before the batch is sent and committed.
             log.info("read-ahead stopped at a record the client cannot read")
             self._unreadable = exc
-            return
+            return 0
         self._last_poll = time.monotonic()
         # First: a partition taken away in this poll was moved back by the consumer, and a
         # position to go back to from before would skip records.
@@ -407,7 +429,7 @@ class MailerLoop:
             and isinstance(result.event, OutreachCancelledEvent)
         ]
         if not keys:
-            return
+            return len(records)
         skipped = self._retry(
             lambda: in_transaction(
                 self._engine, lambda c: ledger.skip_pending(c, keys, self._now())
@@ -417,6 +439,7 @@ class MailerLoop:
             MAIL.labels(MailState.SKIPPED.value).inc(len(skipped))
             self._skipped_ahead |= skipped
             log.info("cancellations read ahead of the batch", skipped=len(skipped))
+        return len(records)
 
     def _idle(self, seconds: float) -> None:
         """Wait while staying in the group: poll with every partition paused."""

@@ -132,3 +132,35 @@ def committed_offset(env: MailerEnv, partition: int) -> int | None:
         return offset
     finally:
         consumer.close()
+
+
+def test_cancellations_far_along_a_backlog_are_read_before_the_first_email(
+    mailer_env: Callable[..., MailerEnv],
+    start_mailer: Callable[[MailerEnv], MailerProcess],
+) -> None:
+    """A job closed while the mailer was behind: each request's cancellation sits 1,500
+    records further along the partition. Reading one poll ahead per email reached them only
+    after the batch's emails had gone; before its first email the mailer now reads on through
+    what the client has (up to a second)."""
+    requests = [outreach(7, job=f"J-{j}") for j in range(5)]
+    filler = [cancelled(outreach(7, job=f"F-{n}")) for n in range(1_500)]  # same partition
+    messages = [requested(data) for data in requests] + filler
+    messages += [cancelled(data) for data in requests]
+    with smtp_server() as server:
+        env = mailer_env(server.port, rate_per_second=RATE)
+        publish(env.bootstrap, env.outreach_topic, messages)
+        mailer = start_mailer(env)
+        wanted = {data.outreach_id for data in requests}
+        wait_for(
+            lambda: wanted <= set(statuses(env.bootstrap, env.status_topic)),
+            "a status for each request",
+            context=mailer.output,
+        )
+        assert mailer.terminate() == 0, mailer.output()
+    assert server.message_ids() == {}
+    by_outreach = statuses(env.bootstrap, env.status_topic)
+    assert all(
+        [(e.type, e.data.reason) for e in by_outreach[o]]  # type: ignore[union-attr]
+        == [("reengage.outreach.skipped", "cancelled")]
+        for o in wanted
+    )
