@@ -32,6 +32,7 @@ from kafka.errors import (
     KafkaError,
     KafkaTimeoutError,
     NoOffsetForPartitionError,
+    OffsetOutOfRangeError,
     RebalanceInProgressError,
 )
 from kafka.structs import OffsetAndMetadata
@@ -44,6 +45,28 @@ from worker.runtime.metrics import CONSUMER_LAG
 from worker.settings import Settings
 
 log = get_logger("reengage.consumer")
+
+
+class CommittedOffsetGoneError(FatalError):
+    """The group's position on a partition is no longer on the broker (retention, or a topic
+    deleted and created again): the records between cannot be processed. Stop rather than
+    jump, and say where and how to go on."""
+
+    def __init__(self, group_id: str, positions: dict[Any, Any]) -> None:
+        where = (
+            ", ".join(
+                f"{tp.topic} partition {tp.partition} at offset {offset}"
+                for tp, offset in sorted(positions.items())
+            )
+            or "a partition the client did not name"
+        )
+        super().__init__(
+            f"the group's position is no longer on the broker: {where} (retention deleted "
+            "records this group had not read, or the topic was created again). Nothing was "
+            "skipped. To go on from the oldest record still there, with every member of "
+            f"group {group_id} stopped: kafka-consumer-groups.sh --group {group_id} "
+            "--reset-offsets --to-earliest --topic TOPIC:PARTITION --execute"
+        )
 
 
 class UnreadableRecordError(FatalError):
@@ -217,6 +240,16 @@ class BatchConsumer:
             return {}
         except CorruptRecordError as exc:
             raise self._unreadable(exc, kept) from None
+        except OffsetOutOfRangeError as exc:
+            positions = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+            raise CommittedOffsetGoneError(self.group_id, positions) from None
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise  # e.g. an out-of-range offset: loudly, never a silent jump
+            # A broker going away mid-poll (seen once as a connection error out of an idle
+            # worker's poll, which then exited 1): the client reconnects on the next poll.
+            log.warning("poll failed; polling again", error_class=type(exc).__name__)
+            return {}
         return result
 
     def _unreadable(self, error: CorruptRecordError, kept: object) -> UnreadableRecordError:
