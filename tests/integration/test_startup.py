@@ -98,6 +98,22 @@ def test_a_url_option_the_driver_refuses_is_a_configuration_error(
     assert "abc" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [["worker"], ["migrate"]])
+def test_a_sqlite_file_in_no_folder_is_a_configuration_error_at_once(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Before, the whole start-up budget was waited out and then called unreachable."""
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'reengage.db'}"
+    result = _reengage(
+        *command, REENGAGE_DATABASE_URL=url, REENGAGE_STARTUP_TIMEOUT_SECONDS=STARTUP_TIMEOUT_NEVER
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "reengage: configuration error: REENGAGE_DATABASE_URL: the SQLite file cannot be "
+        "opened or created (does its folder exist, and may this user write there?)"
+    )
+
+
 def test_a_url_the_server_refuses_is_a_configuration_error_at_once(
     own_postgres: LocalPostgres,
 ) -> None:

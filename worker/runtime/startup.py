@@ -165,6 +165,12 @@ _REFUSALS = tuple(
             r'FATAL:\s+(?:database|role) ".*" does not exist',
             "the database or user named in the URL does not exist",
         ),
+        # SQLite: the file's folder does not exist, or this user may not create it there
+        (
+            r"^unable to open database file$",
+            "the SQLite file cannot be opened or created (does its folder exist, and may "
+            "this user write there?)",
+        ),
     )
 )
 
