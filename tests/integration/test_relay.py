@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from kafka.errors import KafkaTimeoutError
 from prometheus_client import REGISTRY
 
 from dev.local_postgres import LocalPostgres
@@ -132,6 +133,44 @@ def test_the_backlog_gauges_follow_a_long_drain_down(
         assert producer.pending_at_send == [300, 200, 100]
         assert REGISTRY.get_sample_value("reengage_outbox_pending") == 0
     finally:
+        producer.close()
+        engine.dispose()
+
+
+class _UnacknowledgingProducer(Producer):
+    """The real producer, with a broker that never acknowledges (a fault injected): every
+    batch times out, as in an outage."""
+
+    def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
+        raise KafkaTimeoutError("no acknowledgement (injected)")
+
+
+def test_the_backlog_gauges_follow_the_outbox_while_publishing_is_retried(
+    kafka_bootstrap: str, migrated: str, make_topic
+) -> None:
+    """Before, they kept the reading from before the first failed attempt for the whole
+    outage: 0 with rows waiting, or rows since published by another relay."""
+    topic = make_topic(1)
+    engine = create_store_engine(migrated)
+    producer = _UnacknowledgingProducer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    shutdown = Shutdown()
+    relay = OutboxRelay(engine, producer, sweep_interval_s=0.1, retry_budget_s=3_600)
+    thread = relay.start_in_thread(shutdown)
+    try:
+        for added, expected in ((3, 3), (2, 5)):
+            with engine.begin() as connection:
+                append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * added, NOW)
+            wait_for(
+                lambda expected=expected: (
+                    REGISTRY.get_sample_value("reengage_outbox_pending") == expected
+                ),
+                f"the gauge at {expected}",
+            )
+        assert relay.failure is None and thread.is_alive()  # still retrying
+    finally:
+        shutdown.request()
+        relay.wake()
+        thread.join(timeout=5)
         producer.close()
         engine.dispose()
 

@@ -146,6 +146,9 @@ class OutboxRelay:
         scraped may not be the one publishing."""
 
         def idle(seconds: float) -> None:
+            # Between attempts (a broker outage, a missing topic): the backlog the gauges
+            # show goes on changing, and an alert on it is what an outage calls for.
+            self._refresh_gauges_standing_by()
             if shutdown.wait(seconds):
                 raise _ShutdownWhileWaitingError
 
