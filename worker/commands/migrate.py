@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from worker.logs import get_logger
 from worker.runtime.shutdown import Shutdown
-from worker.runtime.startup import wait_for_database
+from worker.runtime.startup import wait_for_database, warn_if_commits_may_be_lost
 from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 from worker.store.versioning import SchemaTooNewError, current_revisions, migrate_engine
@@ -35,6 +35,7 @@ def bring_up_to_date(settings: Settings, shutdown: Shutdown | None) -> None:
         migrate_engine(engine)
         with engine.connect() as connection:
             after = sorted(current_revisions(connection))
+        warn_if_commits_may_be_lost(engine)  # as every command that checks the database
     except SchemaTooNewError as exc:
         raise ConfigurationError("REENGAGE_DATABASE_URL", str(exc)) from None
     except OperationalError:

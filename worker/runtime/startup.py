@@ -230,10 +230,10 @@ def check_database(engine: Engine, timeout_s: float, shutdown: Shutdown | None) 
         require_current_schema(engine)
     except SchemaOutdatedError as exc:
         raise ConfigurationError(DATABASE, str(exc)) from None
-    _warn_if_commits_may_be_lost(engine)
+    warn_if_commits_may_be_lost(engine)
 
 
-def _warn_if_commits_may_be_lost(engine: Engine) -> None:
+def warn_if_commits_may_be_lost(engine: Engine) -> None:
     """A warning, not a refusal: a test or demo server may run so on purpose."""
     with engine.connect() as connection:
         gaps = commit_durability_gaps(connection)

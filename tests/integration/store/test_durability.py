@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +79,25 @@ def test_start_up_warns_only_when_commits_may_be_lost(tmp_path: Path) -> None:
     assert [(e["log_level"], e["settings"]) for e in warned if "settings" in e] == [
         ("warning", ["synchronous=0"])
     ]
+
+
+def test_migrate_warns_as_the_other_commands_do(pg_database_url: str) -> None:
+    """`reengage migrate` checks the database too (worker.md says every such command warns)."""
+    engine = create_store_engine(pg_database_url)
+    try:
+        with engine.connect() as connection:
+            gaps = commit_durability_gaps(connection)
+    finally:
+        engine.dispose()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REENGAGE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.entry", "migrate"],
+        env={**clean, "REENGAGE_DATABASE_URL": pg_database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    warned = "database commits may be lost" in result.stderr + result.stdout
+    assert warned == bool(gaps), (gaps, result.stderr)
