@@ -11,13 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from worker.contracts.ats import CandidateUpdated
-from worker.contracts.fields import FALLBACK_BRANCHES, VALUE_BRANCH
+from worker.contracts.fields import (
+    EARLIEST,
+    FALLBACK_BRANCHES,
+    LATEST_EXCLUSIVE,
+    VALUE_BRANCH,
+)
 
 # name -> what it holds; the order is the documentation's (README, --help).
 COLUMNS: dict[str, str] = {
@@ -47,6 +52,8 @@ TIMESTAMP_HELP = (
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FIRST_DAY = EARLIEST.date().isoformat()
+_LAST_DAY = (LATEST_EXCLUSIVE.date() - timedelta(days=1)).isoformat()
 _SPACED_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:)")
 _SEPARATORS = re.compile(r"[;|]")
 _APPLICATION_FIELDS = {
@@ -170,7 +177,9 @@ def timestamp_text(text: str) -> str | None:
     if not text:
         return None
     if _DATE_ONLY.match(text):
-        return f"{text}T00:00:00Z"
+        # ATS exports write "never" and "unknown" as the calendar's ends, which the contract
+        # leaves out (a datetime's first and last day): the nearest day it holds says the same.
+        return f"{min(max(text, _FIRST_DAY), _LAST_DAY)}T00:00:00Z"
     return _SPACED_TIME.sub(r"\1T\2", text, count=1)
 
 

@@ -130,3 +130,11 @@ def test_true_spellings(text: str) -> None:
 @pytest.mark.parametrize("text", ["false", "No", "n", "0", "", "F"])
 def test_false_spellings(text: str) -> None:
     assert not mapper("candidate_id", "do_not_contact").candidate(["C", text]).do_not_contact
+
+
+def test_the_calendars_ends_as_never_and_unknown_mean_the_nearest_day_the_contract_holds() -> None:
+    header = Header.parse(["candidate_id", "consent_expires_at", "last_activity_at"])
+    candidate = RowMapper(header, "acme", DEFAULT_AT).candidate(["C-1", "9999-12-31", "0001-01-01"])
+    assert candidate.consent_expires_at is not None and candidate.last_activity_at is not None
+    assert candidate.consent_expires_at.isoformat() == "9999-12-30T00:00:00+00:00"
+    assert candidate.last_activity_at.isoformat() == "0001-01-02T00:00:00+00:00"
