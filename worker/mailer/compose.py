@@ -33,16 +33,13 @@ from email_validator import EmailNotValidError, validate_email
 from worker.contracts.outreach import OutreachRequested
 from worker.mailer.templates import Link, MailText, render_html, render_text
 from worker.mailer.text import clean, display_name, header_text, join_list
+from worker.rules.reason import month_year
 from worker.settings import ConfigurationError, Settings
 
 NAME_LIMIT = 100
 TITLE_LIMIT = 120
 LINE_LIMIT = 300
 SUMMARY_LIMIT = 1000
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 _FALLBACK_DOMAIN = "reengage.invalid"
 
 
@@ -246,7 +243,7 @@ def _mail_text(request: OutreachRequested, sender: Sender) -> MailText:
     if previous is not None:
         details.append(
             f"Your last application with us: {clean(previous.job_title, TITLE_LIMIT)}, "
-            f"{_month(previous.applied_at)}"
+            f"{month_year(previous.applied_at)}"
         )
     action, action_link = _call_to_action(job.apply_url, sender.job_board_url)
     unsubscribe, unsubscribe_link = _unsubscribe_text(
@@ -320,8 +317,3 @@ def _unsubscribe_uris(request: OutreachRequested, sender: Sender) -> list[str]:
             uri = uri.replace("{" + name + "}", quote(value, safe=""))
         return [uri]
     return [f"mailto:{sender.address}?subject=unsubscribe%20{request.outreach_id}"]
-
-
-def _month(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return f"{_MONTHS[utc.month - 1]} {utc.year}"
