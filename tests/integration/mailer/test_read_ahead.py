@@ -134,6 +134,7 @@ def committed_offset(env: MailerEnv, partition: int) -> int | None:
         consumer.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a Kafka matter
 def test_cancellations_far_along_a_backlog_are_read_before_the_first_email(
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
