@@ -11,7 +11,10 @@ event first (each partition's own order kept), but only while every assigned par
 holds a record here or has none to give (read to its end). A partition known to have more,
 none of which has arrived, could hold an earlier event: the merge waits for it. Two bounds keep
 a slow partition from holding the rest up for long: records held for `max_hold_s`, or more
-than `max_held` of them, are released in merge order whatever the others have not sent.
+than `max_held` of them, are released in merge order whatever the others have not sent. A
+partition that ran out a bound is not waited for again until it sends a record: one that
+never will (a transaction left open hides its end from the client) would otherwise cost
+every batch the whole wait.
 
 Records without an event time (dead letters, skipped types) go as soon as they are at their
 partition's head: they decide nothing, and must not stop their partition's offsets.
@@ -54,6 +57,7 @@ class EventTimeMerge(Generic[_Item]):
         self._queues: dict[Position, deque[Held[_Item]]] = {}
         self._count = 0
         self._holding_since: float | None = None
+        self._excused: set[Position] = set()  # ran out a bound; not waited for until it sends
 
     def __len__(self) -> int:
         return self._count
@@ -62,6 +66,7 @@ class EventTimeMerge(Generic[_Item]):
         """Polled records, each partition's in offset order."""
         for entry in held:
             self._queues.setdefault(entry.record.position, deque()).append(entry)
+            self._excused.discard(entry.record.position)
             self._count += 1
         if self._count and self._holding_since is None:
             self._holding_since = self._clock()
@@ -70,6 +75,7 @@ class EventTimeMerge(Generic[_Item]):
         """Partitions revoked or lost: their records are the next owner's to read."""
         for position in partitions:
             self._count -= len(self._queues.pop(position, ()))
+            self._excused.discard(position)
         if not self._count:
             self._holding_since = None
 
@@ -82,9 +88,13 @@ class EventTimeMerge(Generic[_Item]):
             self._holding_since is not None
             and self._clock() - self._holding_since >= self._max_hold_s
         )
-        waiting_on = set() if overdue else set(may_have_more)
-        if any(position not in self._queues for position in waiting_on):
+        waiting_on = set(may_have_more) - self._excused
+        silent = {position for position in waiting_on if position not in self._queues}
+        if silent and not overdue:
             return []
+        if overdue:
+            self._excused |= silent
+            waiting_on -= silent
         heads = [(self._key(queue[0]), position) for position, queue in self._queues.items()]
         heapq.heapify(heads)
         released: list[Held[_Item]] = []

@@ -116,3 +116,15 @@ def test_dropped_partitions_leave_nothing_behind() -> None:
     merge.drop({JOBS})
     assert _items(merge.release(500, may_have_more={JOBS})) == []  # jobs not polled again yet
     assert _items(merge.release(500, may_have_more=set())) == ["ats.candidates@0"]
+
+
+def test_a_partition_that_ran_out_the_wait_is_not_waited_for_again_until_it_sends() -> None:
+    clock = Clock()
+    merge = _merge(clock)
+    merge.add([_held(JOBS, 0, 10)])
+    clock.now = 1.0
+    assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.jobs@0"]
+    merge.add([_held(JOBS, 1, 20)])  # no wait this time: the candidates stayed silent
+    assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.jobs@1"]
+    merge.add([_held(CANDIDATES, 0, 30), _held(JOBS, 2, 40)])  # it spoke: waited for again
+    assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.candidates@0"]
