@@ -64,7 +64,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "match in the database, publish outreach through a transactional outbox. "
             "Settings come from the REENGAGE_* environment variables listed below. Exit "
             "codes: 0 done (also after SIGTERM/SIGINT), 2 a configuration error (one line "
-            "naming the setting), 1 anything unexpected."
+            "naming the setting), 1 anything unexpected, 3 `dlq replay` stopped at a dead "
+            "letter still invalid."
         ),
         epilog=settings_list,
     )
@@ -112,7 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "preview",
         help="dry run: who would be contacted for a stored job, and who not, and why",
         description="Dry run for one stored job: who would be contacted, ranked and with "
-        "the reason, and how many candidates each rule excluded. Writes nothing.",
+        "the reason, and how many candidates each rule excluded. Writes nothing. Reads the "
+        "database of REENGAGE_DATABASE_URL and the REENGAGE_* policy settings (the job's own "
+        "policy wins); exit 2 for a job the tenant has not opened.",
     )
     preview.add_argument("--tenant", required=True, help="tenant id")
     preview.add_argument("--job", required=True, help="job id")
