@@ -24,6 +24,7 @@ from worker.commands import relay as relay_command
 from worker.commands import schemas_export as schemas_export_command
 from worker.commands import worker as worker_command
 from worker.commands.arguments import parse_time
+from worker.errors import FatalError
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import AbandonedAfterFailure, Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
@@ -227,19 +228,28 @@ def _exit_code_of(args: argparse.Namespace, settings: Settings) -> int:
             exc_info=exc.__context__,
         )
         return EXIT_UNEXPECTED
-    except BrokenPipeError:
-        if not _stdout_gone():
-            log.exception("unexpected error", command=args.command)
-        return EXIT_UNEXPECTED
     except (Interrupted, KeyboardInterrupt):
         # Interrupted: a signal while start-up still waited for the database or the broker
         # (nothing consumed, nothing to finish). KeyboardInterrupt: a second signal abandoned
         # the batch in hand (nothing of it committed).
         log.info("stopped by a signal", command=args.command)
         return EXIT_OK
-    except Exception:
-        log.exception("unexpected error", command=args.command)
+    except Exception as exc:
+        _log_failure(args.command, exc)
         return EXIT_UNEXPECTED
+
+
+def _log_failure(command: str, exc: Exception) -> None:
+    """Inside the `except`: a stop the code decided on (FatalError: a spent retry budget, a
+    record that cannot be read, an offset gone) is one line with its reason, which was
+    written to be read (positions, advice; never data); anything else is a traceback."""
+    log = get_logger("reengage.cli")
+    if isinstance(exc, BrokenPipeError) and _stdout_gone():
+        return
+    if isinstance(exc, FatalError):
+        log.error("stopped", command=command, error_class=type(exc).__name__, reason=str(exc))
+        return
+    log.exception("unexpected error", command=command)
 
 
 def _stdout_gone() -> bool:

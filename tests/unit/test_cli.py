@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
-from worker.cli import _build_parser
+from worker.cli import _build_parser, _exit_code_of
+from worker.runtime.retry import RetryBudgetSpentError
 from worker.settings import Settings
 
 COMMANDS = [
@@ -223,3 +225,26 @@ def test_schemas_export_onto_a_file_exits_2_with_one_line(tmp_path: Path) -> Non
     result = _reengage("schemas", "export", str(taken))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"reengage: cannot write to {taken}: File exists"]
+
+
+def test_a_stop_the_code_decided_on_is_one_line_with_its_reason_not_a_traceback() -> None:
+    def gives_up(_args: argparse.Namespace, _settings: Settings) -> int:
+        raise RetryBudgetSpentError("apply batch: still failing after 300 s (OperationalError)")
+
+    def breaks(_args: argparse.Namespace, _settings: Settings) -> int:
+        raise RuntimeError("a bug")
+
+    with capture_logs() as stopped:
+        code = _exit_code_of(argparse.Namespace(run=gives_up, command="worker"), Settings())
+    assert code == 1
+    assert [(e["event"], e["error_class"], e["reason"], "exc_info" in e) for e in stopped] == [
+        (
+            "stopped",
+            "RetryBudgetSpentError",
+            "apply batch: still failing after 300 s (OperationalError)",
+            False,
+        )
+    ]
+    with capture_logs() as unexpected:
+        assert _exit_code_of(argparse.Namespace(run=breaks, command="worker"), Settings()) == 1
+    assert [(e["event"], e.get("exc_info")) for e in unexpected] == [("unexpected error", True)]
