@@ -25,7 +25,7 @@ from tests.integration.worker.harness import (
 )
 from worker.kafka.producer import Outgoing, Producer
 from worker.outbox.leadership import RelayLeadership
-from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay
+from worker.outbox.relay import PUBLISHED_RETENTION, OutboxRelay, OutboxRowTooLargeError
 from worker.outbox.writer import OutboxMessage, append
 from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
@@ -213,3 +213,30 @@ def test_the_relay_is_ready_while_its_database_answers(
         wait_for(lambda: _readyz(port) == (200, "ready\n"), "ready again")
         relay.signal(signal.SIGTERM)
         assert relay.wait(timeout=60) == 0, relay.output()
+
+
+def test_a_row_the_topic_refuses_for_its_size_stops_the_relay_naming_it(
+    kafka_bootstrap: str, migrated: str, make_topic
+) -> None:
+    topic = make_topic(1, configs={"max.message.bytes": "2000"})
+    engine = create_store_engine(migrated)
+    producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    try:
+        with engine.begin() as connection:
+            append(
+                connection,
+                [
+                    OutboxMessage(topic, "acme:C-1", '"' + "x" * 5_000 + '"'),
+                    OutboxMessage(topic, "acme:C-1", "{}"),
+                ],
+                NOW,
+            )
+        relay = OutboxRelay(engine, producer, sweep_interval_s=0.1)
+        with pytest.raises(OutboxRowTooLargeError) as stopped:
+            relay.publish_pending()
+        assert f"is larger than topic {topic} accepts" in str(stopped.value)
+        assert "(5002 bytes)" in str(stopped.value)
+        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 2  # none skipped
+    finally:
+        producer.close()
+        engine.dispose()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from worker.errors import TransientError
 from worker.kafka.config import producer_options
@@ -60,7 +60,10 @@ class Producer:
             self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
             for m in messages
         ]
-        with contextlib.suppress(KafkaTimeoutError):  # sends now, not after linger_ms
+        # Sends now, not after linger_ms. Its own errors are not the sends' (kafka-python
+        # 3.0.12 raises UnknownError "Future not done" from it when a batch fails, e.g. for
+        # its size): each future below reports how its record fared.
+        with contextlib.suppress(KafkaError):
             self._producer.flush(timeout=_WAIT_SLICE_S)
         give_up_at: float | None = None
         # Each of ours, not flush(): the relay shares this producer, and a flush would also

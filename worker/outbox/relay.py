@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from kafka.errors import MessageSizeTooLargeError
 from sqlalchemy import Engine, delete, select, update
 
+from worker.errors import FatalError
 from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
 from worker.outbox.gauges import refresh_outbox_gauges, try_refresh_outbox_gauges
@@ -77,7 +79,10 @@ class OutboxRelay:
             batch = self._next_batch()
             if not batch:
                 return published
-            self._producer.send_all([p.message for p in batch])
+            try:
+                self._producer.send_all([p.message for p in batch])
+            except MessageSizeTooLargeError as exc:
+                raise OutboxRowTooLargeError(batch) from exc
             crash_point("relay-after-publish")
             self._mark_published([p.id for p in batch])
             published += len(batch)
@@ -203,3 +208,18 @@ class OutboxRelay:
         )
         thread.start()
         return thread
+
+
+class OutboxRowTooLargeError(FatalError):
+    """The broker (or the producer's request limit) refuses an outbox row for its size. No
+    retry makes it fit, and skipping it would lose an outreach and reorder the candidate's
+    events: stop, naming the row, its size and the limit to raise."""
+
+    def __init__(self, batch: Sequence[_Pending]) -> None:
+        biggest = max(batch, key=lambda pending: len(pending.message.value or b""))
+        super().__init__(
+            f"outbox row {biggest.id} ({len(biggest.message.value or b'')} bytes) is larger "
+            f"than topic {biggest.message.topic} accepts: raise the topic's max.message.bytes "
+            "(and, past 1 MiB, the relay's max_request_size); nothing after it is published "
+            "until then, so no candidate's events are reordered"
+        )
