@@ -31,7 +31,7 @@ from worker.ingest.batch import (
 from worker.ingest.context import Decision, IngestConfig
 from worker.ingest.dedupe import delete_expired_markers
 from worker.ingest.holding import EventTimeMerge, Held
-from worker.kafka.consumer import BatchConsumer
+from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
     DeadLetter,
     DeadLetterBudget,
@@ -153,7 +153,15 @@ class IngestLoop:
         """Until shutdown is requested; the batch in hand is always finished first."""
         more_ready = False
         while not self._shutdown.requested:
-            records = self._consumer.poll(0 if more_ready else _POLL_TIMEOUT_S)
+            try:
+                records = self._consumer.poll(0 if more_ready else _POLL_TIMEOUT_S)
+            except UnreadableRecordError as error:
+                # Its advice (move one record past it) holds only once every record before
+                # it is applied and committed: held ones would be skipped in its place.
+                self._apply_everything_held()
+                if len(self._held):  # a shutdown came first: restart instead
+                    raise error.with_records_before_it_unprocessed() from None
+                raise
             self._drop_gone_partitions()  # before this poll's records join the held ones
             if records:
                 # A batch may take many seconds; its records are behind until committed.
@@ -170,6 +178,11 @@ class IngestLoop:
             # After every poll, not only idle ones: a backlog is when the gauge matters.
             self._consumer.update_lag()
             self._purge_expired_markers()
+
+    def _apply_everything_held(self) -> None:
+        self._drop_gone_partitions()
+        while len(self._held) and not self._shutdown.requested:
+            self._process(self._held.release(self._batch_limit, may_have_more=()))
 
     def _process(self, batch: Sequence[Held[_Kind]]) -> None:
         started = time.perf_counter()
