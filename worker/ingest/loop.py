@@ -187,7 +187,7 @@ class IngestLoop:
     def _process(self, batch: Sequence[Held[_Kind]]) -> None:
         started = time.perf_counter()
         records = [held.record for held in batch]
-        self._in_hand = list(records)
+        self._in_hand = records
         classified = _classified([held.item for held in batch])
         if classified.dead:
             failed_at = datetime.now(UTC)
