@@ -9,9 +9,11 @@ outside its cooldown window, and contacts them again. Merged by event time, a ba
 as the events happened, whichever partition each came from. Within a partition nothing moves:
 that order is the publisher's, and a job's close must stay after its open.
 
-Event times are the contract's own (`opened_at`, `updated_at`, ...), so a replay orders alike.
-Across polls, holding.py holds records back until the partitions can be merged the same way;
-the batches it releases are in that order already.
+Event times are the contract's own (`opened_at`, `updated_at`, ...), and equal times go by topic
+and partition, never by which poll or batch came first, so a replay orders alike. Across polls,
+holding.py holds records back and merges them by the same key; the batches it releases are in
+this order already, and merging one again leaves it as it is (a prefix of a merge is the merge
+of its parts).
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ def event_time_order(
         return time_of_report(index) if own is None else own
 
     # heapq.merge keeps each partition's order (it only ever takes a partition's first
-    # remaining record) and, for equal times, takes the partition handed out first.
-    return list(heapq.merge(*by_partition.values(), key=moment))
+    # remaining record) and, for equal times, takes the earlier of its inputs: given in
+    # (topic, partition) order, that is holding.py's tie-break.
+    return list(heapq.merge(*(by_partition[key] for key in sorted(by_partition)), key=moment))
 
 
 def event_moment(event: AnyEvent) -> datetime | None:
