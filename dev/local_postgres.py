@@ -19,6 +19,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -239,6 +240,10 @@ def running(bindir: Path | None = None) -> Iterator[LocalPostgres]:
 
 
 def main() -> None:
+    # Stopped by Ctrl-C or a plain `kill`: either way the cluster and its folder go with it.
+    # A shell starts background jobs with SIGINT ignored, so its handler is put back too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with running() as server:
         print(server.url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
