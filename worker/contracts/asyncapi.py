@@ -81,6 +81,17 @@ _DLQ_HEADERS = {
     "dlq.consumer.group": "The consumer group that gave up on it.",
     "dlq.failed_at": "When, RFC 3339 UTC.",
 }
+# Written only in the case each describes, so documented but not required.
+_OCCASIONAL_DLQ_HEADERS = {
+    "dlq.original.null_value": (
+        '"true" when the original record had no value (and no key): no Kafka client can send '
+        "a null value with no key, so the dead letter's value is empty instead."
+    ),
+    "dlq.replayed.from": (
+        "{dead-letter topic}:{partition}:{offset} of the dead letter this message was "
+        "replayed from by `reengage dlq replay` (kept should it fail again)."
+    ),
+}
 
 
 def asyncapi_document() -> dict[str, Any]:
@@ -221,7 +232,8 @@ def _dead_letter_message() -> dict[str, Any]:
             "type": "object",
             "required": sorted(_DLQ_HEADERS),
             "properties": {
-                name: {"type": "string", "description": text} for name, text in _DLQ_HEADERS.items()
+                name: {"type": "string", "description": text}
+                for name, text in {**_DLQ_HEADERS, **_OCCASIONAL_DLQ_HEADERS}.items()
             },
         },
         "payload": {"description": "The original value bytes (any bytes, or none)."},

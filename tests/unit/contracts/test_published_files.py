@@ -18,6 +18,8 @@ from worker.cli import main
 from worker.contracts.catalogue import ALL_TYPES, BY_TYPE, TOPICS
 from worker.contracts.export import ASYNCAPI_FILE, rendered_files
 from worker.contracts.json_schema import DIALECT, schema_id
+from worker.dlq.restore import REPLAYED_FROM_HEADER
+from worker.kafka.dead_letters import DEAD_LETTER_HEADERS, NULL_VALUE_HEADER
 
 RENDERED = rendered_files()
 
@@ -134,3 +136,10 @@ def _key_parts(example: dict[str, Any]) -> dict[str, str]:
     job_id = data.get("job_id") or data.get("job", {}).get("job_id")
     candidate_id = data.get("candidate_id") or data.get("candidate", {}).get("candidate_id")
     return {"tenant_id": data["tenant_id"], "job_id": job_id, "candidate_id": candidate_id}
+
+
+def test_the_dead_letter_message_names_every_header_the_code_writes() -> None:
+    headers = DOCUMENT["components"]["messages"]["deadLetter"]["headers"]
+    written = {*DEAD_LETTER_HEADERS, NULL_VALUE_HEADER, REPLAYED_FROM_HEADER}
+    assert set(headers["properties"]) == written
+    assert set(headers["required"]) == set(DEAD_LETTER_HEADERS)
