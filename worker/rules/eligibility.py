@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
-from worker.rules.days import days_before
+from worker.rules.days import days_after, days_before
 from worker.rules.model import Candidate, EmailStatus, Job, PastOutreach, Policy
 from worker.rules.normalise import norm, norm_set
 
@@ -137,14 +137,22 @@ def preferred_matched(job: Job, candidate: Candidate) -> int:
 def cooldown_blocker(
     candidate_outreach: Iterable[PastOutreach], at: datetime, cooldown_days: int
 ) -> PastOutreach | None:
-    """An outreach with `requested_at` in (T - cooldown_days, T], if any (rule 9).
+    """An outreach with `requested_at` within `cooldown_days` of T on either side, if any:
+    in (T - cooldown_days, T + cooldown_days) (rule 9).
 
-    The interval is the spec's, read literally: an outreach requested after T (a later event
-    that was processed first) does not block, and one requested exactly `cooldown_days` before
-    T is already outside. With `cooldown_days` = 0 the interval is empty.
+    The spec writes the interval as (T - cooldown_days, T], looking back from T, and its
+    policy table as "at most one outreach per candidate, across all jobs, in this many days".
+    The two agree while events are decided in event-time order (one worker, a replay): no
+    outreach after T exists yet. They part when a decision comes out of order: a worker that
+    is behind deciding a job opened at 09:30 after another worker decided the 10:00 one. Read
+    backwards only, the 10:00 outreach would not block the 09:30 one and the candidate would be
+    contacted twice within the cooldown; counting both sides keeps the "at most one in this
+    many days" that rule 9 exists for, however many workers decide. One requested exactly
+    `cooldown_days` away is outside; with `cooldown_days` = 0 the interval is empty.
     """
     start = days_before(at, cooldown_days)
-    blockers = [o for o in candidate_outreach if start < o.requested_at <= at]
+    end = days_after(at, cooldown_days)
+    blockers = [o for o in candidate_outreach if start < o.requested_at < end]
     # The latest one explains best "until when"; the choice affects only the detail text.
     return max(blockers, key=lambda o: o.requested_at) if blockers else None
 

@@ -170,9 +170,10 @@ def reference_match(
     `policy` is the effective policy (`effective_policy(job, defaults)`). `past_outreach` is
     every outreach ever requested (any status: cancelled ones count for rules 8, 9 and the cap).
 
-    Rule 9 follows the spec's interval literally: only outreach with `requested_at` in
-    (T - cooldown_days, T] blocks. Outreach requested after T (a later event processed earlier)
-    does not, and one requested exactly `cooldown_days` before T does not either. Within one
+    Rule 9 counts outreach within `cooldown_days` of T on both sides, (T - cooldown_days,
+    T + cooldown_days): the spec's (T - cooldown_days, T] whenever decisions come in event-time
+    order, and still "at most one outreach per candidate in this many days" when they do not
+    (`cooldown_blocker`). One requested exactly `cooldown_days` away does not block. Within one
     job's pass each candidate appears once, so the pass never puts its own candidates in
     cooldown.
     """
@@ -259,7 +260,7 @@ def reference_reverse_match(
 
     The candidate is evaluated against each job in the window, oldest first, with the same
     rules and each job's effective policy. A request made for an earlier job in this pass is
-    outreach at T, which is inside (T - cooldown_days, T] whenever cooldown_days > 0: so with
+    outreach at T, which is inside the cooldown around T whenever cooldown_days > 0: so with
     a cooldown the pass requests at most one job, the oldest that accepts the candidate.
     """
     history = OutreachHistory(candidate.tenant_id, past_outreach)

@@ -8,8 +8,11 @@ The funnel replays the job's match at its `opened_at` against the store as it is
 - the job's own outreach is not history: otherwise every candidate it requested would show as
   "already requested" (rule 8), which explains nothing. Rule 8 therefore never excludes
   anyone here and has no stage;
-- other jobs' outreach counts for the cooldown (rule 9) exactly as it did: only what was
-  requested in (T - cooldown_days, T].
+- other jobs' outreach counts for the cooldown (rule 9) as the matcher counts it: what was
+  requested within cooldown_days of T, on either side. Outreach after T did not exist when
+  the job was decided in event-time order, so it changes the funnel only for a candidate the
+  job did not request (the cap, or a later change) and a later job did: the funnel then shows
+  them in cooldown, which is what the job would find if decided now.
 
 So for a job whose pool has not changed since it opened, `requestable` equals the outreach it
 requested at opening. Candidates updated later (reverse matching, a fixed email) are counted as
@@ -29,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from worker.rules.days import days_before
+from worker.rules.days import days_after, days_before
 from worker.rules.eligibility import Exclusion, effective_policy
 from worker.rules.model import Job, Policy
 from worker.rules.ranking import remaining_capacity
@@ -145,7 +148,7 @@ def _first_failing_rule(job: Job, at: datetime, policy: Policy) -> ColumnElement
                 other.candidate_id == c.candidate_id,
                 other.job_id != job.job_id,
                 other.requested_at > days_before(at, policy.cooldown_days),
-                other.requested_at <= at,
+                other.requested_at < days_after(at, policy.cooldown_days),
             ),
             Exclusion.COOLDOWN.value,
         )

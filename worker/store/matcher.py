@@ -14,7 +14,10 @@ mirror `worker.rules.eligibility` (the tests compare this matcher with
                      days, and a range on the partial index's second column)
 7. credentials       the candidate holds every normalised required credential
 8. once per job      no outreach row for (job, candidate)
-9. cooldown          no outreach for the candidate with requested_at in (T - cooldown, T]
+9. cooldown          no outreach for the candidate with requested_at in
+                     (T - cooldown, T + cooldown): both sides, so a decision taken out of
+                     event-time order (a lagging worker) cannot contact a candidate another
+                     worker already requested for a later job (`cooldown_blocker`)
 
 Claims are atomic under concurrency. The job's row is locked first (`SELECT ... FOR UPDATE`),
 so decisions for one job are serialised and the cap counts every committed request. Then the
@@ -54,7 +57,7 @@ from sqlalchemy.orm import aliased
 
 from worker.contracts.encode import outreach_id
 from worker.logs import get_logger
-from worker.rules.days import days_before
+from worker.rules.days import days_after, days_before
 from worker.rules.eligibility import effective_policy, first_failing_rule
 from worker.rules.model import Candidate, Job, Policy
 from worker.rules.ranking import remaining_capacity
@@ -143,7 +146,7 @@ def eligible_conditions(
             outreach.tenant_id == c.tenant_id,
             outreach.candidate_id == c.candidate_id,
             outreach.requested_at > days_before(at, policy.cooldown_days),
-            outreach.requested_at <= at,
+            outreach.requested_at < days_after(at, policy.cooldown_days),
         )
     )
     if candidate_ids is not None:

@@ -20,7 +20,7 @@ Why the indexes are what they are (the matcher's queries are in matcher.py):
   candidates, a GIN array answered the benchmark's query in ~85 ms against ~250 ms here; the
   bench stays well inside its targets without it.)
 - `ix_outreach_candidate_requested` (tenant_id, candidate_id, requested_at) answers rule 9 (any
-  outreach for the candidate in (T - cooldown, T]) with one probe; the unique
+  outreach for the candidate in (T - cooldown, T + cooldown)) with one probe; the unique
   (tenant_id, job_id, candidate_id) answers rule 8 and the job's count for the cap, and makes
   "once per job per candidate" a database guarantee; unique (tenant_id, job_id, rank) guards
   the cap's sequence.

@@ -167,15 +167,17 @@ def test_the_sql_funnel_equals_the_reference_at_the_edges(
 def test_cooldown_counts_other_jobs_in_the_window_and_never_the_jobs_own(
     database_url: str,
 ) -> None:
-    """Cooldown is (T - cooldown_days, T], other jobs only: the job's own outreach is its
-    result, not a reason."""
+    """Cooldown is (T - cooldown_days, T + cooldown_days), other jobs only: the job's own
+    outreach is its result, not a reason."""
     engine = create_store_engine(database_url)
     t, micro = T, timedelta(microseconds=1)
     at = {
         "at-window-start": t - 21 * DAY,  # outside: the interval is open there
         "just-inside": t - 21 * DAY + micro,
         "at-t": t,
-        "after-t": t + micro,  # a later decision: not a reason at T
+        "after-t": t + micro,  # a later job decided first: blocks a decision at T now
+        "just-inside-after": t + 21 * DAY - micro,
+        "at-window-end": t + 21 * DAY,  # outside: open there too
     }
     try:
         migrate_engine(engine)
@@ -190,8 +192,8 @@ def test_cooldown_counts_other_jobs_in_the_window_and_never_the_jobs_own(
             stored = load_job(connection, TENANT, "j-1")
             assert stored is not None
             funnel = job_funnel(connection, stored, Policy(cooldown_days=21))
-        assert funnel.pool == 6
-        assert funnel.excluded[Exclusion.COOLDOWN] == 2
+        assert funnel.pool == 8
+        assert funnel.excluded[Exclusion.COOLDOWN] == 4
         assert funnel.eligible == 4
     finally:
         engine.dispose()

@@ -225,9 +225,19 @@ CASES = [
         earlier=(Earlier("j-0", T - 5 * DAY, status="cancelled"),),
     ),
     Case(
-        "cooldown: a request after T does not block",
-        True,
+        "cooldown: a request just after T blocks (a later job decided first)",
+        False,
         earlier=(Earlier("j-0", T + MICRO),),
+    ),
+    Case(
+        "cooldown: a microsecond inside 21 days after",
+        False,
+        earlier=(Earlier("j-0", T + 21 * DAY - MICRO),),
+    ),
+    Case(
+        "cooldown: exactly 21 days after is outside",
+        True,
+        earlier=(Earlier("j-0", T + 21 * DAY),),
     ),
     Case(
         "cooldown: another tenant's outreach does not count",

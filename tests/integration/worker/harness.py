@@ -113,8 +113,12 @@ def running(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[Pr
 
 
 def publish(
-    bootstrap: str, topic: str, messages: Iterable[OutgoingMessage | tuple[bytes | None, bytes]]
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[OutgoingMessage | tuple[bytes | None, bytes]],
+    partition: int | None = None,
 ) -> None:
+    """Send and wait for every acknowledgement; to `partition` if given, else by key."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         futures = []
@@ -122,7 +126,7 @@ def publish(
             key, value = (
                 (message.key, message.value) if isinstance(message, OutgoingMessage) else message
             )
-            futures.append(producer.send(topic, key=key, value=value))
+            futures.append(producer.send(topic, key=key, value=value, partition=partition))
         producer.flush(30)
         for future in futures:
             future.get(timeout=30)

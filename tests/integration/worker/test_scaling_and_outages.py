@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from dev.local_postgres import LocalPostgres
 from tests.integration.worker.harness import (
+    Process,
     Topics,
     base_env,
     count_rows,
@@ -28,6 +30,8 @@ from worker.store.engine import create_store_engine
 from worker.store.versioning import migrate
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+SOURCE = "urn:ats:test"
 
 
 def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldown(
@@ -110,6 +114,71 @@ def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldo
         settle_s=1.0,
     )
     assert len({json.loads(r.value)["id"] for r in published}) == len(rows)
+
+
+def _jobs_partitions_held(process: Process, jobs_topic: str) -> list[int]:
+    """The partitions of `jobs_topic` in the process's latest assignment."""
+    assigned = [
+        json.loads(line)["partitions"]
+        for line in process.output().splitlines()
+        if '"partitions assigned"' in line
+    ]
+    return [p for t, p in assigned[-1] if t == jobs_topic] if assigned else []
+
+
+def test_a_worker_behind_does_not_contact_again_whom_another_worker_requested_for_a_later_job(
+    kafka_bootstrap: str, pg_database_url: str, make_topic, group_id: str, tmp_path: Path
+) -> None:
+    """Two workers, one jobs partition each. The 10:30 job is decided first (its worker is
+    ahead); the 09:30 job reaches the other worker afterwards, as it would one that is behind.
+    Rule 9 read only backwards from 09:30 would contact everyone again, an hour apart."""
+    url = pg_database_url
+    migrate(url)
+    topics = Topics(
+        jobs=make_topic(2), candidates=make_topic(1), outreach=make_topic(1), status=make_topic(1)
+    )
+    env = base_env(kafka_bootstrap, url, topics, group_id)
+    pool = make_pool(seed=5, size=300)
+    later = job_opened(job_id="J-later", required=("SQL",), opened_at=T + timedelta(hours=1))
+    earlier = job_opened(job_id="J-earlier", required=("SQL",), opened_at=T)
+
+    with (
+        running(["worker"], env, tmp_path / "w1.log") as w1,
+        running(["worker"], env, tmp_path / "w2.log") as w2,
+    ):
+        wait_for(
+            lambda: all(len(_jobs_partitions_held(w, topics.jobs)) == 1 for w in (w1, w2)),
+            "one jobs partition each",
+        )
+        publish(kafka_bootstrap, topics.candidates, pool.messages())
+        wait_for(lambda: count_rows(url, "processed_events") == 300, "the pool stored")
+        publish(
+            kafka_bootstrap,
+            topics.jobs,
+            [ats_event(later, event_id="open-later", source=SOURCE)],
+            1,
+        )
+        wait_for(lambda: count_rows(url, "processed_events") == 301, "the later job decided")
+        publish(
+            kafka_bootstrap,
+            topics.jobs,
+            [ats_event(earlier, event_id="open-earlier", source=SOURCE)],
+            0,
+        )
+        wait_for(lambda: count_rows(url, "processed_events") == 302, "the earlier job decided")
+        assert w1.stop() == 0, w1.output()
+        assert w2.stop() == 0, w2.output()
+
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT job_id, candidate_id FROM outreach")).all()
+    finally:
+        engine.dispose()
+    per_job = Counter(r.job_id for r in rows)
+    assert per_job["J-later"] > 10  # the test means something only if many were requested
+    assert per_job["J-earlier"] == 0
+    assert max(Counter(r.candidate_id for r in rows).values()) == 1
 
 
 def test_database_outage_of_20_s_the_worker_stays_in_the_group_and_loses_nothing(

@@ -300,7 +300,7 @@ ROWS: list[Row] = [
         None,
         None,
     ),
-    # Rule 9: (T - cooldown, T].
+    # Rule 9: (T - cooldown, T + cooldown).
     ("outreach exactly 21 days before", {}, {}, (outreach("J0", T - 21 * DAY),), P, None, None),
     (
         "outreach just inside 21 days",
@@ -312,15 +312,26 @@ ROWS: list[Row] = [
         E.COOLDOWN,
     ),
     ("outreach at T", {}, {}, (outreach("J0", T),), P, None, E.COOLDOWN),
+    # ... and [T, T + cooldown) too: outreach for a later job decided first (another worker).
     (
-        "outreach after T does not block (the spec's interval)",
+        "outreach just after T (a later job decided first)",
         {},
         {},
         (outreach("J0", T + MICROSECOND),),
         P,
         None,
-        None,
+        E.COOLDOWN,
     ),
+    (
+        "outreach just inside 21 days after",
+        {},
+        {},
+        (outreach("J0", T + 21 * DAY - MICROSECOND),),
+        P,
+        None,
+        E.COOLDOWN,
+    ),
+    ("outreach exactly 21 days after", {}, {}, (outreach("J0", T + 21 * DAY),), P, None, None),
     (
         "no cooldown configured",
         {},
