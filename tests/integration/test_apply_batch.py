@@ -127,7 +127,13 @@ def test_snapshot_outcomes_come_back_in_batch_order(engine: Engine) -> None:
     assert stored["c-2"].email is None  # erased
 
 
-def opened(event_id: str, job_id: str, at: datetime, tenant_id: str = TENANT) -> Incoming:
+def opened(
+    event_id: str,
+    job_id: str,
+    at: datetime,
+    tenant_id: str = TENANT,
+    policy: dict[str, int] | None = None,
+) -> Incoming:
     data = JobOpened.model_validate(
         {
             "tenant_id": tenant_id,
@@ -135,6 +141,7 @@ def opened(event_id: str, job_id: str, at: datetime, tenant_id: str = TENANT) ->
             "title": "Analyst",
             "required_credentials": ["SQL"],
             "opened_at": at,
+            "policy": policy,
         }
     )
     return _incoming(ats_event(data, event_id=event_id, source=SOURCE).event)
@@ -194,6 +201,23 @@ def test_two_pairs_with_one_outreach_id_cost_the_second_job_only_that_candidate(
     assert _suppressed(engine)[(TENANT, "c")] is False
     apply(engine, [_report("failed", TENANT, "x/c", (TENANT, "j", "x/c"), mailer=":2")])
     assert _suppressed(engine)[(TENANT, "x/c")] is True
+
+
+def test_a_job_whose_window_the_defaults_leave_empty_is_reported(engine: Engine) -> None:
+    """min_inactive_days 500 is valid on its own; the deployment's max of 450 empties the
+    window. The job is stored and decided (nobody), and the report names it for the log."""
+    report = apply(
+        engine,
+        [
+            opened("e-o1", "j-empty", T, policy={"min_inactive_days": 500}),
+            opened("e-o2", "j-fine", T, policy={"min_inactive_days": 450}),
+        ],
+    )
+    assert report.outcomes == [PROCESSED, PROCESSED]
+    assert [
+        (w.job_id, w.min_inactive_days, w.max_inactive_days) for w in report.effects.empty_windows
+    ] == [("j-empty", 500, 450)]
+    assert report.effects.empty_windows[0].origin is not None
 
 
 def test_a_close_with_nothing_pending_reports_no_cancellation(engine: Engine) -> None:

@@ -50,6 +50,21 @@ class Decision:
     rank: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmptyWindow:
+    """A job whose inactivity window, after its overrides, holds no day: it can match nobody.
+
+    Kept, not dead-lettered: the event is valid, only this deployment's defaults make the
+    window empty (a job giving min_inactive_days 500 where the default max is 450). Logged
+    once the batch commits, so the operator sees why the job requested no one."""
+
+    tenant_id: str
+    job_id: str
+    min_inactive_days: int
+    max_inactive_days: int
+    origin: Origin | None
+
+
 @dataclass(slots=True)
 class Effects:
     """What one batch did, for metrics and logs."""
@@ -57,6 +72,7 @@ class Effects:
     requested: int = 0
     cancelled: Counter[str] = field(default_factory=Counter)
     decisions: list[Decision] = field(default_factory=list)
+    empty_windows: list[EmptyWindow] = field(default_factory=list)
 
 
 @dataclass(slots=True)

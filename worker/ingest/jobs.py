@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from worker.contracts.ats import JobClosed, JobOpened
-from worker.ingest.context import HandlerContext
+from worker.ingest.context import EmptyWindow, HandlerContext
 from worker.ingest.translate import job_of
 from worker.rules.cancellation import CancellationReason
+from worker.rules.eligibility import effective_policy
 from worker.runtime.metrics import MATCH_SECONDS
 from worker.store.candidates import load_candidates
 from worker.store.jobs import close_job, upsert_job
@@ -20,6 +21,17 @@ def job_opened(ctx: HandlerContext, data: JobOpened) -> bool:
     job = job_of(data)
     if not upsert_job(ctx.connection, job):
         return False
+    policy = effective_policy(job, ctx.config.policy)
+    if policy.min_inactive_days > policy.max_inactive_days:
+        ctx.effects.empty_windows.append(
+            EmptyWindow(
+                job.tenant_id,
+                job.job_id,
+                policy.min_inactive_days,
+                policy.max_inactive_days,
+                ctx.origin,
+            )
+        )
     started = time.perf_counter()
     requested = match_job(ctx.connection, job.tenant_id, job.job_id, ctx.config.policy)
     if requested:

@@ -28,7 +28,7 @@ from worker.ingest.batch import (
     apply_batch,
     moment_of,
 )
-from worker.ingest.context import Decision, IngestConfig
+from worker.ingest.context import Decision, EmptyWindow, IngestConfig, Origin
 from worker.ingest.dedupe import delete_expired_markers
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
@@ -295,6 +295,7 @@ class IngestLoop:
             merged.effects.requested += single.effects.requested
             merged.effects.cancelled.update(single.effects.cancelled)
             merged.effects.decisions += single.effects.decisions
+            merged.effects.empty_windows += single.effects.empty_windows
         return merged, failed
 
     def _commit_offsets(self) -> None:
@@ -362,18 +363,36 @@ class IngestLoop:
             )
         for decision in report.effects.decisions:
             _log_decision(decision)
+        for empty in report.effects.empty_windows:
+            _log_empty_window(empty)
+
+
+def _where(origin: Origin | None) -> dict[str, object]:
+    """The event's position and id, for a log line about what it led to."""
+    if origin is None:
+        return {}
+    return {
+        "topic": origin.topic,
+        "partition": origin.partition,
+        "offset": origin.offset,
+        "event_id": origin.event_id,
+    }
+
+
+def _log_empty_window(empty: EmptyWindow) -> None:
+    log.warning(
+        "job can match nobody: its inactivity window is empty",
+        tenant_id=empty.tenant_id,
+        job_id=empty.job_id,
+        min_inactive_days=empty.min_inactive_days,
+        max_inactive_days=empty.max_inactive_days,
+        **_where(empty.origin),
+    )
 
 
 def _log_decision(decision: Decision) -> None:
     """One line per outreach, with the ids OPERATIONS.md lists; no address or name."""
-    where: dict[str, object] = {}
-    if decision.origin is not None:
-        where = {
-            "topic": decision.origin.topic,
-            "partition": decision.origin.partition,
-            "offset": decision.origin.offset,
-            "event_id": decision.origin.event_id,
-        }
+    where = _where(decision.origin)
     if decision.reason is not None:
         where["reason"] = decision.reason
     if decision.rank is not None:
