@@ -203,3 +203,27 @@ def test_a_file_read_to_the_end_reports_no_stop(tmp_path: Path) -> None:
     with CsvFile(path) as csv_file:
         report = import_candidates(csv_file, TARGET, RecordingSink(), stop_requested=lambda: False)
     assert (report.published, report.stopped_after_line) == (1, None)
+
+
+def test_a_second_row_of_one_candidate_at_one_time_is_a_bad_row(tmp_path: Path) -> None:
+    """Its event id would be the first row's, and the worker would drop it unseen."""
+    path = write(
+        tmp_path / "export.csv",
+        "candidate_id,email,updated_at\n"
+        "C-1,ada@example.com,2026-01-05T00:00:00Z\n"
+        "C-1,ada@example.org,2026-01-05T01:00:00+01:00\n"  # the same instant
+        "C-1,ada@example.net,2026-01-06T00:00:00Z\n"
+        "C-2,grace@example.com,2026-01-05T00:00:00Z\n",
+    )
+    sink, bad, published, bad_count = run(path)
+    assert (published, bad_count) == (3, 1)
+    assert [(b.line, b.problems) for b in bad] == [
+        (
+            3,
+            (
+                "updated_at: the same candidate and updated_at as line 2, so the same event id;"
+                " only line 2 would be applied",
+            ),
+        )
+    ]
+    assert len({json.loads(m.value)["id"] for m in sink.sent}) == 3
