@@ -272,3 +272,20 @@ class OutboxRow(Base):
 # The mailer's sent ledger lives in its own package but in this metadata (and the migrations):
 # importing it here keeps the models-versus-migrations check and autogenerate complete.
 from worker.mailer import ledger as _mail_ledger  # noqa: E402, F401
+
+
+class PartitionProgressRow(Base):
+    """How far one partition of the worker's input has been applied, as its owner last said:
+    every record before `caught_up_offset` is applied, or every record not applied yet is at
+    or after `next_time` in event time. Read by other workers before they decide a job
+    (worker/ingest/group_order.py); every value written is a fact that stays true, so a row
+    left by a member that has gone is stale, never wrong."""
+
+    __tablename__ = "partition_progress"
+
+    topic: Mapped[str] = mapped_column(String(249), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_time: Mapped[datetime | None]
+    caught_up_offset: Mapped[int | None] = mapped_column(BigInteger)
+    # Wall clock, for an operator reading the table; no decision reads it.
+    updated_at: Mapped[datetime]
