@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     retry_budget_seconds: float = Field(default=300.0, gt=0, le=86_400)
     startup_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
     relay_sweep_seconds: float = Field(default=1.0, gt=0, le=3_600)
+    # How long a job waits for other workers' partitions at most; 0: never (docs/worker.md).
+    group_wait_max_seconds: float = Field(
+        default=120.0, ge=0, le=86_400, description="0 decides jobs without waiting"
+    )
     # How long a candidate snapshot's processed marker is kept; 0: for good (docs/worker.md).
     dedupe_retention_days: int = Field(
         default=7, ge=0, le=3650, description="candidate snapshots' markers; 0 keeps them"

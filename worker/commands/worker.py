@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from worker.ingest.context import IngestConfig
+from worker.ingest.group_order import GroupOrder
 from worker.ingest.loop import IngestLoop
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
@@ -162,4 +163,11 @@ def ingest_loop(
         retry_budget_s=settings.retry_budget_seconds,
         after_commit=after_commit,
         batch_limit=settings.batch_max_records,
+        group_order=GroupOrder(
+            engine,
+            consumer,
+            (settings.topic_candidates, settings.topic_status),
+            settings.group_wait_max_seconds,
+            subscribed=(settings.topic_jobs, settings.topic_candidates, settings.topic_status),
+        ),
     )

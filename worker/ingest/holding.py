@@ -18,6 +18,10 @@ every batch the whole wait.
 
 Records without an event time (dead letters, skipped types) go as soon as they are at their
 partition's head: they decide nothing, and must not stop their partition's offsets.
+
+A caller may also stop the merge at a record (`may_release`): nothing at or after it in merge
+order goes until it may. The worker stops at a job's opening while other workers' partitions
+have not been applied up to it (group_order.py).
 """
 
 from __future__ import annotations
@@ -79,9 +83,20 @@ class EventTimeMerge(Generic[_Item]):
         if not self._count:
             self._holding_since = None
 
-    def release(self, limit: int, may_have_more: Iterable[Position]) -> list[Held[_Item]]:
+    def heads(self) -> dict[Position, Held[_Item]]:
+        """Per partition with records here, its first one."""
+        return {position: queue[0] for position, queue in self._queues.items()}
+
+    def release(
+        self,
+        limit: int,
+        may_have_more: Iterable[Position],
+        may_release: Callable[[Held[_Item]], bool] = lambda _held: True,
+    ) -> list[Held[_Item]]:
         """Up to `limit` records in merge order. `may_have_more`: assigned partitions that
-        may hold records not polled yet (not read to their end, or not known to be)."""
+        may hold records not polled yet (not read to their end, or not known to be).
+        `may_release`: asked of each record before it goes; the first refused ends the
+        release (it and everything after it stay)."""
         if not self._count:
             return []
         overdue = self._count >= self._max_held or (
@@ -101,6 +116,8 @@ class EventTimeMerge(Generic[_Item]):
         while heads and len(released) < limit:
             _, position = heapq.heappop(heads)
             queue = self._queues[position]
+            if not may_release(queue[0]):
+                break
             released.append(queue.popleft())
             if queue:
                 heapq.heappush(heads, (self._key(queue[0]), position))

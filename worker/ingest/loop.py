@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
+from worker.contracts.envelope import JobOpenedEvent
 from worker.errors import ReengageError, TransientError
 from worker.ingest.batch import (
     HANDLED_TYPES,
@@ -30,6 +31,7 @@ from worker.ingest.batch import (
 )
 from worker.ingest.context import Decision, EmptyWindow, IngestConfig, Origin
 from worker.ingest.dedupe import delete_expired_markers
+from worker.ingest.group_order import GroupOrder, Head
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
@@ -38,7 +40,7 @@ from worker.kafka.dead_letters import (
     DeadLetterQueue,
     publish_counts,
 )
-from worker.kafka.records import Record, without_partitions
+from worker.kafka.records import Position, Record, without_partitions
 from worker.logs import get_logger
 from worker.runtime.faults import crash_point
 from worker.runtime.metrics import (
@@ -132,6 +134,7 @@ class IngestLoop:
         retry_budget_s: float,
         after_commit: Callable[[], None] = lambda: None,
         batch_limit: int = 500,
+        group_order: GroupOrder | None = None,
     ) -> None:
         self._engine = engine
         self._consumer = consumer
@@ -148,13 +151,17 @@ class IngestLoop:
         )
         self._conflicts = 0
         self._marker_purge_due = time.monotonic()
+        self._order = group_order
+        # Per partition, the latest event time applied: what this worker tells the group.
+        self._last_applied: dict[Position, datetime] = {}
+        self._paused_for_order = False
 
     def run(self) -> None:
         """Until shutdown is requested; the batch in hand is always finished first."""
         more_ready = False
         while not self._shutdown.requested:
             try:
-                records = self._consumer.poll(0 if more_ready else _POLL_TIMEOUT_S)
+                records = self._poll(0 if more_ready else _POLL_TIMEOUT_S)
             except UnreadableRecordError as error:
                 # Its advice (move one record past it) holds only once every record before
                 # it is applied and committed: held ones would be skipped in its place.
@@ -167,7 +174,9 @@ class IngestLoop:
                 # A batch may take many seconds; its records are behind until committed.
                 self._consumer.update_lag()
                 self._held.add(_held(record) for record in records)
-            batch = self._held.release(self._batch_limit, self._consumer.may_have_more())
+            batch = self._held.release(
+                self._batch_limit, self._consumer.may_have_more(), self._may_release
+            )
             more_ready = len(batch) == self._batch_limit
             if batch:
                 try:
@@ -178,11 +187,54 @@ class IngestLoop:
             # After every poll, not only idle ones: a backlog is when the gauge matters.
             self._consumer.update_lag()
             self._purge_expired_markers()
+            self._publish_progress()
+
+    def _publish_progress(self) -> None:
+        if self._order is not None:
+            self._order.publish(self._heads(), self._last_applied)
+
+    def _heads(self) -> dict[Position, Head]:
+        return {p: Head(h.record.offset, h.time) for p, h in self._held.heads().items()}
+
+    def _poll(self, timeout_s: float) -> list[Record]:
+        """The next records. While a job waits for the group with many held behind it, the
+        partitions holding records are not fetched from; the others are, so they can tell
+        the group how far they are (and a circle of waits cannot form through them)."""
+        waiting = self._order is not None and self._order.waiting
+        # Half the merge's bound, so that the wait does not make it overdue.
+        if waiting and len(self._held) >= _MAX_HELD_BATCHES * self._batch_limit // 2:
+            self._consumer.pause_only(self._held.heads())
+            self._paused_for_order = True
+        elif self._paused_for_order:
+            self._consumer.resume()
+            self._paused_for_order = False
+        return self._consumer.poll(timeout_s)
+
+    def _may_release(self, held: Held[_Kind]) -> bool:
+        """A job's opening waits until the group's other partitions are past it
+        (group_order.py); everything else goes in merge order."""
+        item = held.item
+        if (
+            self._order is None
+            or held.time is None
+            or not isinstance(item, Incoming)
+            or not isinstance(item.event, JobOpenedEvent)
+        ):
+            return True
+        return self._order.allows(held.record, held.time, self._heads())
 
     def _apply_everything_held(self) -> None:
         self._drop_gone_partitions()
         while len(self._held) and not self._shutdown.requested:
-            self._process(self._held.release(self._batch_limit, may_have_more=()))
+            batch = self._held.release(self._batch_limit, (), self._may_release)
+            if batch:
+                self._process(batch)
+                continue
+            # A job waits for the group (at most its bound): wait here, in the group.
+            self._consumer.poll_paused(_POLL_TIMEOUT_S)
+            self._drop_gone_partitions()
+            self._publish_progress()
+        self._consumer.resume()
 
     def _process(self, batch: Sequence[Held[_Kind]]) -> None:
         started = time.perf_counter()
@@ -214,7 +266,13 @@ class IngestLoop:
                 failed_at = datetime.now(UTC)
                 self._retry(lambda: self._dead_letters.publish(self._owned(letters), failed_at))
         crash_point("worker-after-db-commit")
-        self._commit_offsets()
+        applied = self._commit_offsets()
+        for held in batch:
+            if held.time is not None and held.record.position in applied:
+                position = held.record.position
+                latest = self._last_applied.get(position)
+                if latest is None or held.time > latest:
+                    self._last_applied[position] = held.time
         self._count(classified, report)
         self._budget.record_batch(records, [letter.record for letter in classified.dead])
         self._after_commit()
@@ -298,12 +356,15 @@ class IngestLoop:
             merged.effects.empty_windows += single.effects.empty_windows
         return merged, failed
 
-    def _commit_offsets(self) -> None:
+    def _commit_offsets(self) -> set[Position]:
+        """Commit the batch in hand; the partitions it still held (not revoked meanwhile)."""
         self._drop_gone_partitions()
         # Refused by a rebalance: the next owner re-delivers, the processed markers make the
         # events no-ops. A coordinator briefly away is retried like any transient failure.
         self._retry(lambda: self._consumer.commit(self._in_hand))
+        applied = {record.position for record in self._in_hand}
         self._in_hand = []
+        return applied
 
     def _retry(self, attempt: Callable[[], _T]) -> _T:
         return retry_transient(
@@ -332,6 +393,10 @@ class IngestLoop:
         if gone:
             self._in_hand = without_partitions(self._in_hand, gone)
             self._held.drop(gone)
+            for position in gone:
+                self._last_applied.pop(position, None)
+            if self._order is not None:
+                self._order.forget(gone)
 
     def _owned(self, dead: list[DeadLetter]) -> list[DeadLetter]:
         owned = {(r.topic, r.partition, r.offset) for r in self._in_hand}

@@ -205,6 +205,23 @@ class BatchConsumer:
                 unsure.add((tp.topic, tp.partition))
         return unsure
 
+    def partitions_of(self, topics: Iterable[str]) -> set[Position]:
+        """Every partition of `topics` the client's metadata knows, assigned here or not."""
+        known: set[Position] = set()
+        for topic in topics:
+            for partition in self._consumer.partitions_for_topic(topic) or ():
+                known.add((topic, partition))
+        return known
+
+    def end_offsets(self, positions: Iterable[Position]) -> dict[Position, int]:
+        """The broker's end offset of each partition (KafkaError when it does not answer
+        within a second)."""
+        wanted = [TopicPartition(topic, partition) for topic, partition in positions]
+        if not wanted:
+            return {}
+        ends = self._consumer.end_offsets(wanted, timeout_ms=_ENDS_TIMEOUT_MS)
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
     def poll(self, timeout_s: float) -> list[Record]:
         batches = self._poll_from_committed(int(timeout_s * 1000))
         for tp, records in batches.items():
@@ -381,6 +398,10 @@ class BatchConsumer:
 
     def pause(self) -> None:
         self._consumer.pause(*self._consumer.assignment())
+
+    def pause_only(self, positions: Iterable[Position]) -> None:
+        """Stop fetching these partitions (the others go on) until `resume()`."""
+        self._consumer.pause(*(TopicPartition(topic, partition) for topic, partition in positions))
 
     def resume(self) -> None:
         self._consumer.resume(*self._consumer.paused())

@@ -39,6 +39,11 @@ OUTBOX_PENDING = Gauge("reengage_outbox_pending", "Outbox rows not yet published
 OUTBOX_OLDEST_SECONDS = Gauge(
     "reengage_outbox_oldest_seconds", "Age of the oldest unpublished outbox row."
 )
+MATCH_WAITS = Counter(
+    "reengage_match_waits_total",
+    "Jobs whose match waited for other workers' partitions, by how the wait ended.",
+    ["outcome"],
+)
 CONSUMER_LAG = Gauge(
     "reengage_consumer_lag", "Records behind the partition's end.", ["topic", "partition"]
 )
@@ -50,7 +55,13 @@ CONSUMER_LAG = Gauge(
 # exposed by every command.)
 CONSUMER_METRICS = (EVENTS, BATCH_SECONDS, CONSUMER_LAG)
 RELAY_METRICS = (OUTBOX_PENDING, OUTBOX_OLDEST_SECONDS)
-WORKER_METRICS = (*CONSUMER_METRICS, OUTREACH_REQUESTED, OUTREACH_CANCELLED, MATCH_SECONDS)
+WORKER_METRICS = (
+    *CONSUMER_METRICS,
+    OUTREACH_REQUESTED,
+    OUTREACH_CANCELLED,
+    MATCH_SECONDS,
+    MATCH_WAITS,
+)
 MAILER_METRICS = (*CONSUMER_METRICS, MAIL)
 
 

@@ -218,6 +218,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) 
 
 
 def count_rows(url: str, table: str) -> int:
+    return int(query(url, f"SELECT count(*) FROM {table}")[0][0])
+
+
+def query(url: str, sql: str) -> list[Any]:
+    """The rows of one read, on an engine of its own (the worker's tables, from outside)."""
     from sqlalchemy import text
 
     from worker.store.engine import create_store_engine
@@ -225,6 +230,6 @@ def count_rows(url: str, table: str) -> int:
     engine = create_store_engine(url)
     try:
         with engine.connect() as connection:
-            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            return list(connection.execute(text(sql)).all())
     finally:
         engine.dispose()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from dev.local_postgres import LocalPostgres
 from tests.integration.worker.harness import (
@@ -20,13 +20,15 @@ from tests.integration.worker.harness import (
     http_port_of,
     metric,
     publish,
+    query,
     read_until,
     running,
     wait_for,
 )
-from tests.integration.worker.pools import SKILLS, T, job_opened, make_pool
+from tests.integration.worker.pools import SKILLS, T, as_job, job_opened, make_pool
 from worker.contracts.encode import ats_event
-from worker.store.engine import create_store_engine
+from worker.rules.model import Policy
+from worker.rules.reference import reference_match
 from worker.store.versioning import migrate
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -90,14 +92,7 @@ def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldo
 
     # Each event applied exactly once across the three (re-deliveries count as duplicates).
     assert processed + stale == total
-    engine = create_store_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT job_id, candidate_id, requested_at, rank FROM outreach")
-            ).all()
-    finally:
-        engine.dispose()
+    rows = query(url, "SELECT job_id, candidate_id, requested_at, rank FROM outreach")
     per_job = Counter(r.job_id for r in rows)
     assert per_job and all(n <= 40 for n in per_job.values())
     for job_id in per_job:
@@ -116,14 +111,14 @@ def test_three_workers_in_one_group_apply_everything_once_within_caps_and_cooldo
     assert len({json.loads(r.value)["id"] for r in published}) == len(rows)
 
 
-def _jobs_partitions_held(process: Process, jobs_topic: str) -> list[int]:
-    """The partitions of `jobs_topic` in the process's latest assignment."""
+def _partitions_held(process: Process, topic: str) -> list[int]:
+    """The partitions of `topic` in the process's latest assignment."""
     assigned = [
         json.loads(line)["partitions"]
         for line in process.output().splitlines()
         if '"partitions assigned"' in line
     ]
-    return [p for t, p in assigned[-1] if t == jobs_topic] if assigned else []
+    return [p for t, p in assigned[-1] if t == topic] if assigned else []
 
 
 def test_a_worker_behind_does_not_contact_again_whom_another_worker_requested_for_a_later_job(
@@ -147,7 +142,7 @@ def test_a_worker_behind_does_not_contact_again_whom_another_worker_requested_fo
         running(["worker"], env, tmp_path / "w2.log") as w2,
     ):
         wait_for(
-            lambda: all(len(_jobs_partitions_held(w, topics.jobs)) == 1 for w in (w1, w2)),
+            lambda: all(len(_partitions_held(w, topics.jobs)) == 1 for w in (w1, w2)),
             "one jobs partition each",
         )
         publish(kafka_bootstrap, topics.candidates, pool.messages())
@@ -169,16 +164,72 @@ def test_a_worker_behind_does_not_contact_again_whom_another_worker_requested_fo
         assert w1.stop() == 0, w1.output()
         assert w2.stop() == 0, w2.output()
 
-    engine = create_store_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT job_id, candidate_id FROM outreach")).all()
-    finally:
-        engine.dispose()
+    rows = query(url, "SELECT job_id, candidate_id FROM outreach")
     per_job = Counter(r.job_id for r in rows)
     assert per_job["J-later"] > 10  # the test means something only if many were requested
     assert per_job["J-earlier"] == 0
     assert max(Counter(r.candidate_id for r in rows).values()) == 1
+
+
+def test_a_job_waits_for_a_do_not_contact_flag_still_on_a_worker_that_is_behind(
+    kafka_bootstrap: str, pg_database_url: str, make_topic, group_id: str, tmp_path: Path
+) -> None:
+    """Worker A holds the candidate partition where a do-not-contact flag dated before the job
+    waits (A is stopped: behind); worker B holds the job. B must not decide the job until A
+    has applied the flag: the candidate is never requested, so never emailed."""
+    url = pg_database_url
+    migrate(url)
+    topics = Topics(
+        jobs=make_topic(2), candidates=make_topic(2), outreach=make_topic(1), status=make_topic(1)
+    )
+    env = base_env(kafka_bootstrap, url, topics, group_id)
+    pool = make_pool(seed=5, size=200)
+    job = job_opened(job_id="J-1", required=("SQL",), opened_at=T + timedelta(hours=1))
+    expected = reference_match(as_job(job), job.opened_at, Policy(), pool.as_rules_see_it(), [])
+    victim = next(u for u in pool.updates if u.candidate_id == expected[0].candidate_id)
+    flagged = victim.model_copy(
+        update={"do_not_contact": True, "updated_at": T + timedelta(minutes=30)}
+    )
+
+    with (
+        running(["worker"], env, tmp_path / "w1.log") as w1,
+        running(["worker"], env, tmp_path / "w2.log") as w2,
+    ):
+        workers = (w1, w2)
+        wait_for(
+            lambda: all(
+                len(_partitions_held(w, t)) == 1
+                for w in workers
+                for t in (topics.jobs, topics.candidates)
+            ),
+            "one jobs and one candidates partition each",
+        )
+        publish(kafka_bootstrap, topics.candidates, pool.messages())
+        wait_for(lambda: count_rows(url, "processed_events") == 200, "the pool stored")
+        behind = next(w for w in workers if _partitions_held(w, topics.candidates) == [0])
+        ahead = next(w for w in workers if w is not behind)
+        behind.signal(signal.SIGSTOP)
+        try:
+            flag = ats_event(flagged, event_id="flag", source=SOURCE)
+            publish(kafka_bootstrap, topics.candidates, [flag], 0)
+            opened = ats_event(job, event_id="open", source=SOURCE)
+            publish(kafka_bootstrap, topics.jobs, [opened], _partitions_held(ahead, topics.jobs)[0])
+            wait_for(
+                lambda: "job waits for the group" in ahead.output(), "the job held", timeout_s=15
+            )
+            assert count_rows(url, "outreach") == 0
+        finally:
+            behind.signal(signal.SIGCONT)
+        wait_for(lambda: count_rows(url, "processed_events") == 202, "the flag and the job")
+        wait_for(lambda: count_rows(url, "outreach") > 0, "the job decided")
+        assert w1.stop() == 0, w1.output()
+        assert w2.stop() == 0, w2.output()
+
+    rows = query(url, "SELECT candidate_id, status FROM outreach")
+    requested = {r.candidate_id for r in rows}
+    assert victim.candidate_id not in requested
+    assert requested == {d.candidate_id for d in expected[1:]}
+    assert {r.status for r in rows} == {"requested"}  # nothing requested, then cancelled
 
 
 def test_database_outage_of_20_s_the_worker_stays_in_the_group_and_loses_nothing(

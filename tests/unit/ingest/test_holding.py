@@ -128,3 +128,24 @@ def test_a_partition_that_ran_out_the_wait_is_not_waited_for_again_until_it_send
     assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.jobs@1"]
     merge.add([_held(CANDIDATES, 0, 30), _held(JOBS, 2, 40)])  # it spoke: waited for again
     assert _items(merge.release(500, may_have_more={CANDIDATES})) == ["ats.candidates@0"]
+
+
+def test_a_refused_record_stops_the_merge_there_and_goes_once_allowed() -> None:
+    merge = _merge()
+    merge.add([_held(CANDIDATES, 0, 0), _held(CANDIDATES, 1, 20)])
+    merge.add([_held(JOBS, 0, 10)])
+    allowed = False
+
+    def may_release(held: Held[str]) -> bool:
+        return allowed or held.record.topic != "ats.jobs"
+
+    # The candidate at T+0 goes; the job at T+10 does not, nor the candidate after it.
+    assert _items(merge.release(500, (), may_release)) == ["ats.candidates@0"]
+    assert {p: (h.record.offset, h.time) for p, h in merge.heads().items()} == {
+        JOBS: (0, T + timedelta(minutes=10)),
+        CANDIDATES: (1, T + timedelta(minutes=20)),
+    }
+    assert merge.release(500, (), may_release) == []
+    allowed = True
+    assert _items(merge.release(500, (), may_release)) == ["ats.jobs@0", "ats.candidates@1"]
+    assert merge.heads() == {}

@@ -1,0 +1,51 @@
+"""When a job may go, given the other workers' progress (group_order.py's pure part)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.ingest.group_order import Head, own_progress, partitions_behind
+from worker.store.progress import PartitionProgress
+
+T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+JOB = (T, "ats.jobs", 1)
+C0, C1, S0 = ("ats.candidates", 0), ("ats.candidates", 1), ("reengage.outreach.status", 0)
+
+
+def test_a_partition_applied_to_its_end_as_it_was_is_not_behind() -> None:
+    progress = {C0: PartitionProgress(None, 40), C1: PartitionProgress(None, 39)}
+    assert partitions_behind(JOB, {C0: 40, C1: 40}, progress) == [C1]
+
+
+def test_a_partition_whose_next_record_comes_after_the_job_is_not_behind() -> None:
+    progress = {
+        C0: PartitionProgress(T + MINUTE, None),
+        C1: PartitionProgress(T - MINUTE, None),
+        S0: PartitionProgress(T, None),  # equal times: topic then partition, as in the merge
+    }
+    assert partitions_behind(JOB, {C0: 9, C1: 9, S0: 9}, progress) == [C1]
+    earlier_topic = {("ats.candidates", 5): PartitionProgress(T, None)}
+    assert partitions_behind(JOB, {("ats.candidates", 5): 9}, earlier_topic) == [
+        ("ats.candidates", 5)
+    ]
+
+
+def test_a_partition_nobody_has_reported_is_behind_unless_it_never_held_a_record() -> None:
+    assert partitions_behind(JOB, {C0: 3, C1: 0}, {}) == [C0]
+    assert partitions_behind(JOB, {C0: 3}, {C0: PartitionProgress(None, None)}) == [C0]
+
+
+def test_own_progress_says_what_is_held_and_how_far_it_has_read() -> None:
+    progress = own_progress(
+        [C0, C1, S0, ("ats.candidates", 2)],
+        heads={C0: Head(12, T + MINUTE), C1: Head(5, None)},
+        last_applied={C0: T, C1: T - MINUTE, S0: T - 2 * MINUTE},
+        positions={C0: 30, C1: 9, S0: 17},
+    )
+    assert progress == {
+        C0: PartitionProgress(T + MINUTE, 12),  # its first held record
+        C1: PartitionProgress(T - MINUTE, 5),  # a held record without a time: the last applied
+        S0: PartitionProgress(T - 2 * MINUTE, 17),  # none held: its read position
+        ("ats.candidates", 2): PartitionProgress(None, None),  # nothing known yet
+    }
