@@ -121,6 +121,11 @@ def _about(record: Record, behind: list[Position] | None) -> dict[str, object]:
     }
 
 
+def _where(wait: _Wait) -> dict[str, object]:
+    topic, partition, offset = wait.record
+    return {"topic": topic, "partition": partition, "offset": offset}
+
+
 @dataclass(slots=True)
 class _Wait:
     record: tuple[str, int, int]
@@ -192,8 +197,15 @@ class GroupOrder:
 
     def forget(self, gone: Collection[Position]) -> None:
         """Partitions revoked: a job of theirs that waited is its next owner's to decide."""
-        if self._wait is not None and self._wait.record[:2] in gone:
+        wait = self._wait
+        if wait is not None and wait.record[:2] in gone:
             self._wait = None
+            if wait.held:
+                log.info(
+                    "job's partition moved while it waited: its next owner decides it",
+                    **_where(wait),
+                    waited_s=round(self._clock() - wait.started, 3),
+                )
 
     def _behind(
         self, wait: _Wait, job: MergeKey, heads: Mapping[Position, Head]
@@ -229,7 +241,11 @@ class GroupOrder:
             return  # the first look found nothing behind: no wait, nothing to count
         MATCH_WAITS.labels(outcome).inc()
         if outcome == "caught_up":
-            log.info("job released: the group caught up", waited_s=round(now - wait.started, 3))
+            log.info(
+                "job released: the group caught up",
+                **_where(wait),
+                waited_s=round(now - wait.started, 3),
+            )
 
     def publish(
         self, heads: Mapping[Position, Head], last_applied: Mapping[Position, datetime]
