@@ -55,7 +55,8 @@ HEADER = [
 ]
 SKILLS = ("Python", "SQL", "Tableau", "Excel", "Kubernetes", "CPA", "Power BI", "German (B2)")
 BAD_EVERY = 100  # 1% of the rows
-_REPORTED = re.compile(r"^line (\d+): ", re.MULTILINE)
+# A record spanning lines is reported by its range, "lines 12-13: ...": its first line counts.
+_REPORTED = re.compile(r"^lines? (\d+)(?:-\d+)?: ", re.MULTILINE)
 
 
 @dataclass(frozen=True)
