@@ -34,12 +34,14 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from kafka.errors import KafkaError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import TransientError
+from worker.ingest.holding import Held
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.records import Position, Record
 from worker.logs import get_logger
@@ -80,17 +82,9 @@ def partitions_behind(
     return behind
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
-    """A partition's first held record: its offset and event time (None: it has none)."""
-
-    offset: int
-    time: datetime | None
-
-
 def own_progress(
     partitions: Iterable[Position],
-    heads: Mapping[Position, Head],
+    heads: Mapping[Position, Held[Any]],
     last_applied: Mapping[Position, datetime],
     positions: Mapping[Position, int],
 ) -> dict[Position, PartitionProgress]:
@@ -106,7 +100,7 @@ def own_progress(
             progress[position] = PartitionProgress(applied, positions.get(position))
         else:
             time_ = applied if head.time is None else head.time
-            progress[position] = PartitionProgress(time_, head.offset)
+            progress[position] = PartitionProgress(time_, head.record.offset)
     return progress
 
 
@@ -165,7 +159,7 @@ class GroupOrder:
     def waiting(self) -> bool:
         return self._wait is not None
 
-    def allows(self, record: Record, moment: datetime, heads: Mapping[Position, Head]) -> bool:
+    def allows(self, record: Record, moment: datetime, heads: Mapping[Position, Held[Any]]) -> bool:
         """May the job opened at `moment`, consumed as `record`, be released now? `heads`:
         this worker's held records, the job first in merge order among them."""
         if self._max_wait_s <= 0:
@@ -208,7 +202,7 @@ class GroupOrder:
                 )
 
     def _behind(
-        self, wait: _Wait, job: MergeKey, heads: Mapping[Position, Head]
+        self, wait: _Wait, job: MergeKey, heads: Mapping[Position, Held[Any]]
     ) -> list[Position] | None:
         """The partitions still behind the job; None when that cannot be told now (the
         broker or the database did not answer: asked again shortly)."""
@@ -248,7 +242,7 @@ class GroupOrder:
             )
 
     def publish(
-        self, heads: Mapping[Position, Head], last_applied: Mapping[Position, datetime]
+        self, heads: Mapping[Position, Held[Any]], last_applied: Mapping[Position, datetime]
     ) -> None:
         """Between batches: write this worker's progress where it changed, at most a few
         times a second. Not while it owns every partition: nobody else decides anything."""

@@ -31,7 +31,7 @@ from worker.ingest.batch import (
 )
 from worker.ingest.context import Decision, EmptyWindow, IngestConfig, Origin
 from worker.ingest.dedupe import delete_expired_markers
-from worker.ingest.group_order import GroupOrder, Head
+from worker.ingest.group_order import GroupOrder
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
@@ -191,10 +191,7 @@ class IngestLoop:
 
     def _publish_progress(self) -> None:
         if self._order is not None:
-            self._order.publish(self._heads(), self._last_applied)
-
-    def _heads(self) -> dict[Position, Head]:
-        return {p: Head(h.record.offset, h.time) for p, h in self._held.heads().items()}
+            self._order.publish(self._held.heads(), self._last_applied)
 
     def _poll(self, timeout_s: float) -> list[Record]:
         """The next records. While a job waits for the group with many held behind it, the
@@ -221,7 +218,7 @@ class IngestLoop:
             or not isinstance(item.event, JobOpenedEvent)
         ):
             return True
-        return self._order.allows(held.record, held.time, self._heads())
+        return self._order.allows(held.record, held.time, self._held.heads())
 
     def _apply_everything_held(self) -> None:
         self._drop_gone_partitions()

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from worker.ingest.group_order import Head, own_progress, partitions_behind
+from worker.ingest.group_order import own_progress, partitions_behind
+from worker.ingest.holding import Held
+from worker.kafka.records import Position, Record
 from worker.store.progress import PartitionProgress
 
 T = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 JOB = (T, "ats.jobs", 1)
 C0, C1, S0 = ("ats.candidates", 0), ("ats.candidates", 1), ("reengage.outreach.status", 0)
+
+
+def _held(position: Position, offset: int, at: datetime | None) -> Held[str]:
+    return Held(Record(position[0], position[1], offset, None, b""), "record", at)
 
 
 def test_a_partition_applied_to_its_end_as_it_was_is_not_behind() -> None:
@@ -39,7 +45,7 @@ def test_a_partition_nobody_has_reported_is_behind_unless_it_never_held_a_record
 def test_own_progress_says_what_is_held_and_how_far_it_has_read() -> None:
     progress = own_progress(
         [C0, C1, S0, ("ats.candidates", 2)],
-        heads={C0: Head(12, T + MINUTE), C1: Head(5, None)},
+        heads={C0: _held(C0, 12, T + MINUTE), C1: _held(C1, 5, None)},
         last_applied={C0: T, C1: T - MINUTE, S0: T - 2 * MINUTE},
         positions={C0: 30, C1: 9, S0: 17},
     )
