@@ -25,7 +25,9 @@ def import_event_id(candidate: CandidateUpdated) -> str:
     return str(uuid5(IMPORT_NAMESPACE, name))
 
 
-def candidate_event(candidate: CandidateUpdated, source: str = IMPORT_SOURCE) -> OutgoingMessage:
-    return ats_event(
-        candidate, event_id=import_event_id(candidate), source=source, time=candidate.updated_at
-    )
+def candidate_event(
+    candidate: CandidateUpdated, source: str = IMPORT_SOURCE, event_id: str | None = None
+) -> OutgoingMessage:
+    """`event_id`: `import_event_id(candidate)`, if the caller has it already."""
+    event_id = import_event_id(candidate) if event_id is None else event_id
+    return ats_event(candidate, event_id=event_id, source=source, time=candidate.updated_at)

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from worker.contracts.ats import CandidateUpdated
 from worker.imports.columns import Header, RowError, RowMapper
 from worker.imports.events import IMPORT_SOURCE, candidate_event, import_event_id
 from worker.imports.reader import CsvFile
@@ -96,8 +95,9 @@ def import_candidates(
             if row.error is not None:
                 raise RowError([row.error])
             candidate = mapper.candidate(row.values)
-            first_lines.claim(candidate, row.line)
-            message = candidate_event(candidate, target.source)
+            event_id = import_event_id(candidate)
+            first_lines.claim(event_id, row.line)
+            message = candidate_event(candidate, target.source, event_id)
         except RowError as exc:
             bad += 1
             on_bad_row(BadRow(row.line, exc.problems, row.last_line))
@@ -131,8 +131,8 @@ class _FirstLines:
     def __init__(self) -> None:
         self._lines: dict[int, int] = {}
 
-    def claim(self, candidate: CandidateUpdated, line: int) -> None:
-        key = UUID(import_event_id(candidate)).int
+    def claim(self, event_id: str, line: int) -> None:
+        key = UUID(event_id).int
         first = self._lines.setdefault(key, line)
         if first != line:
             raise RowError(
