@@ -104,20 +104,15 @@ def own_progress(
     return progress
 
 
-def _about(record: Record, behind: list[Position] | None) -> dict[str, object]:
-    """A held job's log fields: where it is, and how many partitions are behind it (-1: not
-    known, the broker or the database did not answer)."""
-    return {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "partitions_behind": -1 if behind is None else len(behind),
-    }
-
-
 def _where(wait: _Wait) -> dict[str, object]:
     topic, partition, offset = wait.record
     return {"topic": topic, "partition": partition, "offset": offset}
+
+
+def _about(wait: _Wait, behind: list[Position] | None) -> dict[str, object]:
+    """A held job's log fields: where it is, and how many partitions are behind it (-1: not
+    known, the broker or the database did not answer)."""
+    return {**_where(wait), "partitions_behind": -1 if behind is None else len(behind)}
 
 
 @dataclass(slots=True)
@@ -179,14 +174,14 @@ class GroupOrder:
         if now - wait.started >= self._max_wait_s:
             log.warning(
                 "job decided without waiting further for the group",
-                **_about(record, behind),
+                **_about(wait, behind),
                 waited_s=round(now - wait.started, 3),
             )
             self._finish(wait, "timed_out", now)
             return True
         if not wait.held:
             wait.held = True
-            log.info("job waits for the group's other partitions", **_about(record, behind))
+            log.info("job waits for the group's other partitions", **_about(wait, behind))
         return False
 
     def forget(self, gone: Collection[Position]) -> None:
