@@ -4,11 +4,12 @@ not rebalance anyone."""
 
 from __future__ import annotations
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from worker.dlq.backlog import Span
 from worker.errors import FatalError
 from worker.kafka.config import consumer_options
+from worker.kafka.consumer import new_consumer
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import connect_to_broker
 from worker.settings import Settings
@@ -39,9 +40,7 @@ def measure(
     that does not answer is waited for as at every start-up; with `shutdown`, a signal ends
     the wait (`Interrupted`)."""
     consumer = connect_to_broker(
-        lambda: KafkaConsumer(
-            **consumer_options(settings, group_id), allow_auto_create_topics=False
-        ),
+        lambda: new_consumer(consumer_options(settings, group_id)),
         timeout_s=settings.startup_timeout_seconds,
         shutdown=shutdown,
     )

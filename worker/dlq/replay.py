@@ -69,7 +69,6 @@ def replay(
             group,
             [dlq_topic],
             max_records=min(BATCH_SIZE, limit or BATCH_SIZE),
-            allow_auto_create_topics=False,
         )
         # Its waits for the broker give way to SIGTERM, as the worker's do.
         producer = Producer(settings, shutdown=shutdown)

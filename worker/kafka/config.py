@@ -45,7 +45,10 @@ def producer_options(settings: Settings) -> dict[str, Any]:
 
 def consumer_options(settings: Settings, group_id: str) -> dict[str, Any]:
     """Explicit commits only; positions start at the beginning for a new group, so a new
-    deployment sees the whole history rather than silently skipping it."""
+    deployment sees the whole history rather than silently skipping it. Subscribing never
+    creates a topic: a misspelt or deleted topic would come back with the broker's default
+    partition count (often 1), capping the group at one member for it; a missing topic is
+    logged instead and consumed once someone creates it."""
     return {
         **connection_options(settings),
         "group_id": group_id,
@@ -58,4 +61,5 @@ def consumer_options(settings: Settings, group_id: str) -> dict[str, Any]:
         # session allowed (6 s), one late heartbeat would otherwise cost the membership.
         "heartbeat_interval_ms": min(3_000, settings.kafka_session_timeout_ms // 3),
         "isolation_level": "read_committed",
+        "allow_auto_create_topics": False,
     }

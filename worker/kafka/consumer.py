@@ -150,6 +150,22 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         return gone
 
 
+def new_consumer(options: dict[str, Any]) -> KafkaConsumer:
+    """A KafkaConsumer built from `options`, `allow_auto_create_topics` included.
+
+    kafka-python 3.0.12 builds the client's cluster metadata from three options only
+    (net/manager.py: bootstrap servers, metadata age, DNS mode), so its metadata requests ask
+    the broker to create every missing topic they name whatever the consumer was told. The
+    option is copied there; a later client that keeps it itself is left as it is (the test
+    that a subscription creates nothing says whether it still holds)."""
+    consumer = KafkaConsumer(**options)
+    cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
+    cluster_config = getattr(cluster, "config", None)
+    if isinstance(cluster_config, dict) and "allow_auto_create_topics" in options:
+        cluster_config["allow_auto_create_topics"] = options["allow_auto_create_topics"]
+    return consumer
+
+
 class BatchConsumer:
     """A subscribed consumer group member handing out batches of `Record`s."""
 
@@ -164,7 +180,7 @@ class BatchConsumer:
         options = consumer_options(settings, group_id)
         options.update(max_poll_records=max_records, auto_offset_reset="none", **overrides)
         self.group_id = group_id
-        self._consumer = KafkaConsumer(**options)
+        self._consumer = new_consumer(options)
         self._rebalances = _Rebalances(before_forgetting=self._rewind_uncommitted)
         self._consumer.subscribe(topics=list(topics), listener=self._rebalances)
         # Per partition, the first offset handed out and not committed yet: the lag counts

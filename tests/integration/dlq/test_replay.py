@@ -259,11 +259,15 @@ def test_the_command_exits_3_naming_the_dead_letter_that_stopped_it(topics: Topi
     assert "Senior Data Analyst" not in stopped.stderr + dropped.stderr
 
 
-def test_the_command_exits_2_for_a_dead_letter_topic_that_does_not_exist(topics: Topics) -> None:
-    result = _reengage(topics, "--topic", topics.original + "-missing.dlq")
+def test_the_command_exits_2_for_a_dead_letter_topic_that_does_not_exist(
+    topics: Topics, kafka_admin: Any
+) -> None:
+    missing = topics.original + "-missing.dlq"
+    result = _reengage(topics, "--topic", missing)
     assert result.returncode == 2
     assert result.stderr.strip().endswith("does not exist")
     assert result.stdout == ""
+    assert missing not in kafka_admin.list_topics()  # asking about it did not create it
 
 
 def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_the_next_replay_finishes(

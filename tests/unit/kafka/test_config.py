@@ -14,3 +14,10 @@ def test_the_heartbeat_fits_a_third_of_the_session(session_ms: int, heartbeat_ms
     options = consumer_options(settings, "g")
     assert options["session_timeout_ms"] == session_ms
     assert options["heartbeat_interval_ms"] == heartbeat_ms
+
+
+def test_consumers_ask_not_to_create_topics() -> None:
+    """A subscription to a missing topic must not bring it back with the broker's default
+    partition count (tests/integration/test_topic_creation.py checks the broker's side)."""
+    options = consumer_options(Settings(_env_file=None), "g")
+    assert options["allow_auto_create_topics"] is False
