@@ -64,3 +64,34 @@ def test_a_subscription_to_a_missing_topic_creates_nothing_and_reads_the_topic_o
         assert consumer.assigned == {(topic_name, p) for p in range(PARTITIONS)}
     finally:
         consumer.close()
+
+
+def test_the_partitions_of_a_missing_topic_are_none_without_asking_the_broker(
+    kafka_bootstrap: str, make_topic: MakeTopic, topic_name: str, group_id: str
+) -> None:
+    """The group order asks between batches which partitions its topics have. A topic the
+    client does not know made kafka-python fetch every topic's metadata and wait for it
+    without a bound (hanging the loop while the broker was away); the client's own view of
+    its subscribed topics is current enough."""
+    existing = make_topic(PARTITIONS)
+    settings = Settings(_env_file=None, kafka_bootstrap_servers=kafka_bootstrap)
+    consumer = BatchConsumer(settings, group_id, [existing, topic_name])
+    try:
+        _poll_until_assigned(consumer)
+        fetched: list[str] = []
+        client = consumer._consumer
+        client._fetch_all_topic_metadata = lambda: fetched.append("all topics")
+        assert consumer.partitions_of([existing, topic_name]) == {
+            (existing, p) for p in range(PARTITIONS)
+        }
+        assert fetched == []
+    finally:
+        consumer.close()
+
+
+def _poll_until_assigned(consumer: BatchConsumer, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not consumer.assigned:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no assignment within {timeout_s} s")
+        consumer.poll(0.2)

@@ -222,10 +222,15 @@ class BatchConsumer:
         return unsure
 
     def partitions_of(self, topics: Iterable[str]) -> set[Position]:
-        """Every partition of `topics` the client's metadata knows, assigned here or not."""
+        """Every partition of `topics` the client's metadata knows, assigned here or not; a
+        topic it does not know (missing, or not yet described) has none. No I/O: the client
+        keeps its subscribed topics' metadata current. `KafkaConsumer.partitions_for_topic`
+        would fetch every topic's metadata for an unknown one and wait for it without a
+        bound, between every batch while a subscribed topic does not exist."""
+        cluster = self._consumer._cluster
         known: set[Position] = set()
         for topic in topics:
-            for partition in self._consumer.partitions_for_topic(topic) or ():
+            for partition in cluster.partitions_for_topic(topic) or ():
                 known.add((topic, partition))
         return known
 
