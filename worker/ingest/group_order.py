@@ -18,14 +18,22 @@ the candidate and status topics that is not its own:
   job in merge order (event time, then topic and partition).
 
 Records behind the job wait with it, as they do in one worker's merge; the worker keeps
-polling, and once many are held it stops fetching only the partitions it holds records of,
-so the others still advance. Workers never wait on each other in a circle: the job earliest
-in merge order across the group waits on partitions whose owners have applied everything
-before their own next record, which is after it. A partition that moves to the waiting
-worker (its owner went silent and the group reassigned it) is still waited for, until this
-worker has read it to the end the job saw or holds a record of it. Past `max_wait_s` the job
-is decided anyway, with a warning naming how many partitions were behind. A worker that owns
-every partition does not wait, nor write its progress: its decisions are those of a replay.
+polling, and once many are held it stops fetching only the partitions whose held records
+all come after the job (`held_back_by`), so the others still advance, its own included:
+a partition whose records before the job are released and which then runs empty is
+fetched again, not left paused for the merge to give up on. Workers never wait on each
+other in a circle: the job earliest in merge order across the group waits on partitions
+whose owners have applied everything before their own next record, which is after it. A
+partition that moves to the waiting worker (its owner went silent and the group reassigned
+it) is still waited for, until this worker has read it to the end the job saw or holds a
+record of it. Past `max_wait_s` the job is decided anyway, with a warning naming how many
+partitions were behind; the bound counts from when the job was first held, even if an
+earlier job came to wait first meanwhile. A worker that owns every partition does not wait,
+nor write its progress: its decisions are those of a replay.
+
+Progress is written where it changed, and all of it every few seconds: a member the group
+has just evicted, not told yet, may write its old view of a partition once over its new
+owner's, and a partition at rest gives its owner no change to write.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import TransientError
-from worker.ingest.holding import Held
+from worker.ingest.holding import Held, merge_key
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.records import Position, Record
 from worker.logs import get_logger
@@ -56,6 +64,7 @@ MergeKey = tuple[datetime, str, int]
 # its own (only when it changed).
 _RECHECK_S = 0.2
 _PUBLISH_EVERY_S = 0.25
+_REWRITE_EVERY_S = 5.0
 # Another worker's batch holds SQLite's write lock: try again next turn rather than hold up
 # this worker's loop (and a SIGTERM) behind it.
 _PUBLISH_LOCK_WAIT_MS = 1_000
@@ -80,6 +89,18 @@ def partitions_behind(
             continue
         behind.append(position)
     return behind
+
+
+def held_back_by(job: Position, heads: Mapping[Position, Held[Any]]) -> set[Position]:
+    """The partitions (of `heads`, the held records' first per partition) none of whose held
+    records can go before the job waiting at the head of `job`'s: the job's own and those
+    whose first record comes after it in merge order. Fetching them only piles up records
+    behind the job; every other partition may still hold records that go before it."""
+    waiting = heads.get(job)
+    if waiting is None:
+        return set()
+    key = merge_key(waiting)
+    return {position for position, head in heads.items() if merge_key(head) >= key}
 
 
 def own_progress(
@@ -126,7 +147,8 @@ class _Wait:
 
 class GroupOrder:
     """The worker's side of it: may a held job go yet (`allows`), and this worker's progress
-    for the others (`publish`). `max_wait_s` 0 turns both off."""
+    for the others (`publish`). `max_wait_s` 0 turns the wait off; progress is still
+    written, since the other members may wait on this one's partitions."""
 
     def __init__(
         self,
@@ -147,12 +169,16 @@ class GroupOrder:
         self._max_wait_s = max_wait_s
         self._clock = clock
         self._wait: _Wait | None = None
+        # When each job that came to wait first was first held: its bound counts from there.
+        self._first_held: dict[tuple[str, int, int], float] = {}
         self._published: dict[Position, PartitionProgress] = {}
         self._publish_due = 0.0
+        self._rewrite_due = 0.0
 
     @property
-    def waiting(self) -> bool:
-        return self._wait is not None
+    def waiting_at(self) -> Position | None:
+        """The partition whose held job waits for the group, if one does."""
+        return None if self._wait is None else self._wait.record[:2]
 
     def allows(self, record: Record, moment: datetime, heads: Mapping[Position, Held[Any]]) -> bool:
         """May the job opened at `moment`, consumed as `record`, be released now? `heads`:
@@ -163,7 +189,7 @@ class GroupOrder:
         where = (record.topic, record.partition, record.offset)
         wait = self._wait
         if wait is None or wait.record != where:
-            wait = self._wait = _Wait(where, now)
+            wait = self._wait = _Wait(where, self._first_held.setdefault(where, now))
         if now - wait.checked < _RECHECK_S:
             return False
         wait.checked = now
@@ -186,6 +212,7 @@ class GroupOrder:
 
     def forget(self, gone: Collection[Position]) -> None:
         """Partitions revoked: a job of theirs that waited is its next owner's to decide."""
+        self._first_held = {job: t for job, t in self._first_held.items() if job[:2] not in gone}
         wait = self._wait
         if wait is not None and wait.record[:2] in gone:
             self._wait = None
@@ -226,6 +253,7 @@ class GroupOrder:
 
     def _finish(self, wait: _Wait, outcome: str, now: float) -> None:
         self._wait = None
+        self._first_held.pop(wait.record, None)
         if outcome == "caught_up" and not wait.held:
             return  # the first look found nothing behind: no wait, nothing to count
         MATCH_WAITS.labels(outcome).inc()
@@ -240,9 +268,8 @@ class GroupOrder:
         self, heads: Mapping[Position, Held[Any]], last_applied: Mapping[Position, datetime]
     ) -> None:
         """Between batches: write this worker's progress where it changed, at most a few
-        times a second. Not while it owns every partition: nobody else decides anything."""
-        if self._max_wait_s <= 0:
-            return
+        times a second, and all of it every few seconds. Not while it owns every partition:
+        nobody else decides anything."""
         now = self._clock()
         if now < self._publish_due:
             return
@@ -252,6 +279,9 @@ class GroupOrder:
             self._published = {}  # written again in full once the group has others
             return
         mine = {p for p in assigned if p[0] in self._topics}
+        if now >= self._rewrite_due:
+            self._rewrite_due = now + _REWRITE_EVERY_S
+            self._published = {}
         # A partition that left and came back is written again: another owner wrote since.
         self._published = {p: s for p, s in self._published.items() if p in mine}
         progress = own_progress(mine, heads, last_applied, self._consumer.positions())

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from worker.kafka.records import Position, Record
 
@@ -110,7 +110,7 @@ class EventTimeMerge(Generic[_Item]):
         if overdue:
             self._excused |= silent
             waiting_on -= silent
-        heads = [(self._key(queue[0]), position) for position, queue in self._queues.items()]
+        heads = [(merge_key(queue[0]), position) for position, queue in self._queues.items()]
         heapq.heapify(heads)
         released: list[Held[_Item]] = []
         while heads and len(released) < limit:
@@ -120,7 +120,7 @@ class EventTimeMerge(Generic[_Item]):
                 break
             released.append(queue.popleft())
             if queue:
-                heapq.heappush(heads, (self._key(queue[0]), position))
+                heapq.heappush(heads, (merge_key(queue[0]), position))
                 continue
             del self._queues[position]
             if position in waiting_on:
@@ -129,9 +129,9 @@ class EventTimeMerge(Generic[_Item]):
         self._holding_since = None if not self._count else self._clock()
         return released
 
-    @staticmethod
-    def _key(entry: Held[_Item]) -> tuple[datetime, str, int]:
-        # Equal times: by topic and partition, never by which poll came first, so that a
-        # replay breaks the tie alike.
-        record = entry.record
-        return (_EARLIEST if entry.time is None else entry.time, record.topic, record.partition)
+
+def merge_key(entry: Held[Any]) -> tuple[datetime, str, int]:
+    """The merge's order. Equal times: by topic and partition, never by which poll came
+    first, so that a replay breaks the tie alike."""
+    record = entry.record
+    return (_EARLIEST if entry.time is None else entry.time, record.topic, record.partition)

@@ -31,7 +31,7 @@ from worker.ingest.batch import (
 )
 from worker.ingest.context import Decision, EmptyWindow, IngestConfig, Origin
 from worker.ingest.dedupe import delete_expired_markers
-from worker.ingest.group_order import GroupOrder
+from worker.ingest.group_order import GroupOrder, held_back_by
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
@@ -195,12 +195,15 @@ class IngestLoop:
 
     def _poll(self, timeout_s: float) -> list[Record]:
         """The next records. While a job waits for the group with many held behind it, the
-        partitions holding records are not fetched from; the others are, so they can tell
-        the group how far they are (and a circle of waits cannot form through them)."""
-        waiting = self._order is not None and self._order.waiting
+        partitions whose held records all come after it are not fetched from; the others
+        are, so they can tell the group how far they are (and a circle of waits cannot form
+        through them). Chosen again at every poll: a partition whose records before the job
+        went out is fetched again, or the merge would stop waiting for its next record."""
+        job = None if self._order is None else self._order.waiting_at
         # Half the merge's bound, so that the wait does not make it overdue.
-        if waiting and len(self._held) >= _MAX_HELD_BATCHES * self._batch_limit // 2:
-            self._consumer.pause_only(self._held.heads())
+        if job is not None and len(self._held) >= _MAX_HELD_BATCHES * self._batch_limit // 2:
+            self._consumer.resume()
+            self._consumer.pause_only(held_back_by(job, self._held.heads()))
             self._paused_for_order = True
         elif self._paused_for_order:
             self._consumer.resume()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from worker.ingest.group_order import own_progress, partitions_behind
+from worker.ingest.group_order import held_back_by, own_progress, partitions_behind
 from worker.ingest.holding import Held
 from worker.kafka.records import Position, Record
 from worker.store.progress import PartitionProgress
@@ -55,3 +55,19 @@ def test_own_progress_says_what_is_held_and_how_far_it_has_read() -> None:
         S0: PartitionProgress(T - 2 * MINUTE, 17),  # none held: its read position
         ("ats.candidates", 2): PartitionProgress(None, None),  # nothing known yet
     }
+
+
+def test_only_partitions_whose_held_records_all_come_after_the_waiting_job_are_held_back() -> None:
+    """Fetching those only piles records up behind the job. A partition with a record before
+    the job is fetched on (its next records may be before the job too), and so is one whose
+    records before the job went out and left it empty: paused, the merge gave up waiting for
+    it and released the job ahead of its unread earlier records."""
+    jobs = ("ats.jobs", 1)
+    heads = {
+        jobs: _held(jobs, 7, T),
+        C0: _held(C0, 3, T - MINUTE),  # before the job
+        C1: _held(C1, 9, T + MINUTE),  # after it
+        S0: _held(S0, 2, T),  # same time, a later topic: after it in merge order
+    }
+    assert held_back_by(jobs, heads) == {jobs, C1, S0}
+    assert held_back_by(jobs, {C0: heads[C0]}) == set()  # the job is gone (revoked)
