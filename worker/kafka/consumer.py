@@ -156,11 +156,11 @@ def new_consumer(options: dict[str, Any]) -> KafkaConsumer:
     kafka-python 3.0.12 builds the client's cluster metadata from three options only
     (net/manager.py: bootstrap servers, metadata age, DNS mode), so its metadata requests ask
     the broker to create every missing topic they name whatever the consumer was told. The
-    option is copied there; a later client that keeps it itself is left as it is (the test
-    that a subscription creates nothing says whether it still holds)."""
+    option is copied there (`_cluster`, the metadata `BatchConsumer.partitions_of` reads too);
+    a later client that keeps it itself is left as it is (the test that a subscription
+    creates nothing says whether it still holds)."""
     consumer = KafkaConsumer(**options)
-    cluster = getattr(getattr(consumer, "_client", None), "cluster", None)
-    cluster_config = getattr(cluster, "config", None)
+    cluster_config = getattr(getattr(consumer, "_cluster", None), "config", None)
     if isinstance(cluster_config, dict) and "allow_auto_create_topics" in options:
         cluster_config["allow_auto_create_topics"] = options["allow_auto_create_topics"]
     return consumer
