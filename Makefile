@@ -52,7 +52,8 @@ kafka-down: setup
 # elsewhere (or one answers on $(KAFKA_PORT)), migrates, runs worker + relay + mailer + an SMTP
 # catcher; Ctrl-C stops it all, the broker too when it started it.
 run: setup
-	@if [ -z "$$REENGAGE_KAFKA_BOOTSTRAP_SERVERS" ]; then $(MAKE) --no-print-directory kafka-jars >/dev/null; fi
+	@if [ -z "$$REENGAGE_KAFKA_BOOTSTRAP_SERVERS" ] && ! grep -qs '^REENGAGE_KAFKA_BOOTSTRAP_SERVERS=.' .env; then \
+	  $(MAKE) --no-print-directory kafka-jars >/dev/null; fi
 	$(BIN)/python -m worker.devrun --kafka-port $(KAFKA_PORT)
 
 # Needs `make run` going (in another terminal). DEMO_ARGS="--seed 3 --candidates 10000" etc.

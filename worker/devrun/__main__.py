@@ -13,7 +13,7 @@ from worker.devrun.mailbox import DEFAULT_MAIL_DIR
 from worker.devrun.run import DEFAULT_SMTP_PORT, DevRunOptions, run
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import Interrupted
-from worker.settings import ConfigurationError, load_settings
+from worker.settings import ConfigurationError, Settings, load_settings
 
 EXIT_CONFIG = 2
 
@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="make run",
         description="Run the whole loop locally: broker (started unless "
-        "REENGAGE_KAFKA_BOOTSTRAP_SERVERS is set or one answers on the port), database "
+        "REENGAGE_KAFKA_BOOTSTRAP_SERVERS is set, in the environment or .env, or one answers on "
+        "the port), database "
         "migration, worker with relay, mailer, and an SMTP catcher writing .eml files.",
     )
     parser.add_argument(
@@ -40,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configured_broker(settings: Settings) -> str | None:
+    """The broker address the user gave, in the environment or in `.env`; None when the
+    setting is at its default, which is what lets `make run` start the local broker."""
+    if "kafka_bootstrap_servers" in settings.model_fields_set:
+        return settings.kafka_bootstrap_servers
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = DevRunOptions(
@@ -53,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # For people by default, as the children's (see run.py); JSON when asked for.
         explicit = "REENGAGE_LOG_FORMAT" in os.environ
         configure_logging(settings.log_level, settings.log_format if explicit else "console")
-        return run(options, settings, dict(os.environ))
+        return run(options, settings, dict(os.environ), configured_broker(settings))
     except ConfigurationError as exc:
         print(f"reengage: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

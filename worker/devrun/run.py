@@ -69,10 +69,16 @@ class _Stop:
         self.shutdown.request()
 
 
-def run(options: DevRunOptions, settings: Settings, environ: Mapping[str, str]) -> int:
+def run(
+    options: DevRunOptions,
+    settings: Settings,
+    environ: Mapping[str, str],
+    configured_broker: str | None,
+) -> int:
+    """`configured_broker` is the address the user set (environment or `.env`), if any."""
     stop = _Stop().install()
     broker = ensure_broker(
-        environ.get(BROKER), port=options.kafka_port, data_dir=options.kafka_data_dir
+        configured_broker, port=options.kafka_port, data_dir=options.kafka_data_dir
     )
     try:
         settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
