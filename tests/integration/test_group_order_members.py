@@ -12,11 +12,13 @@ import select
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from kafka import KafkaProducer
 from sqlalchemy import Engine
 
 from tests.fixtures.kafka import MakeTopic
@@ -64,7 +66,7 @@ class Group:
     def progress(self) -> dict[Position, PartitionProgress]:
         every = [(self.candidates, 0), (self.candidates, 1), (self.status, 0)]
         with self.engine.connect() as connection:
-            return read_progress(connection, every)
+            return read_progress(connection, self.member.group_id, every)
 
 
 # The other member: a plain group member in a process of its own, as another worker is (two
@@ -140,6 +142,18 @@ def _job(
     return record, at, {(group.jobs, 0): Held(record, "job", at)}
 
 
+def _record_on_the_other_members_partition(group: Group) -> Position:
+    """A record on the other member's candidate partition, which that member (a plain
+    consumer) never tells the group it applied; that partition."""
+    other = next(
+        (group.candidates, p) for p in (0, 1) if (group.candidates, p) not in group.member.assigned
+    )
+    producer = KafkaProducer(bootstrap_servers=group.bootstrap)
+    producer.send(other[0], b"unapplied", partition=other[1]).get(timeout=30)
+    producer.close()
+    return other
+
+
 def test_a_member_with_the_wait_off_still_tells_the_group_how_far_it_is(group: Group) -> None:
     """Its own jobs do not wait, but the other members' jobs wait on its partitions: without
     its progress they waited their full bound for every job."""
@@ -161,7 +175,7 @@ def test_a_row_written_over_by_a_former_owner_is_put_right_within_seconds(group:
     written = group.progress()
     stale = {p: PartitionProgress(None, None) for p in written}
     with group.engine.begin() as connection:
-        write_progress(connection, stale, datetime.now(UTC))
+        write_progress(connection, member.group_id, stale, datetime.now(UTC))
 
     clock.now += 1  # a change would be written now; nothing changed
     order.publish({}, {p: T for p in _candidate_partitions(group, member)})
@@ -175,15 +189,7 @@ def test_a_job_bound_counts_from_when_it_was_first_held(group: Group) -> None:
     """An earlier job coming to wait first does not start the later one's bound again: it
     is decided once its own bound is out, right after the earlier one."""
     waiter = group.member
-    # The other member's: it holds a record the other member has not told of.
-    behind = next(
-        (group.candidates, p) for p in (0, 1) if (group.candidates, p) not in waiter.assigned
-    )
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(bootstrap_servers=group.bootstrap)
-    producer.send(behind[0], b"unapplied", partition=behind[1]).get(timeout=30)
-    producer.close()
+    _record_on_the_other_members_partition(group)
     clock = Clock()
     order = group.order(waiter, clock)
 
@@ -195,3 +201,27 @@ def test_a_job_bound_counts_from_when_it_was_first_held(group: Group) -> None:
     clock.now += 121
     assert order.allows(*earlier)  # its bound is out
     assert order.allows(*later)  # so is the later one's, counted from its first hold
+
+
+def test_only_this_groups_rows_about_the_topic_as_it_is_let_a_job_go(group: Group) -> None:
+    """A row another consumer group wrote, or one written before the topic was deleted and
+    created again (its offsets start again at 0: an old row's 1,000 would claim the new
+    topic's records applied), says nothing of this group's progress on this topic."""
+    waiter = group.member
+    behind = _record_on_the_other_members_partition(group)
+    topic_id = waiter.topic_ids([group.candidates])[group.candidates]
+    assert topic_id is not None  # the broker names its topics (Kafka 2.8 and later)
+    claims = PartitionProgress(None, 1_000, topic_id)
+    with group.engine.begin() as connection:
+        write_progress(connection, "another-group", {behind: claims}, datetime.now(UTC))
+        earlier_topic = PartitionProgress(None, 1_000, str(uuid.uuid4()))
+        write_progress(connection, waiter.group_id, {behind: earlier_topic}, datetime.now(UTC))
+    clock = Clock()
+    order = group.order(waiter, clock)
+    job = _job(group, 0, T)
+    assert not order.allows(*job)
+
+    with group.engine.begin() as connection:
+        write_progress(connection, waiter.group_id, {behind: claims}, datetime.now(UTC))
+    clock.now += 1
+    assert order.allows(*job)  # the same claim, by this group about this topic: caught up

@@ -33,7 +33,10 @@ nor write its progress: its decisions are those of a replay.
 
 Progress is written where it changed, and all of it every few seconds: a member the group
 has just evicted, not told yet, may write its old view of a partition once over its new
-owner's, and a partition at rest gives its owner no change to write.
+owner's, and a partition at rest gives its owner no change to write. It is the consumer
+group's own (another group on the database reads at its own pace), and it names the topic's
+id: a row about a topic since deleted and created again, whose offsets start again at 0, is
+read as no row at all.
 """
 
 from __future__ import annotations
@@ -91,6 +94,20 @@ def partitions_behind(
     return behind
 
 
+def of_current_topics(
+    progress: Mapping[Position, PartitionProgress], topic_ids: Mapping[str, str | None]
+) -> dict[Position, PartitionProgress]:
+    """The rows written about the topics as they are now: not those naming another id of
+    the topic than the client's metadata (the topic was deleted and created again since).
+    A row or a client without an id cannot tell, and is taken at its word."""
+    current: dict[Position, PartitionProgress] = {}
+    for position, state in progress.items():
+        now_id = topic_ids.get(position[0])
+        if state.topic_id is None or now_id is None or state.topic_id == now_id:
+            current[position] = state
+    return current
+
+
 def held_back_by(job: Position, heads: Mapping[Position, Held[Any]]) -> set[Position]:
     """The partitions (of `heads`, the held records' first per partition) none of whose held
     records can go before the job waiting at the head of `job`'s: the job's own and those
@@ -108,20 +125,23 @@ def own_progress(
     heads: Mapping[Position, Held[Any]],
     last_applied: Mapping[Position, datetime],
     positions: Mapping[Position, int],
+    topic_ids: Mapping[str, str | None],
 ) -> dict[Position, PartitionProgress]:
     """What this worker can say of each of its `partitions` between batches. Every record
     handed out is held or applied, so: records before the first held one are applied (with
     none held, those before the read position), and none not yet applied is earlier than the
-    first held one's event time (with none held or it has no time, than the last applied)."""
+    first held one's event time (with none held or it has no time, than the last applied).
+    Each names its topic's id (`topic_ids`), which the offsets belong to."""
     progress: dict[Position, PartitionProgress] = {}
     for position in partitions:
         applied = last_applied.get(position)
         head = heads.get(position)
+        topic_id = topic_ids.get(position[0])
         if head is None:
-            progress[position] = PartitionProgress(applied, positions.get(position))
+            progress[position] = PartitionProgress(applied, positions.get(position), topic_id)
         else:
             time_ = applied if head.time is None else head.time
-            progress[position] = PartitionProgress(time_, head.record.offset)
+            progress[position] = PartitionProgress(time_, head.record.offset, topic_id)
     return progress
 
 
@@ -245,10 +265,11 @@ class GroupOrder:
                 wait.ends.update(self._consumer.end_offsets(unknown))
             ends = {p: wait.ends[p] for p in others}
             with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-                progress = read_progress(connection, list(ends))
+                written = read_progress(connection, self._consumer.group_id, list(ends))
         except (KafkaError, SQLAlchemyError, TransientError) as exc:
             log.debug("group progress unavailable", error_class=type(exc).__name__)
             return None
+        progress = of_current_topics(written, self._consumer.topic_ids(self._topics))
         return sorted(behind + partitions_behind(job, ends, progress))
 
     def _finish(self, wait: _Wait, outcome: str, now: float) -> None:
@@ -284,14 +305,21 @@ class GroupOrder:
             self._published = {}
         # A partition that left and came back is written again: another owner wrote since.
         self._published = {p: s for p, s in self._published.items() if p in mine}
-        progress = own_progress(mine, heads, last_applied, self._consumer.positions())
+        progress = own_progress(
+            mine,
+            heads,
+            last_applied,
+            self._consumer.positions(),
+            self._consumer.topic_ids(self._topics),
+        )
         changed = {p: s for p, s in progress.items() if self._published.get(p) != s}
         if not changed:
             return
+        group = self._consumer.group_id
         try:
             in_transaction(
                 self._engine,
-                lambda c: write_progress(c, changed, datetime.now(UTC)),
+                lambda c: write_progress(c, group, changed, datetime.now(UTC)),
                 lock_wait_ms=_PUBLISH_LOCK_WAIT_MS,
             )
         except (SQLAlchemyError, TransientError) as exc:

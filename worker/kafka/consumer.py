@@ -234,6 +234,17 @@ class BatchConsumer:
                 known.add((topic, partition))
         return known
 
+    def topic_ids(self, topics: Iterable[str]) -> dict[str, str | None]:
+        """The broker's id of each topic as the client's metadata holds it (Kafka 2.8 and
+        later; None where not known). A topic deleted and created again gets a new one. No
+        I/O, as `partitions_of`."""
+        cluster = self._consumer._cluster
+        ids: dict[str, str | None] = {}
+        for topic in topics:
+            topic_id = cluster.topic_id(topic)
+            ids[topic] = None if topic_id is None else str(topic_id)
+        return ids
+
     def end_offsets(self, positions: Iterable[Position]) -> dict[Position, int]:
         """The broker's end offset of each partition (KafkaError when it does not answer
         within a second)."""

@@ -279,12 +279,18 @@ class PartitionProgressRow(Base):
     every record before `caught_up_offset` is applied, or every record not applied yet is at
     or after `next_time` in event time. Read by other workers before they decide a job
     (worker/ingest/group_order.py); every value written is a fact that stays true, so a row
-    left by a member that has gone is stale, never wrong."""
+    left by a member that has gone is stale, never wrong. A row speaks for one consumer
+    group (another group on the same database reads at its own pace) and for one incarnation
+    of its topic (`topic_id`, the broker's id for it, when the client knows it): offsets
+    start again at 0 in a topic deleted and created again, and an old row's offset would
+    claim records the new topic's owner never applied."""
 
     __tablename__ = "partition_progress"
 
+    consumer_group: Mapped[str] = mapped_column(String(249), primary_key=True)
     topic: Mapped[str] = mapped_column(String(249), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[str | None] = mapped_column(String(36))
     next_time: Mapped[datetime | None]
     caught_up_offset: Mapped[int | None] = mapped_column(BigInteger)
     # Wall clock, for an operator reading the table; no decision reads it.

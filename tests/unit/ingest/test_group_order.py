@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from worker.ingest.group_order import held_back_by, own_progress, partitions_behind
+from worker.ingest.group_order import (
+    held_back_by,
+    of_current_topics,
+    own_progress,
+    partitions_behind,
+)
 from worker.ingest.holding import Held
 from worker.kafka.records import Position, Record
 from worker.store.progress import PartitionProgress
@@ -48,13 +53,29 @@ def test_own_progress_says_what_is_held_and_how_far_it_has_read() -> None:
         heads={C0: _held(C0, 12, T + MINUTE), C1: _held(C1, 5, None)},
         last_applied={C0: T, C1: T - MINUTE, S0: T - 2 * MINUTE},
         positions={C0: 30, C1: 9, S0: 17},
+        topic_ids={"ats.candidates": "id-c"},  # the status topic's id is not known
     )
     assert progress == {
-        C0: PartitionProgress(T + MINUTE, 12),  # its first held record
-        C1: PartitionProgress(T - MINUTE, 5),  # a held record without a time: the last applied
+        C0: PartitionProgress(T + MINUTE, 12, "id-c"),  # its first held record
+        # a held record without a time: the last applied
+        C1: PartitionProgress(T - MINUTE, 5, "id-c"),
         S0: PartitionProgress(T - 2 * MINUTE, 17),  # none held: its read position
-        ("ats.candidates", 2): PartitionProgress(None, None),  # nothing known yet
+        ("ats.candidates", 2): PartitionProgress(None, None, "id-c"),  # nothing known yet
     }
+
+
+def test_a_row_about_an_earlier_topic_of_the_same_name_is_read_as_no_row() -> None:
+    """Offsets start again at 0 in a topic created again: the old row's would claim the
+    new topic's records applied. Without an id on either side nothing can be told."""
+    rows = {
+        C0: PartitionProgress(None, 1_000, "old-id"),
+        C1: PartitionProgress(None, 1_000, "new-id"),
+        ("ats.candidates", 2): PartitionProgress(None, 1_000),
+        S0: PartitionProgress(None, 1_000, "status-id"),
+    }
+    current = of_current_topics(rows, {"ats.candidates": "new-id"})
+    assert current == {p: rows[p] for p in (C1, ("ats.candidates", 2), S0)}
+    assert partitions_behind(JOB, {C0: 3, C1: 3}, current) == [C0]
 
 
 def test_only_partitions_whose_held_records_all_come_after_the_waiting_job_are_held_back() -> None:
