@@ -40,6 +40,7 @@ _TOOLING_VARIABLES = frozenset(
         "REENGAGE_TESTCONTAINERS",
         "REENGAGE_KAFKA_CACHE",
         "REENGAGE_TEST_CRASH_AT",
+        "REENGAGE_TEST_HOLD_AT",
     }
 )
 

@@ -42,7 +42,7 @@ from worker.kafka.dead_letters import (
 )
 from worker.kafka.records import Position, Record, without_partitions
 from worker.logs import get_logger
-from worker.runtime.faults import crash_point
+from worker.runtime.faults import crash_point, hold_point
 from worker.runtime.metrics import (
     BATCH_SECONDS,
     OUTREACH_CANCELLED,
@@ -244,6 +244,7 @@ class IngestLoop:
         if classified.dead:
             failed_at = datetime.now(UTC)
             self._retry(lambda: self._dead_letters.publish(self._owned(classified.dead), failed_at))
+        hold_point("worker-before-apply", until=lambda: self._shutdown.requested)
         try:
             report = self._retry(lambda: self._apply(self._owned_incoming(classified.incoming)))
         except (ReengageError, KeyboardInterrupt):

@@ -1,37 +1,57 @@
-"""Crash points for fault tests: `REENGAGE_TEST_CRASH_AT=point[:n]` SIGKILLs the process the
-n-th time (default 1st) it reaches `point`. Unset, as in every real deployment, it costs a
-dictionary lookup.
+"""Fault points for fault tests. Unset, as in every real deployment, each costs a dictionary
+lookup.
 
-The points sit where a crash is most awkward: after the database commit and before the
-offset commit (worker), after the broker acknowledged and before the outbox rows are marked
-(relay), and between sending an email and recording it (mailer).
+`REENGAGE_TEST_CRASH_AT=point[:n]` SIGKILLs the process the n-th time (default 1st) it
+reaches `point`. The points sit where a crash is most awkward: after the database commit and
+before the offset commit (worker), after the broker acknowledged and before the outbox rows
+are marked (relay), and between sending an email and recording it (mailer).
+
+`REENGAGE_TEST_HOLD_AT=point[:n]` stops the process the n-th time it reaches `point`, says so
+on stderr, and waits there until its caller's condition holds (a shutdown was asked for).
+A test can then signal a process that is certainly in the middle of a batch: a signal sent
+after watching the database instead races a fast machine to the end of the stream.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+import time
+from collections.abc import Callable
 
-_VARIABLE = "REENGAGE_TEST_CRASH_AT"
+_CRASH_VARIABLE = "REENGAGE_TEST_CRASH_AT"
+_HOLD_VARIABLE = "REENGAGE_TEST_HOLD_AT"
+# A hold nobody releases must not hang a test run for good.
+_HOLD_LIMIT_S = 120.0
 _lock = threading.Lock()
-_seen: dict[str, int] = {}
+_seen: dict[tuple[str, str], int] = {}
 
 
-def _target() -> tuple[str, int] | None:
-    spec = os.environ.get(_VARIABLE)
+def _reached_target(variable: str, point: str) -> bool:
+    spec = os.environ.get(variable)
     if not spec:
-        return None
-    point, _, count = spec.partition(":")
-    return point, int(count or "1")
+        return False
+    target, _, count = spec.partition(":")
+    if target != point:
+        return False
+    with _lock:
+        reached = _seen.get((variable, point), 0) + 1
+        _seen[(variable, point)] = reached
+    return reached == int(count or "1")
 
 
 def crash_point(point: str) -> None:
-    target = _target()
-    if target is None or target[0] != point:
-        return
-    with _lock:
-        _seen[point] = _seen.get(point, 0) + 1
-        reached = _seen[point]
-    if reached == target[1]:
+    if _reached_target(_CRASH_VARIABLE, point):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def hold_point(point: str, until: Callable[[], bool]) -> None:
+    if not _reached_target(_HOLD_VARIABLE, point):
+        return
+    print(f"test hold: at {point}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + _HOLD_LIMIT_S
+    while not until() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    print(f"test hold: released at {point}", file=sys.stderr, flush=True)

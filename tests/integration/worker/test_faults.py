@@ -265,12 +265,16 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
         **base_env(kafka_bootstrap, migrated, topics, group_id),
         "REENGAGE_BATCH_MAX_RECORDS": "200",
     }
-    with running(["worker"], env, tmp_path / "w1.log") as worker:
-        wait_for(lambda: count_rows(migrated, "candidates") > 0, "the first batch stored")
+    # Held in its third batch, decoded and not yet applied, until the signal: a signal sent
+    # after watching the database raced a fast machine to the end of the stream.
+    holding = {**env, "REENGAGE_TEST_HOLD_AT": "worker-before-apply:3"}
+    with running(["worker"], holding, tmp_path / "w1.log") as worker:
+        wait_for(lambda: "test hold: at worker-before-apply" in worker.output(), "the hold")
+        in_hand = count_rows(migrated, "processed_events")
         worker.signal(signal.SIGTERM)
         assert worker.wait(10) == 0, worker.output()  # OPERATIONS.md: exit 0 within 10 s
     stored_before = count_rows(migrated, "processed_events")
-    assert stored_before < size  # it stopped mid-stream, not at the end
+    assert in_hand < stored_before < size  # the batch in hand was finished, and no more
 
     with running(["worker"], env, tmp_path / "w2.log") as worker:
         port = http_port_of(worker)
