@@ -20,6 +20,7 @@ from worker.dlq.topics import types_by_topic
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.producer import Producer, SendAbandonedError
 from worker.logs import get_logger
+from worker.runtime.faults import hold_point
 from worker.runtime.shutdown import Shutdown
 from worker.settings import Settings
 
@@ -137,7 +138,7 @@ class _Loop:
                 for (_, partition), position in self._consumer.positions().items():
                     self._backlog.reached(partition, position)
             decisions = plan(due, self._policy, self._types, remaining)
-            self._apply(decisions)
+            self._apply(decisions, shutdown)
             if self._report.stopped_at is not None:
                 return "stopped"
             if self._caught_up():
@@ -166,10 +167,11 @@ class _Loop:
             bool(assigned) and self._backlog.caught_up(p for _, p in assigned)
         )
 
-    def _apply(self, decisions: Sequence[Decision]) -> None:
+    def _apply(self, decisions: Sequence[Decision], shutdown: Shutdown) -> None:
         replays = [d for d in decisions if isinstance(d, Replay)]
         handled = [d.record for d in decisions if not isinstance(d, Stop)]
         if replays:
+            hold_point("dlq-replay-before-send", until=lambda: shutdown.requested)
             try:
                 self._producer.send_all([original_message(d.record) for d in replays])
             except SendAbandonedError:

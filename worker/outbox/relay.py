@@ -21,7 +21,7 @@ from worker.kafka.producer import Outgoing, Producer
 from worker.logs import get_logger
 from worker.outbox.gauges import refresh_outbox_gauges, try_refresh_outbox_gauges
 from worker.outbox.leadership import RelayLeadership
-from worker.runtime.faults import crash_point
+from worker.runtime.faults import crash_point, hold_point
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
 from worker.store.engine import READ_ONLY
@@ -79,6 +79,8 @@ class OutboxRelay:
             batch = self._next_batch()
             if not batch:
                 return published
+            if shutdown is not None:
+                hold_point("relay-before-send", until=lambda: shutdown.requested)
             try:
                 self._producer.send_all([p.message for p in batch])
             except MessageSizeTooLargeError as exc:

@@ -284,13 +284,18 @@ def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_the_next_replay_
         "REENGAGE_CONSUMER_GROUP": topics.group_id,
     }
     args = ["dlq", "replay", "--topic", topics.dlq]
-    with running(args, env, tmp_path / "first.log") as process:
-        wait_for(lambda: _end_offset(topics.bootstrap, topics.original) > 0, "replaying")
+    # The second batch is held just before it is sent, until the signal: its sends then go
+    # to the hung broker (watching the topic instead, a fast machine replayed all first).
+    holding = {**env, "REENGAGE_TEST_HOLD_AT": "dlq-replay-before-send:2"}
+    with running(args, holding, tmp_path / "first.log") as process:
+        wait_for(lambda: "test hold: at dlq-replay-before-send" in process.output(), "the hold")
+        assert _end_offset(topics.bootstrap, topics.original) > 0  # the first batch went
         with freeze_broker():
             code, elapsed = process.timed_sigterm()
         output = process.output()
     assert code == 0, output
     assert elapsed < 10, f"exited {elapsed:.1f} s after SIGTERM\n{output}"
+    assert "shutdown while the broker had not acknowledged the batch" in output
 
     finished = _reengage(topics, "--topic", topics.dlq)
     assert finished.returncode == 0, finished.stderr

@@ -9,7 +9,6 @@ connection and never answers, the way a hung host behaves.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,13 +52,16 @@ def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
     env = base_env(kafka_bootstrap, migrated, topics, group_id)
-    with running([command], env, tmp_path / "first.log") as process:
+    # The second batch is held just before it is sent, until the signal: its sends then go
+    # to the hung broker whatever the machine's speed.
+    holding = {**env, "REENGAGE_TEST_HOLD_AT": "relay-before-send:2"}
+    with running([command], holding, tmp_path / "first.log") as process:
         # One row out first: the relay leads, and its producer knows the topic.
         _add_outbox_rows(migrated, topics.outreach, range(1))
         wait_for(lambda: count_rows(migrated, UNPUBLISHED) == 0, "the first row published")
         with freeze_broker():
             _add_outbox_rows(migrated, topics.outreach, range(1, 21))
-            time.sleep(2)  # the relay has sent them and waits for an acknowledgement
+            wait_for(lambda: "test hold: at relay-before-send" in process.output(), "the hold")
             assert count_rows(migrated, UNPUBLISHED) == 20
             code, elapsed = process.timed_sigterm()
         output = process.output()
