@@ -139,12 +139,14 @@ def test_cancellations_far_along_a_backlog_are_read_before_the_first_email(
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
 ) -> None:
-    """A job closed while the mailer was behind: each request's cancellation sits 1,500
+    """A job closed while the mailer was behind: each request's cancellation sits 600
     records further along the partition. Reading one poll ahead per email reached them only
     after the batch's emails had gone; before its first email the mailer now reads on through
     what the client has (up to a second)."""
     requests = [outreach(7, job=f"J-{j}") for j in range(5)]
-    filler = [cancelled(outreach(7, job=f"F-{n}")) for n in range(1_500)]  # same partition
+    # Six times what one poll per email reads before the fifth email (5 polls of 20), and
+    # few enough polls (30) to fit the read-ahead's second on a slow machine.
+    filler = [cancelled(outreach(7, job=f"F-{n}")) for n in range(600)]  # same partition
     messages = [requested(data) for data in requests] + filler
     messages += [cancelled(data) for data in requests]
     with smtp_server() as server:

@@ -68,7 +68,9 @@ def test_sigkill_at_random_moments_sends_no_email_twice_and_loses_none(
     started = time.monotonic()
 
     with smtp_server() as server:
-        env = mailer_env(server.port)
+        # Capped so that a fast machine cannot near the end before the kills are done (a
+        # run with fewer kills would pass without testing them); ~40 a second here anyway.
+        env = mailer_env(server.port, rate_per_second=100.0)
         messages = [requested(d) for d in requests]
         messages += [requested(d) for d in rng.sample(requests, REPEATS)]
         publish(env.bootstrap, env.outreach_topic, messages)
@@ -88,6 +90,7 @@ def test_sigkill_at_random_moments_sends_no_email_twice_and_loses_none(
                 break  # nearly done: keep the last stretch for the clean run
             mailer.kill()
             kills += 1
+        assert kills == KILLS, "the mailer neared the end before every kill"
 
         last = mailer if mailer.alive() else start_mailer(env)
         # The server's count first: reading the whole status topic at every check would take

@@ -100,7 +100,9 @@ def test_emails_sent_before_the_server_went_away_are_reported_before_the_mailer_
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
 ) -> None:
-    requests = [outreach(n) for n in range(8)]
+    # Ten seconds of sending at 4 a second: some are certainly left when the server goes,
+    # however late this test notices the third.
+    requests = [outreach(n) for n in range(40)]
     with smtp_server() as server:
         env = dataclasses.replace(mailer_env(server.port, rate_per_second=4.0), retry_budget_s=2)
         publish(env.bootstrap, env.outreach_topic, [requested(d) for d in requests])
