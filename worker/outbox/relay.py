@@ -80,6 +80,7 @@ class OutboxRelay:
             if not batch:
                 return published
             if shutdown is not None:
+                # A cycle retried after a failure visits this again: tests count on none.
                 hold_point("relay-before-send", until=lambda: shutdown.requested)
             try:
                 self._producer.send_all([p.message for p in batch])

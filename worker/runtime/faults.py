@@ -6,8 +6,9 @@ reaches `point`. The points sit where a crash is most awkward: after the databas
 before the offset commit (worker), after the broker acknowledged and before the outbox rows
 are marked (relay), and between sending an email and recording it (mailer).
 
-`REENGAGE_TEST_HOLD_AT=point[:n]` stops the process the n-th time it reaches `point`, says so
-on stderr, and waits there until its caller's condition holds (a shutdown was asked for).
+`REENGAGE_TEST_HOLD_AT=point[:n]` pauses the process the n-th time it reaches `point`, says so
+on stderr, and waits there until its caller's condition holds (a shutdown was asked for), or
+120 s at most.
 A test can then signal a process that is certainly in the middle of a batch: a signal sent
 after watching the database instead races a fast machine to the end of the stream.
 """
@@ -30,16 +31,22 @@ _seen: dict[tuple[str, str], int] = {}
 
 
 def _reached_target(variable: str, point: str) -> bool:
+    """Visits are calls: a step retried after a failure visits its point again."""
     spec = os.environ.get(variable)
     if not spec:
         return False
     target, _, count = spec.partition(":")
     if target != point:
         return False
+    wanted = int(count) if count.isdecimal() else 1 if not count else 0
+    if wanted < 1:
+        # A test's typo: say so where the test's output shows it, rather than fail the step.
+        print(f"test fault point ignored: {variable}={spec!r}", file=sys.stderr, flush=True)
+        return False
     with _lock:
         reached = _seen.get((variable, point), 0) + 1
         _seen[(variable, point)] = reached
-    return reached == int(count or "1")
+    return reached == wanted
 
 
 def crash_point(point: str) -> None:

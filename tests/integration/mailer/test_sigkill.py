@@ -86,11 +86,10 @@ def test_sigkill_at_random_moments_sends_no_email_twice_and_loses_none(
             )
             assert mailer.alive(), mailer.output()
             time.sleep(rng.uniform(0.0, 0.5))
-            if len(server.accepted) >= EVENTS - 50:
-                break  # nearly done: keep the last stretch for the clean run
+            # The last stretch is for the clean run: a kill there would test less.
+            assert len(server.accepted) < EVENTS - 50, "the mailer neared the end before a kill"
             mailer.kill()
             kills += 1
-        assert kills == KILLS, "the mailer neared the end before every kill"
 
         last = mailer if mailer.alive() else start_mailer(env)
         # The server's count first: reading the whole status topic at every check would take

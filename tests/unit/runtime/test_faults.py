@@ -40,5 +40,19 @@ def test_crash_and_hold_count_visits_apart(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("REENGAGE_TEST_HOLD_AT", "here:1")
     faults.crash_point("here")  # a crash-point visit is not a hold-point visit
     waited: list[int] = []
-    faults.hold_point("here", until=lambda: bool(waited.append(1)) or True)
+
+    def released() -> bool:
+        waited.append(1)
+        return True
+
+    faults.hold_point("here", until=released)
     assert waited == [1]
+
+
+@pytest.mark.parametrize("spec", ["here:0", "here:-1", "here:abc"])
+def test_a_malformed_visit_count_turns_the_point_off_and_says_so(
+    spec: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REENGAGE_TEST_HOLD_AT", spec)
+    faults.hold_point("here", until=lambda: False)  # would wait 120 s if it held
+    assert f"test fault point ignored: REENGAGE_TEST_HOLD_AT='{spec}'" in capsys.readouterr().err
