@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from tests.fixtures.kafka import FreezeBroker, MakeTopic
-from tests.integration.worker.harness import running, wait_for
+from tests.integration.worker.harness import holding_at, running
 from tests.unit.dlq.letters import FAILED_AT, OWN_HEADERS, job_opened, job_opened_without_title
 from worker.dlq.policy import Policy
 from worker.dlq.replay import replay
@@ -286,9 +286,9 @@ def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_the_next_replay_
     args = ["dlq", "replay", "--topic", topics.dlq]
     # The second batch is held just before it is sent, until the signal: its sends then go
     # to the hung broker (watching the topic instead, a fast machine replayed all first).
-    holding = {**env, "REENGAGE_TEST_HOLD_AT": "dlq-replay-before-send:2"}
+    holding = holding_at(env, "dlq-replay-before-send", 2)
     with running(args, holding, tmp_path / "first.log") as process:
-        wait_for(lambda: "test hold: at dlq-replay-before-send" in process.output(), "the hold")
+        process.wait_for_hold("dlq-replay-before-send")
         assert _end_offset(topics.bootstrap, topics.original) > 0  # the first batch went
         with freeze_broker():
             code, elapsed = process.timed_sigterm()

@@ -54,6 +54,12 @@ def base_env(bootstrap: str, database_url: str, topics: Topics, group: str) -> d
     }
 
 
+def holding_at(env: dict[str, str], point: str, visit: int) -> dict[str, str]:
+    """`env`, with the process held at `point`'s `visit`-th visit until it is told to stop
+    (worker/runtime/faults.py): a signal then lands mid-batch on any machine."""
+    return {**env, "REENGAGE_TEST_HOLD_AT": f"{point}:{visit}"}
+
+
 class Process:
     """A `reengage` subprocess whose output goes to a file (read on failure)."""
 
@@ -88,6 +94,10 @@ class Process:
         started = time.monotonic()
         code = self.wait(timeout_s)
         return code, time.monotonic() - started
+
+    def wait_for_hold(self, point: str) -> None:
+        """Until the process says it is held at `point` (see `holding_at`)."""
+        wait_for(lambda: f"test hold: at {point}" in self.output(), f"the hold at {point}")
 
     def kill(self) -> None:
         if self.popen.poll() is None:

@@ -19,6 +19,7 @@ from tests.integration.worker.harness import (
     Topics,
     base_env,
     count_rows,
+    holding_at,
     read_until,
     running,
     wait_for,
@@ -54,14 +55,14 @@ def test_sigterm_while_the_broker_hangs_exits_0_within_10_s_and_loses_nothing(
     env = base_env(kafka_bootstrap, migrated, topics, group_id)
     # The second batch is held just before it is sent, until the signal: its sends then go
     # to the hung broker whatever the machine's speed.
-    holding = {**env, "REENGAGE_TEST_HOLD_AT": "relay-before-send:2"}
+    holding = holding_at(env, "relay-before-send", 2)
     with running([command], holding, tmp_path / "first.log") as process:
         # One row out first: the relay leads, and its producer knows the topic.
         _add_outbox_rows(migrated, topics.outreach, range(1))
         wait_for(lambda: count_rows(migrated, UNPUBLISHED) == 0, "the first row published")
         with freeze_broker():
             _add_outbox_rows(migrated, topics.outreach, range(1, 21))
-            wait_for(lambda: "test hold: at relay-before-send" in process.output(), "the hold")
+            process.wait_for_hold("relay-before-send")
             assert count_rows(migrated, UNPUBLISHED) == 20
             code, elapsed = process.timed_sigterm()
         output = process.output()

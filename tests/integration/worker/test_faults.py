@@ -17,6 +17,7 @@ from tests.integration.worker.harness import (
     Topics,
     base_env,
     count_rows,
+    holding_at,
     http_port_of,
     metric,
     publish,
@@ -268,9 +269,9 @@ def test_sigterm_mid_batch_exits_0_within_10_s_and_nothing_is_done_twice(
     }
     # Held in its third batch, decoded and not yet applied, until the signal: a signal sent
     # after watching the database raced a fast machine to the end of the stream.
-    holding = {**env, "REENGAGE_TEST_HOLD_AT": "worker-before-apply:3"}
+    holding = holding_at(env, "worker-before-apply", 3)
     with running(["worker"], holding, tmp_path / "w1.log") as worker:
-        wait_for(lambda: "test hold: at worker-before-apply" in worker.output(), "the hold")
+        worker.wait_for_hold("worker-before-apply")
         in_hand = count_rows(migrated, "processed_events")
         worker.signal(signal.SIGTERM)
         assert worker.wait(10) == 0, worker.output()  # OPERATIONS.md: exit 0 within 10 s
