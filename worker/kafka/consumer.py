@@ -107,6 +107,9 @@ _KEPT_ERROR = "_next_in_line_exception_metadata"
 # Looking up whether a new partition has a committed offset. The loop asks again on its next
 # poll, so a hung broker holds a SIGTERM up by this much at most, not by request_timeout_ms.
 _COMMITTED_TIMEOUT_MS = 1_000
+# kafka-python's fetcher (private): fetched records not handed out yet, as a queue of
+# responses and, per paused partition, responses and records parked until it resumes.
+_FETCHED_QUEUES = ("_completed_fetches", "_paused_completed_fetches", "_paused_partition_records")
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -150,6 +153,14 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         return gone
 
 
+def queue_partitions(queue: Any) -> set[Any]:
+    """The partitions in one of the fetcher's queues: a dict keyed by partition, or a
+    sequence of responses that each name theirs."""
+    if isinstance(queue, dict):
+        return set(queue)
+    return {getattr(entry, "topic_partition", None) for entry in queue}
+
+
 def new_consumer(options: dict[str, Any]) -> KafkaConsumer:
     """A KafkaConsumer built from `options`, `allow_auto_create_topics` included.
 
@@ -187,6 +198,8 @@ class BatchConsumer:
         # from there, so a batch stuck in retries (database down) is still lag.
         self._first_uncommitted: dict[Position, int] = {}
         self._last_handed_out: dict[Position, int] = {}
+        self._max_records = max_records
+        self._last_poll_was_full = False
 
     @property
     def assigned(self) -> set[Position]:
@@ -207,9 +220,11 @@ class BatchConsumer:
         return known
 
     def may_have_more(self) -> set[Position]:
-        """Assigned partitions that may hold records not handed out yet: the client knows of
-        records past its position, or does not know its position or the partition's end yet
-        (no fetch answered for it). No I/O: what the fetcher last learnt."""
+        """Assigned partitions that may hold records not handed out yet: the client holds
+        fetched records of theirs, knows of records past its position, or does not know its
+        position or the partition's end yet (no fetch answered for it). No I/O: what the
+        fetcher last learnt."""
+        fetched = self._fetched_not_handed_out()
         unsure: set[Position] = set()
         for tp in self._consumer.assignment():
             end = self._consumer.highwater(tp)
@@ -217,9 +232,26 @@ class BatchConsumer:
                 position = self._consumer.position(tp, timeout_ms=0)
             except KafkaError:
                 position = None
-            if end is None or position is None or position < end:
+            if end is None or position is None or position < end or tp in fetched:
                 unsure.add((tp.topic, tp.partition))
         return unsure
+
+    def _fetched_not_handed_out(self) -> set[Any]:
+        """Partitions whose fetched records the client still holds. kafka-python 3.0.12
+        learns a partition's end only when it hands out that fetch's records: after a poll
+        cut short by max_poll_records, the partitions still waiting in its queue show the end
+        of their previous fetch, as if read to it. Its private queues are read here; a client
+        that keeps them otherwise counts every assigned partition after a full poll (the
+        merge then waits one more poll, which the full poll makes immediate)."""
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        queues = [getattr(fetcher, name, None) for name in _FETCHED_QUEUES]
+        current = getattr(fetcher, "_next_partition_records", None)
+        if any(queue is None for queue in queues):
+            return set(self._consumer.assignment()) if self._last_poll_was_full else set()
+        fetched = {tp for queue in queues for tp in queue_partitions(queue)}
+        if current:  # truthy while it has records left
+            fetched.add(getattr(current, "topic_partition", None))
+        return fetched
 
     def partitions_of(self, topics: Iterable[str]) -> set[Position]:
         """Every partition of `topics` the client's metadata knows, assigned here or not; a
@@ -256,6 +288,7 @@ class BatchConsumer:
 
     def poll(self, timeout_s: float) -> list[Record]:
         batches = self._poll_from_committed(int(timeout_s * 1000))
+        self._last_poll_was_full = sum(map(len, batches.values())) >= self._max_records
         for tp, records in batches.items():
             if records:
                 position = (tp.topic, tp.partition)
