@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaProducer
 
-from tests.fixtures.kafka import MakeTopic, poll_until_records
+from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_to_every_partition
 from worker.kafka import consumer as consumer_module
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.records import Position, Record
@@ -23,17 +22,6 @@ pytestmark = pytest.mark.kafka
 
 _PARTITIONS = 3
 _PER_PARTITION = 6
-
-
-def _publish_to_every_partition(bootstrap: str, topic: str) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap)
-    try:
-        for partition in range(_PARTITIONS):
-            for n in range(_PER_PARTITION):
-                producer.send(topic, value=f"{n}".encode(), partition=partition)
-        producer.flush()
-    finally:
-        producer.close()
 
 
 def _read_to_the_end(consumer: BatchConsumer, topic: str) -> None:
@@ -58,7 +46,7 @@ def test_a_partition_fetched_but_not_handed_out_may_have_more(
     if client_queues == "unknown":
         monkeypatch.setattr(consumer_module, "_FETCHED_QUEUES", ("_not_a_queue_of_the_client",))
     topic = make_topic(_PARTITIONS)
-    _publish_to_every_partition(kafka_bootstrap, topic)
+    publish_to_every_partition(kafka_bootstrap, topic, _PARTITIONS, _PER_PARTITION)
     consumer = BatchConsumer(
         Settings(kafka_bootstrap_servers=kafka_bootstrap), group_id, [topic], max_records=2
     )
@@ -68,7 +56,7 @@ def test_a_partition_fetched_but_not_handed_out_may_have_more(
         # partition's and not the others' (a wait no client can know about without asking).
         consumer.poll_paused(1.0)
         consumer.poll_paused(1.0)
-        _publish_to_every_partition(kafka_bootstrap, topic)
+        publish_to_every_partition(kafka_bootstrap, topic, _PARTITIONS, _PER_PARTITION)
         consumer.resume()
 
         handed_out: list[Record] = poll_until_records(consumer)

@@ -153,12 +153,21 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         return gone
 
 
-def queue_partitions(queue: Any) -> set[Any]:
-    """The partitions in one of the fetcher's queues: a dict keyed by partition, or a
-    sequence of responses that each name theirs."""
-    if isinstance(queue, dict):
-        return set(queue)
-    return {getattr(entry, "topic_partition", None) for entry in queue}
+def queue_entries(queue: Any) -> list[Any]:
+    """The entries of one of kafka-python's fetch queues: a dict's values, or a sequence."""
+    return list(queue.values() if isinstance(queue, dict) else queue)
+
+
+def shown_end(entry: Any) -> int | None:
+    """The partition end a queued fetch entry showed: a raw response's high watermark, or
+    None for one with an error or records already parsed from it (truthy while any are
+    left; an empty one shows nothing new)."""
+    data = getattr(entry, "partition_data", None)
+    if data is None:
+        return None if entry else 0
+    end = getattr(data, "high_watermark", None)
+    error = getattr(data, "error_code", 0)
+    return end if isinstance(end, int) and end >= 0 and not error else None
 
 
 def new_consumer(options: dict[str, Any]) -> KafkaConsumer:
@@ -220,38 +229,52 @@ class BatchConsumer:
         return known
 
     def may_have_more(self) -> set[Position]:
-        """Assigned partitions that may hold records not handed out yet: the client holds
-        fetched records of theirs, knows of records past its position, or does not know its
-        position or the partition's end yet (no fetch answered for it). No I/O: what the
-        fetcher last learnt."""
-        fetched = self._fetched_not_handed_out()
+        """Assigned partitions that may hold records not handed out yet: the client knows of
+        records past its position (from a fetch it handed out, or one it still holds), or
+        does not know its position or the partition's end yet (no fetch answered for it).
+        No I/O: what the fetcher last learnt."""
+        queued = self._queued_ends()
         unsure: set[Position] = set()
         for tp in self._consumer.assignment():
             end = self._consumer.highwater(tp)
+            if tp in queued:
+                shown = queued[tp]
+                end = None if shown is None else max(shown, end or 0)
             try:
                 position = self._consumer.position(tp, timeout_ms=0)
             except KafkaError:
                 position = None
-            if end is None or position is None or position < end or tp in fetched:
+            if end is None or position is None or position < end:
                 unsure.add((tp.topic, tp.partition))
         return unsure
 
-    def _fetched_not_handed_out(self) -> set[Any]:
-        """Partitions whose fetched records the client still holds. kafka-python 3.0.12
-        learns a partition's end only when it hands out that fetch's records: after a poll
-        cut short by max_poll_records, the partitions still waiting in its queue show the end
-        of their previous fetch, as if read to it. Its private queues are read here; a client
-        that keeps them otherwise counts every assigned partition after a full poll (the
-        merge then waits one more poll, which the full poll makes immediate)."""
+    def _queued_ends(self) -> dict[Any, int | None]:
+        """Per partition with a fetch the client holds and has not handed out, the end that
+        fetch showed (None: unknown, or records already read from it are waiting).
+
+        kafka-python 3.0.12 learns a partition's end only when it hands out that fetch's
+        records: after a poll cut short by max_poll_records, the partitions still queued in
+        it show the end of their previous fetch, as if read to it. Its private queues are
+        read here (every partition of a fetch is queued, those with nothing new too, so
+        the end each showed matters: waiting on those would cost an idle poll). A client
+        that keeps them elsewhere counts every assigned partition as unknown after a full
+        poll (the merge then waits one more poll, which the full poll makes immediate)."""
         fetcher = getattr(self._consumer, "_fetcher", None)
         queues = [getattr(fetcher, name, None) for name in _FETCHED_QUEUES]
-        current = getattr(fetcher, "_next_partition_records", None)
         if any(queue is None for queue in queues):
-            return set(self._consumer.assignment()) if self._last_poll_was_full else set()
-        fetched = {tp for queue in queues for tp in queue_partitions(queue)}
-        if current:  # truthy while it has records left
-            fetched.add(getattr(current, "topic_partition", None))
-        return fetched
+            everything = self._consumer.assignment() if self._last_poll_was_full else ()
+            return dict.fromkeys(everything)
+        ends: dict[Any, int | None] = {}
+        current = getattr(fetcher, "_next_partition_records", None)
+        for entry in [current, *(e for queue in queues for e in queue_entries(queue))]:
+            if entry is None or not hasattr(entry, "topic_partition"):
+                continue
+            tp, shown = entry.topic_partition, shown_end(entry)
+            if shown is None or ends.get(tp, 0) is None:
+                ends[tp] = None
+            else:
+                ends[tp] = max(shown, ends.get(tp) or 0)
+        return ends
 
     def partitions_of(self, topics: Iterable[str]) -> set[Position]:
         """Every partition of `topics` the client's metadata knows, assigned here or not; a
@@ -287,6 +310,7 @@ class BatchConsumer:
         return {(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     def poll(self, timeout_s: float) -> list[Record]:
+        self._let_parked_records_back()
         batches = self._poll_from_committed(int(timeout_s * 1000))
         self._last_poll_was_full = sum(map(len, batches.values())) >= self._max_records
         for tp, records in batches.items():
@@ -307,6 +331,20 @@ class BatchConsumer:
             for records in batches.values()
             for r in records
         ]
+
+    def _let_parked_records_back(self) -> None:
+        """kafka-python 3.0.12 parks the records it was reading of a partition that gets
+        paused, and gives them back once it is resumed only while it is reading no other
+        partition's: but it keeps the last partition it read as "being read" after it ran
+        out, so with another partition read while one was paused, the parked one was never
+        read again (and never fetched: the client holds records of it). Marking the spent
+        reader as none lets the next poll take the parked records back, one partition a
+        poll, as kafka-python means to."""
+        fetcher = getattr(self._consumer, "_fetcher", None)
+        reading = getattr(fetcher, "_next_partition_records", None)
+        parked = getattr(fetcher, "_paused_partition_records", None)
+        if reading is not None and not reading and parked:
+            fetcher._next_partition_records = None  # type: ignore[union-attr]
 
     def _poll_from_committed(self, timeout_ms: int) -> dict[Any, list[Any]]:
         kept = getattr(getattr(self._consumer, "_fetcher", None), _KEPT_ERROR, None)

@@ -25,6 +25,7 @@ def _consumer(error: KafkaError) -> BatchConsumer:
     consumer._consumer = _Raising(error)  # type: ignore[assignment]
     consumer._first_uncommitted = {}
     consumer._last_handed_out = {}
+    consumer._max_records = 500
     consumer.group_id = "reengage-worker"
     return consumer
 
