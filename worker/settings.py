@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     group_wait_max_seconds: float = Field(
         default=120.0, ge=0, le=86_400, description="0 decides jobs without waiting"
     )
+    # How long a polled record waits for an earlier one the broker shows late (docs/worker.md).
+    order_grace_ms: int = Field(
+        default=100, ge=0, le=10_000, description="0 applies records as soon as they are in order"
+    )
     # How long a candidate snapshot's processed marker is kept; 0: for good (docs/worker.md).
     dedupe_retention_days: int = Field(
         default=7, ge=0, le=3650, description="candidate snapshots' markers; 0 keeps them"

@@ -163,6 +163,7 @@ def ingest_loop(
         retry_budget_s=settings.retry_budget_seconds,
         after_commit=after_commit,
         batch_limit=settings.batch_max_records,
+        order_grace_s=settings.order_grace_ms / 1000,
         group_order=GroupOrder(
             engine,
             consumer,

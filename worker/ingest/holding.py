@@ -16,6 +16,13 @@ partition that ran out a bound is not waited for again until it sends a record: 
 never will (a transaction left open hides its end from the client) would otherwise cost
 every batch the whole wait.
 
+"Read to its end" is what the broker showed at the last fetch, and a broker can show a later
+event before an earlier one on another partition (one produce request's partitions are
+appended one by one, and a fetch can come in between; two publishers race). So a record
+also waits until `grace_s` after it was published (its Kafka timestamp; at most that long
+after it arrived) before it goes: an earlier one that shows up within that time goes first.
+A backlog waits nothing. The bounds above override it.
+
 Records without an event time (dead letters, skipped types) go as soon as they are at their
 partition's head: they decide nothing, and must not stop their partition's offsets.
 
@@ -53,12 +60,18 @@ class EventTimeMerge(Generic[_Item]):
         *,
         max_held: int,
         max_hold_s: float,
+        grace_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._max_held = max_held
         self._max_hold_s = max_hold_s
+        self._grace_s = grace_s
         self._clock = clock
+        self._wall_clock = wall_clock
         self._queues: dict[Position, deque[Held[_Item]]] = {}
+        self._due: dict[Position, deque[float]] = {}  # per held record, when its grace ends
+        self._grace_ends: float | None = None  # the last release stopped at a grace ending then
         self._count = 0
         self._holding_since: float | None = None
         self._excused: set[Position] = set()  # ran out a bound; not waited for until it sends
@@ -68,8 +81,11 @@ class EventTimeMerge(Generic[_Item]):
 
     def add(self, held: Iterable[Held[_Item]]) -> None:
         """Polled records, each partition's in offset order."""
+        now, wall = self._clock(), self._wall_clock()
         for entry in held:
             self._queues.setdefault(entry.record.position, deque()).append(entry)
+            grace = self._grace_left_after_publishing(entry.record, wall)
+            self._due.setdefault(entry.record.position, deque()).append(now + grace)
             self._excused.discard(entry.record.position)
             self._count += 1
         if self._count and self._holding_since is None:
@@ -79,6 +95,7 @@ class EventTimeMerge(Generic[_Item]):
         """Partitions revoked or lost: their records are the next owner's to read."""
         for position in partitions:
             self._count -= len(self._queues.pop(position, ()))
+            self._due.pop(position, None)
             self._excused.discard(position)
         if not self._count:
             self._holding_since = None
@@ -86,6 +103,23 @@ class EventTimeMerge(Generic[_Item]):
     def heads(self) -> dict[Position, Held[_Item]]:
         """Per partition with records here, its first one."""
         return {position: queue[0] for position, queue in self._queues.items()}
+
+    def _grace_left_after_publishing(self, record: Record, wall: float) -> float:
+        """The grace counts from when the record was published (its Kafka timestamp): one
+        read from a backlog has long waited it out. Never longer than from its arrival
+        (a timestamp unknown, or ahead of this machine's clock)."""
+        if record.timestamp_ms < 0:
+            return self._grace_s
+        age = wall - record.timestamp_ms / 1000
+        return min(self._grace_s, max(0.0, self._grace_s - age))
+
+    def grace_left(self) -> float | None:
+        """When the last release stopped at a record waiting out its grace, the seconds
+        until that grace ends (0 once it has): how long a caller may wait for more records
+        before asking again. None when it stopped for anything else."""
+        if self._grace_ends is None:
+            return None
+        return max(0.0, self._grace_ends - self._clock())
 
     def release(
         self,
@@ -97,11 +131,12 @@ class EventTimeMerge(Generic[_Item]):
         may hold records not polled yet (not read to their end, or not known to be).
         `may_release`: asked of each record before it goes; the first refused ends the
         release (it and everything after it stay)."""
+        self._grace_ends = None
         if not self._count:
             return []
+        now = self._clock()
         overdue = self._count >= self._max_held or (
-            self._holding_since is not None
-            and self._clock() - self._holding_since >= self._max_hold_s
+            self._holding_since is not None and now - self._holding_since >= self._max_hold_s
         )
         waiting_on = set(may_have_more) - self._excused
         silent = {position for position in waiting_on if position not in self._queues}
@@ -115,18 +150,22 @@ class EventTimeMerge(Generic[_Item]):
         released: list[Held[_Item]] = []
         while heads and len(released) < limit:
             _, position = heapq.heappop(heads)
-            queue = self._queues[position]
+            queue, due = self._queues[position], self._due[position]
+            if now < due[0] and queue[0].time is not None and not overdue:
+                self._grace_ends = due[0]
+                break
             if not may_release(queue[0]):
                 break
             released.append(queue.popleft())
+            due.popleft()
             if queue:
                 heapq.heappush(heads, (merge_key(queue[0]), position))
                 continue
-            del self._queues[position]
+            del self._queues[position], self._due[position]
             if position in waiting_on:
                 break  # its next record, not polled yet, may be the earliest
         self._count -= len(released)
-        self._holding_since = None if not self._count else self._clock()
+        self._holding_since = None if not self._count else now
         return released
 
 

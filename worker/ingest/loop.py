@@ -58,6 +58,8 @@ log = get_logger("reengage.worker")
 _MAX_CONFLICT_RETRIES = 3
 
 _POLL_TIMEOUT_S = 0.5
+# A poll's timeout is whole milliseconds: a grace ending sooner is still waited for.
+_MIN_POLL_TIMEOUT_S = 0.001
 # Polled records wait for the other partitions (holding.py) at most this long, and at most
 # this many batches of them: beyond, a partition slow to answer no longer holds the rest up.
 _MAX_HOLD_S = 1.0
@@ -135,6 +137,7 @@ class IngestLoop:
         after_commit: Callable[[], None] = lambda: None,
         batch_limit: int = 500,
         group_order: GroupOrder | None = None,
+        order_grace_s: float = 0.0,
     ) -> None:
         self._engine = engine
         self._consumer = consumer
@@ -147,21 +150,21 @@ class IngestLoop:
         self._in_hand: list[Record] = []
         self._batch_limit = batch_limit
         self._held: EventTimeMerge[_Kind] = EventTimeMerge(
-            max_held=_MAX_HELD_BATCHES * batch_limit, max_hold_s=_MAX_HOLD_S
+            max_held=_MAX_HELD_BATCHES * batch_limit, max_hold_s=_MAX_HOLD_S, grace_s=order_grace_s
         )
         self._conflicts = 0
         self._marker_purge_due = time.monotonic()
         self._order = group_order
         # Per partition, the latest event time applied: what this worker tells the group.
         self._last_applied: dict[Position, datetime] = {}
-        self._paused_for_order = False
+        self._paused_some = False
 
     def run(self) -> None:
         """Until shutdown is requested; the batch in hand is always finished first."""
         more_ready = False
         while not self._shutdown.requested:
             try:
-                records = self._poll(0 if more_ready else _POLL_TIMEOUT_S)
+                records = self._poll(0 if more_ready else self._poll_timeout())
             except UnreadableRecordError as error:
                 # Its advice (move one record past it) holds only once every record before
                 # it is applied and committed: held ones would be skipped in its place.
@@ -189,26 +192,47 @@ class IngestLoop:
             self._purge_expired_markers()
             self._publish_progress()
 
+    def _poll_timeout(self) -> float:
+        """Held records waiting out their grace are due before an idle poll would return."""
+        grace_left = self._held.grace_left()
+        if grace_left is None:
+            return _POLL_TIMEOUT_S
+        return min(max(grace_left, _MIN_POLL_TIMEOUT_S), _POLL_TIMEOUT_S)
+
     def _publish_progress(self) -> None:
         if self._order is not None:
             self._order.publish(self._held.heads(), self._last_applied)
 
     def _poll(self, timeout_s: float) -> list[Record]:
-        """The next records. While a job waits for the group with many held behind it, the
-        partitions whose held records all come after it are not fetched from; the others
-        are, so they can tell the group how far they are (and a circle of waits cannot form
-        through them). Chosen again at every poll: a partition whose records before the job
-        went out is fetched again, or the merge would stop waiting for its next record."""
-        job = None if self._order is None else self._order.waiting_at
-        # Half the merge's bound, so that the wait does not make it overdue.
-        if job is not None and len(self._held) >= _MAX_HELD_BATCHES * self._batch_limit // 2:
+        """The next records, not fetching from the partitions `_held_back` names (chosen
+        again at every poll: a partition whose held records went out is fetched again, or
+        the merge would stop waiting for its next record)."""
+        held_back = self._held_back()
+        if held_back:
             self._consumer.resume()
-            self._consumer.pause_only(held_back_by(job, self._held.heads()))
-            self._paused_for_order = True
-        elif self._paused_for_order:
+            self._consumer.pause_only(held_back)
+            self._paused_some = True
+        elif self._paused_some:
             self._consumer.resume()
-            self._paused_for_order = False
+            self._paused_some = False
         return self._consumer.poll(timeout_s)
+
+    def _held_back(self) -> set[Position]:
+        """Partitions not to fetch from while half the merge's bound is held, so that a wait
+        does not make it overdue (which would stop it waiting for anything):
+        - a job waits for the group: the partitions whose held records all come after it;
+          the others are fetched, so they can tell the group how far they are (and a circle
+          of waits cannot form through them);
+        - the first records wait out their grace (a backlog's first polls fill the merge
+          faster than that): the partitions holding records; the others are fetched, as the
+          grace is there for an earlier record they may still show."""
+        heads = self._held.heads()
+        if len(self._held) < _MAX_HELD_BATCHES * self._batch_limit // 2:
+            return set()
+        job = None if self._order is None else self._order.waiting_at
+        if job is not None:
+            return held_back_by(job, heads)
+        return set(heads) if self._held.grace_left() else set()
 
     def _may_release(self, held: Held[_Kind]) -> bool:
         """A job's opening waits until the group's other partitions are past it

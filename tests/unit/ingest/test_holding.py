@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.kafka.records import Record
@@ -149,3 +152,66 @@ def test_a_refused_record_stops_the_merge_there_and_goes_once_allowed() -> None:
     allowed = True
     assert _items(merge.release(500, (), may_release)) == ["ats.jobs@0", "ats.candidates@1"]
     assert merge.heads() == {}
+
+
+def test_a_record_waits_out_its_grace_and_an_earlier_one_arriving_meanwhile_goes_first() -> None:
+    clock = Clock()
+    merge = EventTimeMerge[str](max_held=100, max_hold_s=1.0, grace_s=0.1, clock=clock)
+    merge.add([_held(JOBS, 0, 10)])  # the broker showed the job first...
+    assert merge.release(500, may_have_more=set()) == []
+    assert merge.grace_left() == pytest.approx(0.1)
+    clock.now = 0.05
+    merge.add([_held(CANDIDATES, 0, 5)])  # ...and the earlier candidate 50 ms later
+    clock.now = 0.1
+    assert _items(merge.release(500, may_have_more=set())) == []  # the candidate's grace
+    assert merge.grace_left() == pytest.approx(0.05)
+    clock.now = 0.2  # the grace ended before the caller asked again: ask now
+    assert merge.grace_left() == 0.0
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.candidates@0", "ats.jobs@0"]
+    assert merge.grace_left() is None
+
+
+def test_without_grace_the_record_the_broker_showed_first_goes_first() -> None:
+    merge = EventTimeMerge[str](max_held=100, max_hold_s=1.0, clock=Clock())
+    merge.add([_held(JOBS, 0, 10)])
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.jobs@0"]
+    assert merge.grace_left() is None
+
+
+def test_the_grace_counts_from_publishing_so_a_backlog_does_not_wait() -> None:
+    wall = 1_000_000.0
+    merge = EventTimeMerge[str](
+        max_held=100, max_hold_s=1.0, grace_s=0.1, clock=Clock(), wall_clock=lambda: wall
+    )
+
+    def published(position: tuple[str, int], offset: int, seconds_ago: float) -> Held[str]:
+        held = _held(position, offset, offset)
+        stamped = replace(held.record, timestamp_ms=round((wall - seconds_ago) * 1000))
+        return replace(held, record=stamped)
+
+    merge.add([published(JOBS, 0, 60.0), published(JOBS, 1, 0.06)])
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.jobs@0"]  # long waited
+    assert merge.grace_left() == pytest.approx(0.04)  # published 60 ms ago
+    merge.add([published(CANDIDATES, 0, -30.0)])  # a publisher's clock ahead of ours
+    assert merge.release(500, may_have_more=set()) == []  # first in merge order: waits
+    assert merge.grace_left() == pytest.approx(0.1)  # the grace from arrival, no longer
+
+
+def test_a_merge_waiting_for_a_partition_is_not_waiting_out_a_grace() -> None:
+    merge = EventTimeMerge[str](max_held=100, max_hold_s=1.0, grace_s=0.1, clock=Clock())
+    merge.add([_held(JOBS, 0, 10)])
+    assert merge.release(500, may_have_more={CANDIDATES}) == []
+    assert merge.grace_left() is None
+
+
+def test_untimed_records_and_overdue_merges_do_not_wait_out_the_grace() -> None:
+    clock = Clock()
+    merge = EventTimeMerge[str](max_held=3, max_hold_s=1.0, grace_s=0.1, clock=clock)
+    merge.add([_held(JOBS, 0, None), _held(JOBS, 1, 10)])
+    assert _items(merge.release(500, may_have_more=set())) == ["ats.jobs@0"]  # a dead letter
+    merge.add([_held(CANDIDATES, 0, 20), _held(CANDIDATES, 1, 30)])  # 3 held: overdue
+    assert _items(merge.release(500, may_have_more=set())) == [
+        "ats.jobs@1",
+        "ats.candidates@0",
+        "ats.candidates@1",
+    ]
