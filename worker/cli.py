@@ -10,6 +10,7 @@ import argparse
 import os
 import select
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +29,13 @@ from worker.errors import FatalError
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import AbandonedAfterFailure, Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
-from worker.settings_help import settings_epilog
+from worker.settings_help import (
+    HELP_WIDTH,
+    KAFKA_CONNECTION,
+    LOGGING,
+    POLICY,
+    settings_epilog,
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -54,6 +61,12 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+
+
+def _wrapped(paragraph: str) -> str:
+    """A one-paragraph text wrapped here, for an epilog that goes on with laid-out lines
+    (which the formatter keeps as they are)."""
+    return textwrap.fill(paragraph, width=HELP_WIDTH, break_on_hyphens=False)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -107,6 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="bring the database schema to the latest version",
         description="Bring the database schema (REENGAGE_DATABASE_URL) to the latest "
         "version; run once per release, before the workers.",
+        epilog=settings_epilog(["database_url", "startup_timeout_seconds", *LOGGING]),
     )
     migrate.set_defaults(run=migrate_command.run)
 
@@ -117,6 +131,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "the reason, and how many candidates each rule excluded. Writes nothing. Reads the "
         "database of REENGAGE_DATABASE_URL and the REENGAGE_* policy settings (the job's own "
         "policy wins); exit 2 for a job the tenant has not opened.",
+        epilog=settings_epilog(["database_url", *POLICY, *LOGGING]),
     )
     preview.add_argument("--tenant", required=True, help="tenant id")
     preview.add_argument("--job", required=True, help="job id")
@@ -137,7 +152,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "replay",
         help="re-publish dead letters to their original topic after a fix",
         description="Re-publish dead letters to their original topic after a fix.",
-        epilog=dlq_replay_command.EPILOG,
+        epilog=_wrapped(dlq_replay_command.EPILOG)
+        + "\n\n"
+        + settings_epilog(
+            [
+                *KAFKA_CONNECTION,
+                "kafka_session_timeout_ms",
+                "consumer_group",
+                "startup_timeout_seconds",
+                *LOGGING,
+            ]
+        ),
     )
     replay.add_argument("--topic", required=True, help="the dead-letter topic, e.g. ats.jobs.dlq")
     replay.add_argument("--max", type=int, default=None, help="replay at most N dead letters")
@@ -171,7 +196,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="publish ats.candidate.updated events for an ATS CSV export",
         description="Publish one ats.candidate.updated event per row of an ATS's CSV "
         "export, for a first backfill, with a progress bar and a final count.",
-        epilog=import_command.epilog(),
+        epilog=import_command.epilog()
+        + "\n\n"
+        + settings_epilog(
+            [*KAFKA_CONNECTION, "topic_candidates", "startup_timeout_seconds", *LOGGING]
+        ),
     )
     imports.add_argument("file", metavar="FILE.csv", help="the CSV export")
     imports.add_argument("--tenant", required=True, help="tenant id the candidates belong to")

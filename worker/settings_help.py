@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Union, get_args, get_origin
 
@@ -31,12 +32,39 @@ def settings_help() -> list[SettingHelp]:
     return [_help_for(name, field) for name, field in Settings.model_fields.items()]
 
 
-def settings_epilog() -> str:
-    """The list as `--help` prints it: one setting a line, long notes wrapped under it."""
+# The settings groups that the one-off commands read (the services read them all).
+KAFKA_CONNECTION = (
+    "kafka_bootstrap_servers",
+    "kafka_security_protocol",
+    "kafka_sasl_mechanism",
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+    "kafka_ssl_cafile",
+)
+LOGGING = ("log_level", "log_format")
+POLICY = (
+    "min_inactive_days",
+    "max_inactive_days",
+    "cooldown_days",
+    "max_outreach",
+    "reverse_match_window_days",
+)
+
+
+def settings_epilog(only: Sequence[str] | None = None) -> str:
+    """The list as `--help` prints it: one setting a line, long notes wrapped under it.
+    `only`: the settings a command reads (model field names), in the model's order."""
     rows = settings_help()
+    if only is not None:
+        unknown = set(only) - set(Settings.model_fields)
+        if unknown:
+            raise ValueError(f"not settings: {sorted(unknown)}")
+        wanted = {f"{ENV_PREFIX}{name.upper()}" for name in only}
+        rows = [row for row in rows if row.variable in wanted]
     width = max(len(row.variable) for row in rows) + 2
     lines = [
-        "settings (environment variables; a .env file in the working folder is read too;",
+        f"settings{' it reads' if only is not None else ''} (environment variables; a .env "
+        "file in the working folder is read too;",
         "details in the README):",
     ]
     for row in rows:

@@ -10,6 +10,7 @@ from structlog.testing import capture_logs
 from worker.cli import _build_parser, _exit_code_of
 from worker.runtime.retry import RetryBudgetSpentError
 from worker.settings import Settings
+from worker.settings_help import settings_epilog
 
 COMMANDS = [
     "worker",
@@ -248,3 +249,30 @@ def test_a_stop_the_code_decided_on_is_one_line_with_its_reason_not_a_traceback(
     with capture_logs() as unexpected:
         assert _exit_code_of(argparse.Namespace(run=breaks, command="worker"), Settings()) == 1
     assert [(e["event"], e.get("exc_info")) for e in unexpected] == [("unexpected error", True)]
+
+
+@pytest.mark.parametrize(
+    ("command", "reads", "not_read"),
+    [
+        (["migrate"], "REENGAGE_DATABASE_URL", "REENGAGE_KAFKA_BOOTSTRAP_SERVERS"),
+        (["preview"], "REENGAGE_COOLDOWN_DAYS", "REENGAGE_SMTP_HOST"),
+        (["dlq", "replay"], "REENGAGE_CONSUMER_GROUP", "REENGAGE_DATABASE_URL"),
+        (["import-candidates"], "REENGAGE_TOPIC_CANDIDATES", "REENGAGE_DATABASE_URL"),
+    ],
+)
+def test_a_one_off_commands_help_lists_the_settings_it_reads(
+    command: list[str], reads: str, not_read: str
+) -> None:
+    result = _reengage(*command, "--help")
+    assert result.returncode == 0
+    listed = {
+        line.split()[0] for line in result.stdout.splitlines() if line.startswith("  REENGAGE_")
+    }
+    assert reads in listed and "REENGAGE_LOG_LEVEL" in listed
+    assert not_read not in listed
+    assert "settings it reads" in result.stdout
+
+
+def test_a_settings_list_naming_no_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="not settings"):
+        settings_epilog(["database_uri"])
