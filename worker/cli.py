@@ -10,7 +10,6 @@ import argparse
 import os
 import select
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,13 +28,7 @@ from worker.errors import FatalError
 from worker.logs import configure_logging, get_logger
 from worker.runtime.shutdown import AbandonedAfterFailure, Interrupted
 from worker.settings import ConfigurationError, Settings, load_settings, unknown_variables
-from worker.settings_help import (
-    HELP_WIDTH,
-    KAFKA_CONNECTION,
-    LOGGING,
-    POLICY,
-    settings_epilog,
-)
+from worker.settings_help import KAFKA_CONNECTION, LOGGING, POLICY, settings_epilog
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -45,13 +38,17 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 class _HelpFormatter(argparse.HelpFormatter):
-    """Wraps one-paragraph texts as argparse does; keeps texts laid out already (those with
-    line breaks, such as the settings list) as they are."""
+    """Per paragraph (texts apart by a blank line): wraps one-line ones as argparse does;
+    keeps those laid out already (with line breaks, such as the settings list) as they
+    are. So a text can end with the settings list after a paragraph of its own."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" in text:
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
+        return "\n\n".join(
+            "".join(indent + line for line in paragraph.splitlines(keepends=True))
+            if "\n" in paragraph
+            else super(_HelpFormatter, self)._fill_text(paragraph, width, indent)
+            for paragraph in text.split("\n\n")
+        )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,12 +58,6 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
-
-
-def _wrapped(paragraph: str) -> str:
-    """A one-paragraph text wrapped here, for an epilog that goes on with laid-out lines
-    (which the formatter keeps as they are)."""
-    return textwrap.fill(paragraph, width=HELP_WIDTH, break_on_hyphens=False)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -152,7 +143,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "replay",
         help="re-publish dead letters to their original topic after a fix",
         description="Re-publish dead letters to their original topic after a fix.",
-        epilog=_wrapped(dlq_replay_command.EPILOG)
+        epilog=dlq_replay_command.EPILOG
         + "\n\n"
         + settings_epilog(
             [

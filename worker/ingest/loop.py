@@ -226,13 +226,12 @@ class IngestLoop:
         - the first records wait out their grace (a backlog's first polls fill the merge
           faster than that): the partitions holding records; the others are fetched, as the
           grace is there for an earlier record they may still show."""
-        heads = self._held.heads()
         if len(self._held) < _MAX_HELD_BATCHES * self._batch_limit // 2:
             return set()
         job = None if self._order is None else self._order.waiting_at
         if job is not None:
-            return held_back_by(job, heads)
-        return set(heads) if self._held.grace_left() else set()
+            return held_back_by(job, self._held.heads())
+        return set(self._held.heads()) if self._held.grace_left() else set()
 
     def _may_release(self, held: Held[_Kind]) -> bool:
         """A job's opening waits until the group's other partitions are past it

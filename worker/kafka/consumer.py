@@ -270,10 +270,8 @@ class BatchConsumer:
             if entry is None or not hasattr(entry, "topic_partition"):
                 continue
             tp, shown = entry.topic_partition, shown_end(entry)
-            if shown is None or ends.get(tp, 0) is None:
-                ends[tp] = None
-            else:
-                ends[tp] = max(shown, ends.get(tp) or 0)
+            known = ends.get(tp, 0)
+            ends[tp] = None if shown is None or known is None else max(shown, known)
         return ends
 
     def partitions_of(self, topics: Iterable[str]) -> set[Position]:
