@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_to_every_partition
+from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_numbers
 from worker.kafka import consumer as consumer_module
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.records import Position, Record
@@ -46,7 +46,7 @@ def test_a_partition_fetched_but_not_handed_out_may_have_more(
     if client_queues == "unknown":
         monkeypatch.setattr(consumer_module, "_FETCHED_QUEUES", ("_not_a_queue_of_the_client",))
     topic = make_topic(_PARTITIONS)
-    publish_to_every_partition(kafka_bootstrap, topic, _PARTITIONS, _PER_PARTITION)
+    publish_numbers(kafka_bootstrap, topic, _PER_PARTITION, partitions=_PARTITIONS)
     consumer = BatchConsumer(
         Settings(kafka_bootstrap_servers=kafka_bootstrap), group_id, [topic], max_records=2
     )
@@ -56,7 +56,7 @@ def test_a_partition_fetched_but_not_handed_out_may_have_more(
         # partition's and not the others' (a wait no client can know about without asking).
         consumer.poll_paused(1.0)
         consumer.poll_paused(1.0)
-        publish_to_every_partition(kafka_bootstrap, topic, _PARTITIONS, _PER_PARTITION)
+        publish_numbers(kafka_bootstrap, topic, _PER_PARTITION, partitions=_PARTITIONS)
         consumer.resume()
 
         handed_out: list[Record] = poll_until_records(consumer)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_to_every_partition
+from tests.fixtures.kafka import MakeTopic, poll_until_records, publish_numbers
 from worker.kafka.consumer import BatchConsumer
 from worker.kafka.records import Record
 from worker.settings import Settings
@@ -26,7 +26,7 @@ def test_a_partition_paused_mid_read_and_resumed_hands_out_every_record(
     kafka_bootstrap: str, make_topic: MakeTopic, group_id: str
 ) -> None:
     topic = make_topic(_PARTITIONS)
-    publish_to_every_partition(kafka_bootstrap, topic, _PARTITIONS, _PER_PARTITION)
+    publish_numbers(kafka_bootstrap, topic, _PER_PARTITION, partitions=_PARTITIONS)
     consumer = BatchConsumer(
         Settings(kafka_bootstrap_servers=kafka_bootstrap), group_id, [topic], max_records=2
     )
