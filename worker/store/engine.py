@@ -124,8 +124,10 @@ def is_retryable(error: BaseException) -> bool:
 
 
 def ping(engine: Engine) -> None:
-    """Raises unless the database answers a trivial query (start-up waits, /readyz)."""
-    with engine.connect() as connection:
+    """Raises unless the database answers a trivial query (start-up waits, /readyz).
+    Read-only, so on SQLite it does not queue for the writer lock: a batch or another
+    process writing is no sign of an unreachable database."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         connection.execute(text("SELECT 1"))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 from worker.runtime.readiness import database_answers
-from worker.store.engine import create_store_engine
+from worker.store.engine import create_store_engine, ping
 
 
 def _closed_port() -> int:
@@ -32,3 +33,20 @@ def test_an_unreachable_database_is_not_ready_and_the_reason_hides_the_url() -> 
         engine.dispose()
     assert not ready
     assert why == "database unreachable"
+
+
+def test_a_sqlite_database_being_written_by_another_process_is_ready(tmp_path: Path) -> None:
+    """A writer holding SQLite's lock (a batch, the mailer, another worker) must not make the
+    probe wait for the lock and then call the database unreachable."""
+    path = tmp_path / "r.db"
+    engine = create_store_engine(f"sqlite:///{path}")
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        ping(engine)  # creates the file in write-ahead mode, as the worker's engine does
+        writer.execute("PRAGMA busy_timeout = 0")
+        writer.execute("BEGIN IMMEDIATE")
+        # Waiting for the lock would run out the engine's busy timeout and fail the probe.
+        assert database_answers(engine)() == (True, "")
+    finally:
+        writer.close()
+        engine.dispose()
