@@ -104,10 +104,11 @@ class Application(ContractModel):
     """One past application of the candidate, used to explain the outreach."""
 
     job_id: EntityId
-    # No length limits here: the contract gives none, and refusing a snapshot for a long past
-    # title would lose what else it says (a do-not-contact, a new address). An outreach
-    # names the title shortened to 300 characters (worker/rules/reason.py).
-    job_title: Annotated[str, Trimmed(None)]
+    # No length limits here, not even a least one: the contract gives none, and refusing a
+    # snapshot for a long or blank past title would lose what else it says (a do-not-contact,
+    # a new address). An outreach names the title shortened to 300 characters, and never an
+    # application with a blank one (worker/rules/reason.py).
+    job_title: Annotated[str, Trimmed(None, min_length=0)]
     applied_at: Timestamp
     status: Annotated[str | None, OptionalTrimmed(None)] = Field(
         default=None, description="The ATS's own status word (e.g. rejected, withdrawn)."

@@ -25,6 +25,7 @@ NOT_BLANK_PATTERN = f"[^{_WHITESPACE}]"
 
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 OUTREACH_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ANY_CASE_OUTREACH_ID_PATTERN = OUTREACH_ID_PATTERN.replace("a-f", "a-fA-F")
 
 # An http(s) URL with a host and no whitespace or control characters. The empty string passes
 # because an optional field given as "" means "not given".
@@ -308,6 +309,33 @@ OutreachId = Annotated[
         "'{tenant_id}/{job_id}/{candidate_id}', lowercase. Stable across restarts and replays.",
     ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class _ReportedOutreachId:
+    """An outreach id as a mailer reports it back: the worker writes ids in lowercase, but a
+    UUID's hex digits are case-insensitive (RFC 9562) and a mailer may have upper-cased it.
+    Refusing the report would lose a bounce, so any case is read, as lowercase."""
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.str_schema(pattern=_ANY_CASE_OUTREACH_ID_PATTERN, to_lower=True)
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "pattern": _ANY_CASE_OUTREACH_ID_PATTERN,
+            "format": "uuid",
+            **NO_NEWLINE_SCHEMA,
+            "description": "The outreach_id of the reengage.outreach.requested reported on; "
+            "hex digits in either case, read as lowercase.",
+        }
+
+
+ReportedOutreachId = Annotated[str, _ReportedOutreachId()]
 Credential = Annotated[str, Trimmed(100)]
 # The spec limits required credentials to 1-100 characters and says nothing of preferred ones:
 # any length, blank ones allowed (the job model drops them).

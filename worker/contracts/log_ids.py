@@ -13,12 +13,12 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from worker.contracts.fields import EntityId, EventId, OutreachId, TenantId
+from worker.contracts.fields import EntityId, EventId, ReportedOutreachId, TenantId
 
 _EVENT_ID: TypeAdapter[str] = TypeAdapter(EventId)
 _TENANT_ID: TypeAdapter[str] = TypeAdapter(TenantId)
 _ENTITY_ID: TypeAdapter[str] = TypeAdapter(EntityId)
-_OUTREACH_ID: TypeAdapter[str] = TypeAdapter(OutreachId)
+_OUTREACH_ID: TypeAdapter[str] = TypeAdapter(ReportedOutreachId)
 
 
 def ids_for_logs(raw: bytes | None) -> dict[str, str]:

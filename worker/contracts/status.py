@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from worker.contracts.base import ContractModel
-from worker.contracts.fields import EntityId, OutreachId, TenantId, Timestamp, Trimmed
+from worker.contracts.fields import EntityId, ReportedOutreachId, TenantId, Timestamp, Trimmed
 
 SkipReason = Literal["cancelled", "suppressed", "duplicate"]
 FailReason = Literal["bounced", "rejected", "retries_exhausted"]
@@ -20,14 +20,15 @@ FailReason = Literal["bounced", "rejected", "retries_exhausted"]
 class OutreachSent(ContractModel):
     """The mailer handed the message to its mail server."""
 
-    outreach_id: OutreachId
+    outreach_id: ReportedOutreachId
     tenant_id: TenantId
     candidate_id: EntityId
     job_id: EntityId
     sent_at: Timestamp
-    # No length limits on message_id and detail: the contract gives none, and the worker must
-    # not dead-letter a mailer's report (a bounce it would then never apply) over one.
-    message_id: Annotated[str, Trimmed(None)] = Field(
+    # No limits on message_id and detail, not even a least length: the contract gives none,
+    # and the worker must not dead-letter a mailer's report over one (a `sent` it would then
+    # never apply, and cancel an outreach already sent; a bounce it would never apply).
+    message_id: Annotated[str, Trimmed(None, min_length=0)] = Field(
         description="The Message-ID of the email sent."
     )
 
@@ -35,7 +36,7 @@ class OutreachSent(ContractModel):
 class OutreachSkipped(ContractModel):
     """The mailer decided not to send. The envelope's `time` says when."""
 
-    outreach_id: OutreachId
+    outreach_id: ReportedOutreachId
     tenant_id: TenantId
     candidate_id: EntityId
     job_id: EntityId
@@ -45,7 +46,7 @@ class OutreachSkipped(ContractModel):
 class OutreachFailed(ContractModel):
     """Sending failed for good. The envelope's `time` says when."""
 
-    outreach_id: OutreachId
+    outreach_id: ReportedOutreachId
     tenant_id: TenantId
     candidate_id: EntityId
     job_id: EntityId

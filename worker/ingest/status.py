@@ -57,7 +57,7 @@ def outreach_failed(ctx: HandlerContext, data: OutreachFailed, at: datetime) -> 
 
 def _names_its_own_outreach(data: OutreachFailed) -> bool:
     derived = outreach_id(data.tenant_id, data.job_id, data.candidate_id)
-    return data.outreach_id.lower() == derived
+    return data.outreach_id == derived
 
 
 def _named(data: OutreachSent | OutreachFailed) -> OutreachRef:

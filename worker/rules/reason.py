@@ -104,8 +104,10 @@ def previous_application(
     applications: Iterable[Application], at: datetime
 ) -> PreviousApplication | None:
     """The most recent application made at or before T (later ones are not "previous"):
-    latest `applied_at`, then the greatest job id and title: never the list order."""
-    past = [a for a in applications if a.applied_at <= at]
+    latest `applied_at`, then the greatest job id and title: never the list order. One with
+    a blank title (the ATS may send one) cannot be named to the candidate, so it is passed
+    over."""
+    past = [a for a in applications if a.applied_at <= at and a.job_title]
     if not past:
         return None
     latest = max(

@@ -408,6 +408,30 @@ def test_preferred_credentials_have_no_length_limit_and_blank_ones_are_dropped()
     )
 
 
+def test_a_blank_past_job_title_does_not_cost_the_rest_of_the_snapshot() -> None:
+    applications = [{"job_id": "J-9", "job_title": "  ", "applied_at": "2025-01-02T00:00:00Z"}]
+    raw = _with("ats.candidate.updated", do_not_contact=True, applications=applications)
+    data = _decoded(raw).data
+    assert data.do_not_contact is True
+    assert data.applications[0].job_title == ""
+
+
+def test_a_mailer_report_with_a_blank_message_id_is_applied() -> None:
+    assert _decoded(_with("reengage.outreach.sent", message_id="")).data.message_id == ""
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    ["reengage.outreach.sent", "reengage.outreach.skipped", "reengage.outreach.failed"],
+)
+def test_a_reported_outreach_id_is_read_in_any_case_as_lowercase(event_type: str) -> None:
+    written = _example(event_type)["data"]["outreach_id"]
+    assert written == written.lower()
+    decoded = _decoded(_with(event_type, outreach_id=written.upper()))
+    assert decoded.data.outreach_id == written
+    assert _invalid(_with(event_type, outreach_id=written[:-1] + "g")).error_class == "bad_data"
+
+
 def test_required_credentials_keep_their_limits() -> None:
     too_long = _invalid(_with("ats.job.opened", required_credentials=["x" * 101]))
     assert (

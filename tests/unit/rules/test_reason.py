@@ -247,6 +247,15 @@ def test_previous_application_is_the_latest_up_to_t() -> None:
     assert previous_application([at_t], T) == PreviousApplication("J-t", "Analyst", T)
 
 
+def test_an_application_with_a_blank_title_is_never_the_one_named() -> None:
+    named = Application("J-a", "Clerk", T - 900 * DAY)
+    untitled = Application("J-b", "", T - 300 * DAY)
+    assert previous_application([named, untitled], T) == PreviousApplication(
+        "J-a", "Clerk", T - 900 * DAY
+    )
+    assert previous_application([untitled], T) is None
+
+
 def test_month_is_read_in_utc() -> None:
     new_york = timezone(timedelta(hours=-5))
     assert month_year(datetime(2025, 3, 31, 20, 0, tzinfo=new_york)) == "April 2025"
