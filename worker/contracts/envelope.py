@@ -12,7 +12,7 @@ from pydantic import Field
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.base import ContractModel
-from worker.contracts.fields import EventId, Timestamp, Verbatim
+from worker.contracts.fields import EventId, OutreachId, Timestamp, Verbatim
 from worker.contracts.outreach import OutreachCancelled, OutreachRequested
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 
@@ -37,12 +37,16 @@ class CloudEvent(ContractModel):
     time: Timestamp | None = Field(
         default=None, description="When the event happened (RFC 3339 with an offset)."
     )
-    datacontenttype: Annotated[str, Verbatim(256)] | None = Field(
+    # Neither is read: `data` is always the JSON object, and what an event is about is in it.
+    # The spec dead-letters an event for a missing required attribute or bad data, not for
+    # an optional attribute we ignore, so these accept anything. The worker's own events
+    # narrow them below to what it writes.
+    datacontenttype: Any = Field(
         default=None,
-        description="application/json when given; data is always a JSON object (not checked).",
+        description="application/json when given; not read (data is always a JSON object).",
     )
-    subject: Annotated[str, Verbatim(1024)] | None = Field(
-        default=None, description="What the event is about, e.g. candidate/C-1."
+    subject: Any = Field(
+        default=None, description="What the event is about, e.g. candidate/C-1; not read."
     )
     data: ContractModel
 
@@ -50,13 +54,23 @@ class CloudEvent(ContractModel):
 class UnhandledEvent(CloudEvent):
     """A type the consumer skips: its required attributes (`specversion` 1.0, `id`, `source`)
     are still checked, since a message that lacks one is dead-lettered whatever its type. The
-    rest is not: the optional attributes' finer rules (a leap second refused, the limits on
-    `subject` and `datacontenttype`) are ours, for the types we read."""
+    rest is not: the finer rules of `time` (a leap second refused) are ours, for the types we
+    read."""
 
     time: Any = None
-    datacontenttype: Any = None
-    subject: Any = None
     data: Any = None
+
+
+class _WorkerEvent(CloudEvent):
+    """The attributes every event the worker publishes carries (EVENTS.md, "Types the worker
+    publishes"), stated so that the published schemas promise them."""
+
+    id: OutreachId = Field(description="The outreach_id.")
+    time: Timestamp = Field(
+        description="The decision's reference time: requested_at, or cancelled_at."
+    )
+    datacontenttype: Literal["application/json"] = Field(description="Always application/json.")
+    subject: Annotated[str, Verbatim(1024)] = Field(description="candidate/{candidate_id}")
 
 
 class JobOpenedEvent(CloudEvent):
@@ -79,12 +93,12 @@ class CandidateErasedEvent(CloudEvent):
     data: CandidateErased
 
 
-class OutreachRequestedEvent(CloudEvent):
+class OutreachRequestedEvent(_WorkerEvent):
     type: Literal["reengage.outreach.requested"]
     data: OutreachRequested
 
 
-class OutreachCancelledEvent(CloudEvent):
+class OutreachCancelledEvent(_WorkerEvent):
     type: Literal["reengage.outreach.cancelled"]
     data: OutreachCancelled
 
