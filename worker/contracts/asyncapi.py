@@ -236,7 +236,17 @@ def _dead_letter_message() -> dict[str, Any]:
                 for name, text in {**_DLQ_HEADERS, **_OCCASIONAL_DLQ_HEADERS}.items()
             },
         },
+        # Not the document's default content type: the bytes are whatever was consumed.
+        "contentType": "application/octet-stream",
         "payload": {"description": "The original value bytes (any bytes, or none)."},
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "description": "The original record's key bytes, unchanged (or none).",
+                },
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
     }
 
 

@@ -143,3 +143,12 @@ def test_the_dead_letter_message_names_every_header_the_code_writes() -> None:
     written = {*DEAD_LETTER_HEADERS, NULL_VALUE_HEADER, REPLAYED_FROM_HEADER}
     assert set(headers["properties"]) == written
     assert set(headers["required"]) == set(DEAD_LETTER_HEADERS)
+
+
+def test_a_dead_letter_is_not_described_as_a_cloudevent() -> None:
+    """Its value is whatever was consumed, so the document's default content type (a
+    structured CloudEvent) must not apply to it."""
+    message = DOCUMENT["components"]["messages"]["deadLetter"]
+    assert DOCUMENT["defaultContentType"].startswith("application/cloudevents+json")
+    assert message["contentType"] == "application/octet-stream"
+    assert "original" in message["bindings"]["kafka"]["key"]["description"]
