@@ -54,8 +54,8 @@ class CloudEvent(ContractModel):
 class UnhandledEvent(CloudEvent):
     """A type the consumer skips: its required attributes (`specversion` 1.0, `id`, `source`)
     are still checked, since a message that lacks one is dead-lettered whatever its type. The
-    rest is not: the finer rules of `time` (a leap second refused) are ours, for the types we
-    read."""
+    rest is not: the finer rules of `time` (an offset required, years 0001-9999) are ours,
+    for the types we read."""
 
     time: Any = None
     data: Any = None

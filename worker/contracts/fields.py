@@ -9,6 +9,7 @@ listed in schemas/README.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -39,11 +40,14 @@ _YEAR = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
 # 0001-01-01T00:30:00+01:00 has none. So the first and last day of the range are left out.
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST_EXCLUSIVE = datetime(9999, 12, 31, tzinfo=UTC)
-TIMESTAMP_PATTERN = (
-    f"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt]"
-    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
-    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+_DATE_HOUR_MINUTE = (
+    f"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:"
 )
+_FRACTION_OFFSET = r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+# Second 60 is RFC 3339's leap second (time-second = 00-60).
+TIMESTAMP_PATTERN = f"{_DATE_HOUR_MINUTE}(?:[0-5][0-9]|60){_FRACTION_OFFSET}"
+_LEAP_SECOND_PATTERN = f"{_DATE_HOUR_MINUTE}60{_FRACTION_OFFSET}"
+_LEAP_SECOND = re.compile(r"(?<=:)60(?:\.[0-9]+)?(?=[Zz+-])")
 # Python's `re` lets `$` match before a final newline, so a validator built on it takes
 # "<value>\n" by an anchored pattern alone. For the untrimmed patterned values (timestamps,
 # outreach ids), which hold no newline anywhere, the schema says so too.
@@ -110,6 +114,10 @@ def _or_fallback(
     return core_schema.union_schema(choices, mode="left_to_right")
 
 
+def _fold_leap_second(text: str) -> str:
+    return _LEAP_SECOND.sub("59.999999", text, count=1)
+
+
 @dataclass(frozen=True, slots=True)
 class _TimestampType:
     def __get_pydantic_core_schema__(
@@ -126,6 +134,18 @@ class _TimestampType:
                 ),
             ]
         )
+        # A datetime cannot hold a leap second: it is read as the last microsecond of the
+        # second before, which keeps it after every earlier instant. Only a leap second takes
+        # this branch (a Python call), so other timestamps pay nothing for it.
+        leap_second = core_schema.chain_schema(
+            [
+                core_schema.str_schema(pattern=_LEAP_SECOND_PATTERN),
+                core_schema.no_info_plain_validator_function(_fold_leap_second),
+                core_schema.datetime_schema(
+                    tz_constraint="aware", strict=False, ge=EARLIEST, lt=LATEST_EXCLUSIVE
+                ),
+            ]
+        )
         # Python callers (the builders, tests) may pass an aware datetime instead.
         from_datetime = core_schema.chain_schema(
             [
@@ -136,7 +156,7 @@ class _TimestampType:
             ]
         )
         return core_schema.custom_error_schema(
-            core_schema.union_schema([from_text, from_datetime], mode="left_to_right"),
+            core_schema.union_schema([from_text, leap_second, from_datetime], mode="left_to_right"),
             custom_error_type=TIMESTAMP_ERROR,
             custom_error_message=_TIMESTAMP_MESSAGE,
             serialization=core_schema.plain_serializer_function_ser_schema(

@@ -555,6 +555,10 @@ def test_tenant_id_pattern() -> None:
         ),
         ("0001-01-02T23:59:00+23:59", datetime(1, 1, 2, tzinfo=UTC)),
         ("9999-12-30T23:59:59.999999Z", datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)),
+        # RFC 3339's leap second, held as the last microsecond of the second before it
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2016-12-31T23:59:60.25Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2017-01-01T08:59:60+09:00", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
     ],
 )
 def test_timestamps_with_an_offset(text: str, expected: datetime) -> None:
@@ -578,7 +582,7 @@ def test_a_timestamp_keeps_its_offset_when_read() -> None:
         "2026-11-20T09:30:00+0100",
         "2026-11-20T09:30:00+24:00",
         "2026-11-20T24:00:00Z",
-        "2026-11-20T23:59:60Z",
+        "2026-11-20T23:59:61Z",
         "2026-02-29T09:30:00Z",
         "2026-11-20T09:30:00.Z",
         "0000-01-01T00:00:00Z",
