@@ -35,7 +35,7 @@ RULE_MEANINGS: dict[Exclusion, str] = {
     Exclusion.INACTIVE_TOO_LONG: "inactive for too long",
     Exclusion.MISSING_CREDENTIALS: "lacks a required credential",
     Exclusion.ALREADY_REQUESTED: "already contacted for this job",
-    Exclusion.COOLDOWN: "contacted for another job too recently (cooldown)",
+    Exclusion.COOLDOWN: "contacted for another job within the cooldown, before or after",
     Exclusion.CAP_REACHED: "eligible, but beyond the job's outreach cap",
 }
 

@@ -264,10 +264,14 @@ def _not_in_cooldown(case: _Case) -> Failure | None:
     blocker = cooldown_blocker(case.outreach, case.at, case.policy.cooldown_days)
     if blocker is None:
         return None
+    # The cooldown counts both sides of T (docs/worker.md, "Cooldown and caps under
+    # concurrency"): an explanation read after later jobs were decided must say which side.
+    side = "before" if blocker.requested_at <= case.at else "after"
     return Failure(
         Exclusion.COOLDOWN,
         f"outreach for job {blocker.job_id} was requested at "
-        f"{blocker.requested_at.isoformat()}, within {case.policy.cooldown_days} days",
+        f"{blocker.requested_at.isoformat()}, within {case.policy.cooldown_days} days {side} "
+        f"this job's time",
     )
 
 

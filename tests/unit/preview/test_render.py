@@ -103,7 +103,7 @@ def test_table_counts_exclusions_by_rule() -> None:
 def test_table_explains_an_excluded_candidate() -> None:
     text = table_text(build_report(explain_id="c-dan"))
     assert "Candidate c-dan (Dan Doe)" in text
-    assert "Not requested (cooldown): contacted for another job too recently" in text
+    assert "Not requested (cooldown): contacted for another job within the cooldown" in text
     assert "outreach for job J0 was requested at" in text
 
 

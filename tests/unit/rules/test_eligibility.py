@@ -389,6 +389,15 @@ def test_first_failing_rule(
     assert first_failing_rule(candidate, job, moment, policy, past) == expected
 
 
+@pytest.mark.parametrize(("requested_at", "side"), [(T - DAY, "before"), (T + DAY, "after")])
+def test_a_cooldown_explanation_says_on_which_side_of_t_the_other_outreach_is(
+    requested_at: Any, side: str
+) -> None:
+    failure = first_failure(make_candidate(), make_job(), T, P, (outreach("J0", requested_at),))
+    assert failure is not None and failure.rule == Exclusion.COOLDOWN
+    assert failure.detail.endswith(f"within 21 days {side} this job's time")
+
+
 def test_every_rule_has_a_row() -> None:
     covered = {row[-1] for row in ROWS}
     assert covered == set(Exclusion) - {Exclusion.CAP_REACHED} | {None}
