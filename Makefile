@@ -58,8 +58,10 @@ run: setup
 
 # Needs `make run` going (in another terminal). DEMO_ARGS="--seed 3 --candidates 10000" etc.
 DEMO_ARGS ?=
+# A KAFKA_PORT given to `make run` must be given here too; it stands in for an unset
+# REENGAGE_KAFKA_BOOTSTRAP_SERVERS.
 demo: setup
-	$(BIN)/reengage demo $(DEMO_ARGS)
+	$(if $(filter command line environment,$(origin KAFKA_PORT)),REENGAGE_KAFKA_BOOTSTRAP_SERVERS=$${REENGAGE_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)} )$(BIN)/reengage demo $(DEMO_ARGS)
 
 bench: setup kafka-jars
 	@for b in bench/*_bench.py; do \

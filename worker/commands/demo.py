@@ -48,14 +48,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         try:
             check_database(engine, settings.startup_timeout_seconds, shutdown=None)
+            producer = connect_to_broker(
+                lambda: Producer(settings),
+                timeout_s=settings.startup_timeout_seconds,
+                shutdown=None,
+            )
         except ConfigurationError as exc:
-            # Most likely the loop is not running here yet: say where to start.
+            # Most likely the loop is not running here yet (or on another KAFKA_PORT): say
+            # where to start.
             raise ConfigurationError(
                 exc.variable, f"{exc.problem} (is `make run` running in this folder?)"
             ) from None
-        producer = connect_to_broker(
-            lambda: Producer(settings), timeout_s=settings.startup_timeout_seconds, shutdown=None
-        )
         try:
             return _run(args, settings, engine, producer, dataset)
         finally:

@@ -9,10 +9,12 @@ stops it, and the next `make run` simply uses it.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,12 @@ def ensure_broker(
         return Broker(configured, started_here=False)
     bootstrap = f"127.0.0.1:{port}"
     if _port_is_open(port):
+        if not _is_a_broker(bootstrap):
+            raise ConfigurationError(
+                BROKER,
+                f"port {port} is taken by something that is not a Kafka broker: stop it, or "
+                "give `make run KAFKA_PORT=<a free port>`",
+            )
         return Broker(bootstrap, started_here=False)
     if importlib.util.find_spec(_LOCAL_KAFKA) is None:
         raise ConfigurationError(
@@ -70,3 +78,12 @@ def _port_is_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _is_a_broker(bootstrap: str) -> bool:
+    """Asked in Kafka's protocol, so that any other server on the port is told apart. Outside
+    a source checkout (no dev/local_kafka.py) an open port is taken for a broker, as before."""
+    if importlib.util.find_spec(_LOCAL_KAFKA) is None:
+        return True
+    answers: Callable[[str], bool] = importlib.import_module(_LOCAL_KAFKA).broker_answers
+    return answers(bootstrap)

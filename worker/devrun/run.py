@@ -30,7 +30,7 @@ from worker.devrun.topics import ensure_topics
 from worker.logs import get_logger
 from worker.runtime.shutdown import Shutdown
 from worker.runtime.startup import BROKER, connect_to_broker
-from worker.settings import Settings
+from worker.settings import ConfigurationError, Settings
 from worker.store.engine import create_store_engine
 from worker.store.schema import CandidateRow
 
@@ -103,9 +103,17 @@ def _run_loop(
     stop: _Stop,
     broker_started_here: bool,
 ) -> int:
+    worker_port = settings.http_port or _free_port()
+    if not _port_is_free(worker_port):
+        # The worker would exit 2 on it, after this run had taken the other one's /readyz
+        # for its own and printed "ready".
+        raise ConfigurationError(
+            "REENGAGE_HTTP_PORT",
+            f"port {worker_port} is taken (another `make run`?): stop it, or set the "
+            "variable to a free port",
+        )
     catcher = _start_catcher(options)
     supervisor = Supervisor()
-    worker_port = settings.http_port or _free_port()
     try:
         env = _child_env(environ, settings, catcher)
         supervisor.start(
@@ -229,6 +237,16 @@ def _ready(port: int) -> bool:
             return int(response.status) == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server does
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - where the worker's HTTP server binds
+        except OSError:
+            return False
+    return True
 
 
 def _free_port() -> int:
