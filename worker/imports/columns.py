@@ -122,8 +122,11 @@ class RowMapper:
             )
         problems: list[str] = []
         data: dict[str, Any] = {"tenant_id": self._tenant_id}
-        for name in ("candidate_id", "email", "first_name", "last_name", "location"):
+        for name in ("email", "first_name", "last_name", "location"):
             data[name] = cell.get(name) or None
+        # Given as text even when empty, so that an empty cell reads "at least 1 character"
+        # rather than the model's "a valid string" for a missing value.
+        data["candidate_id"] = cell.get("candidate_id", "")
         credentials = _SEPARATORS.split(cell.get("credentials", ""))
         data["credentials"] = [c for c in credentials if c.strip()]
         data["email_status"] = cell.get("email_status", "").lower() or "unknown"

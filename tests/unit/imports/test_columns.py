@@ -81,7 +81,8 @@ def test_a_header_without_candidate_id_is_refused() -> None:
 @pytest.mark.parametrize(
     ("column", "value", "problem"),
     [
-        ("candidate_id", "", "candidate_id:"),
+        ("candidate_id", "", "candidate_id: String should have at least 1 character"),
+        ("candidate_id", "   ", "candidate_id: String should have at least 1 character"),
         ("do_not_contact", "perhaps", "do_not_contact: expected true/false"),
         ("email_status", "gone", "email_status:"),
         ("last_activity_at", "2025-03-01T10:00:00", "last_activity_at:"),
