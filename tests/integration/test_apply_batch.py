@@ -13,10 +13,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine, func, select
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
-from worker.contracts.encode import ats_event, outreach_id
+from worker.contracts.encode import ats_event
 from worker.contracts.encode import outreach_failed as encode_failed
 from worker.contracts.encode import outreach_sent as encode_sent
 from worker.contracts.envelope import AnyEvent
+from worker.contracts.outreach import outreach_id
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.batch import BatchReport, Incoming, apply_batch
 from worker.ingest.context import Decision, IngestConfig, Origin

@@ -23,7 +23,8 @@ from tests.integration.worker.harness import (
     wait_for,
 )
 from tests.integration.worker.pools import T, job_opened, make_pool
-from worker.contracts.encode import ats_event, outreach_id
+from worker.contracts.encode import ats_event
+from worker.contracts.outreach import outreach_id
 
 pytestmark = pytest.mark.kafka
 

@@ -24,7 +24,6 @@ from worker.contracts.encode import (
     encode,
     outreach_cancelled,
     outreach_failed,
-    outreach_id,
     outreach_requested,
     outreach_sent,
     outreach_skipped,
@@ -49,6 +48,7 @@ from worker.contracts.outreach import (
     OutreachReason,
     OutreachRequested,
     PreviousApplication,
+    outreach_id,
 )
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, get_args
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.base import ContractModel
@@ -30,10 +30,9 @@ from worker.contracts.envelope import (
     OutreachSentEvent,
     OutreachSkippedEvent,
 )
-from worker.contracts.outreach import OutreachCancelled, OutreachRequested
+from worker.contracts.outreach import OUTREACH_NAMESPACE, OutreachCancelled, OutreachRequested
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 
-OUTREACH_NAMESPACE = UUID("c7d2887b-df6a-55c3-8e79-53aa763e879f")
 WORKER_SOURCE = "urn:reengage:worker"
 MAILER_SOURCE = "urn:reengage:mailer"
 
@@ -47,11 +46,6 @@ class OutgoingMessage:
     key: bytes
     value: bytes
     event: AnyEvent
-
-
-def outreach_id(tenant_id: str, job_id: str, candidate_id: str) -> str:
-    """Stable across restarts, replays and redeployments: consumers deduplicate on it."""
-    return str(uuid5(OUTREACH_NAMESPACE, f"{tenant_id}/{job_id}/{candidate_id}"))
 
 
 def status_event_id(outreach: str, event_type: str) -> str:

@@ -22,7 +22,6 @@ from worker.contracts.encode import (
     ats_event,
     outreach_cancelled,
     outreach_failed,
-    outreach_id,
     outreach_requested,
     outreach_sent,
     outreach_skipped,
@@ -34,6 +33,7 @@ from worker.contracts.outreach import (
     OutreachReason,
     OutreachRequested,
     PreviousApplication,
+    outreach_id,
 )
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 

@@ -6,9 +6,10 @@ consumers can rely on the keys; the schemas mark them all required.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from uuid import UUID, uuid5
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from worker.contracts.base import ContractModel
 from worker.contracts.fields import (
@@ -25,6 +26,17 @@ from worker.contracts.fields import (
     Title,
     Trimmed,
 )
+
+OUTREACH_NAMESPACE = UUID("c7d2887b-df6a-55c3-8e79-53aa763e879f")
+
+
+def outreach_id(tenant_id: str, job_id: str, candidate_id: str) -> str:
+    """Stable across restarts, replays and redeployments: consumers deduplicate on it."""
+    return str(uuid5(OUTREACH_NAMESPACE, f"{tenant_id}/{job_id}/{candidate_id}"))
+
+
+_NOT_DERIVED = "outreach_id is not the one derived from tenant_id, job_id and candidate_id"
+
 
 CancelReason = Literal[
     "job_closed", "do_not_contact", "email_unusable", "consent_expired", "erased"
@@ -94,6 +106,17 @@ class OutreachRequested(ContractModel):
     trigger: Trigger
     requested_at: Timestamp = Field(description="The reference time used for the decision.")
 
+    # A mailer keys its ledger by outreach_id: one that does not belong to the tenant, job and
+    # candidate named beside it could stand for another tenant's outreach (send in its place,
+    # or mark it done) however the ledger is keyed, so it is refused at the edge.
+    @model_validator(mode="after")
+    def _id_is_derived(self) -> Self:
+        if self.outreach_id != outreach_id(
+            self.tenant_id, self.job.job_id, self.candidate.candidate_id
+        ):
+            raise ValueError(_NOT_DERIVED)
+        return self
+
 
 class OutreachCancelled(ContractModel):
     """Outreach requested and not yet reported sent must not be sent any more."""
@@ -104,3 +127,9 @@ class OutreachCancelled(ContractModel):
     candidate_id: EntityId
     reason: CancelReason
     cancelled_at: Timestamp
+
+    @model_validator(mode="after")
+    def _id_is_derived(self) -> Self:
+        if self.outreach_id != outreach_id(self.tenant_id, self.job_id, self.candidate_id):
+            raise ValueError(_NOT_DERIVED)
+        return self

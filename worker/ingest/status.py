@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.contracts.status import OutreachFailed, OutreachSent
 from worker.ingest.context import HandlerContext
 from worker.rules.cancellation import CancellationReason

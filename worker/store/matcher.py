@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.logs import get_logger
 from worker.rules.days import days_after, days_before
 from worker.rules.eligibility import effective_policy, first_failing_rule

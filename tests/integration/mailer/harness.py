@@ -21,7 +21,6 @@ from worker.contracts.decode import Decoded, decode
 from worker.contracts.encode import (
     OutgoingMessage,
     outreach_cancelled,
-    outreach_id,
     outreach_requested,
 )
 from worker.contracts.envelope import AnyEvent
@@ -32,6 +31,7 @@ from worker.contracts.outreach import (
     OutreachReason,
     OutreachRequested,
     PreviousApplication,
+    outreach_id,
 )
 
 STATUS_TYPES = frozenset(

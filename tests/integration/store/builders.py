@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.rules.days import days_before
 from worker.rules.model import EmailStatus, Job, Policy, PolicyOverride
 from worker.store.candidates import CandidateSnapshot, load_candidates

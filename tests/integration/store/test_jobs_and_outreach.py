@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.integration.store.builders import DAY, TENANT, T, job, record_outreach, snapshot
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.rules.cancellation import CancellationReason
 from worker.rules.model import Policy, PolicyOverride
 from worker.store.candidates import upsert_candidates

@@ -15,7 +15,7 @@ from tests.integration.store.builders import (
     reverse_match_stored,
     snapshot,
 )
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.rules.model import Policy, PolicyOverride
 from worker.store.candidates import upsert_candidates
 from worker.store.jobs import close_job, upsert_job

@@ -17,7 +17,8 @@ from tests.integration.worker.harness import (
     wait_for,
 )
 from tests.integration.worker.pools import T, as_job, job_opened, make_pool
-from worker.contracts.encode import ats_event, outreach_id
+from worker.contracts.encode import ats_event
+from worker.contracts.outreach import outreach_id
 from worker.rules.eligibility import effective_policy
 from worker.rules.model import Policy
 from worker.rules.reference import reference_match

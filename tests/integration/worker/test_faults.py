@@ -35,7 +35,7 @@ pytestmark = pytest.mark.kafka
 
 
 def _expected_ids(pool_seed: int, size: int, cap: int) -> set[str]:
-    from worker.contracts.encode import outreach_id
+    from worker.contracts.outreach import outreach_id
 
     pool = make_pool(seed=pool_seed, size=size)
     job = as_job(job_opened(max_outreach=cap))

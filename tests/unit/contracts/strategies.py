@@ -32,6 +32,7 @@ from worker.contracts.outreach import (
     OutreachReason,
     OutreachRequested,
     PreviousApplication,
+    outreach_id,
 )
 from worker.contracts.status import OutreachFailed, OutreachSent, OutreachSkipped
 
@@ -121,9 +122,21 @@ candidate_updated = st.builds(
 candidate_erased = st.builds(
     CandidateErased, tenant_id=tenant_ids, candidate_id=entity_ids, erased_at=timestamps
 )
+
+
+def _requested(fields: dict[str, Any]) -> OutreachRequested:
+    ids = (fields["tenant_id"], fields["job"].job_id, fields["candidate"].candidate_id)
+    return OutreachRequested(outreach_id=outreach_id(*ids), **fields)
+
+
+def _cancelled(fields: dict[str, Any]) -> OutreachCancelled:
+    ids = (fields["tenant_id"], fields["job_id"], fields["candidate_id"])
+    return OutreachCancelled(outreach_id=outreach_id(*ids), **fields)
+
+
+# The worker's events carry the outreach_id derived from their ids (a reader refuses another).
 outreach_requested_data = st.builds(
-    OutreachRequested,
-    outreach_id=outreach_ids,
+    dict,
     tenant_id=tenant_ids,
     job=st.builds(
         OutreachJob,
@@ -154,7 +167,7 @@ outreach_requested_data = st.builds(
     rank=st.integers(1, 10000),
     trigger=st.sampled_from(["job.opened", "candidate.updated"]),
     requested_at=timestamps,
-)
+).map(_requested)
 _ids: dict[str, Any] = {
     "outreach_id": outreach_ids,
     "tenant_id": tenant_ids,
@@ -162,13 +175,15 @@ _ids: dict[str, Any] = {
     "job_id": entity_ids,
 }
 outreach_cancelled_data = st.builds(
-    OutreachCancelled,
+    dict,
     reason=st.sampled_from(
         ["job_closed", "do_not_contact", "email_unusable", "consent_expired", "erased"]
     ),
     cancelled_at=timestamps,
-    **_ids,
-)
+    tenant_id=tenant_ids,
+    candidate_id=entity_ids,
+    job_id=entity_ids,
+).map(_cancelled)
 outreach_sent_data = st.builds(OutreachSent, sent_at=timestamps, message_id=text(998), **_ids)
 outreach_skipped_data = st.builds(
     OutreachSkipped, reason=st.sampled_from(["cancelled", "suppressed", "duplicate"]), **_ids

@@ -463,6 +463,23 @@ def test_a_reported_outreach_id_is_read_in_any_case_as_lowercase(event_type: str
     assert _invalid(_with(event_type, outreach_id=written[:-1] + "g")).error_class == "bad_data"
 
 
+@pytest.mark.parametrize("event_type", sorted(WORKER_PUBLISHES))
+@pytest.mark.parametrize("field", ["tenant_id", "job_id", "candidate_id"])
+def test_an_outreach_id_that_is_not_its_ids_own_is_refused(event_type: str, field: str) -> None:
+    """A mailer keys its ledger by outreach_id: another tenant's id beside these ids would
+    stand for that tenant's outreach."""
+    event = _example(event_type)
+    data = event["data"]
+    holder = data.get("job", data) if field == "job_id" else data
+    holder = data.get("candidate", holder) if field == "candidate_id" else holder
+    holder[field] = "globex" if field == "tenant_id" else "X-1"
+    invalid = _invalid(as_json(event))
+    assert (invalid.error_class, invalid.reason) == (
+        "bad_data",
+        "data: outreach_id is not the one derived from tenant_id, job_id and candidate_id",
+    )
+
+
 def test_required_credentials_keep_their_limits() -> None:
     too_long = _invalid(_with("ats.job.opened", required_credentials=["x" * 101]))
     assert (

@@ -20,13 +20,12 @@ from worker.contracts.encode import (
     OutgoingMessage,
     ats_event,
     encode,
-    outreach_id,
     outreach_requested,
     partition_key,
 )
 from worker.contracts.examples import example_messages
 from worker.contracts.fields import format_timestamp
-from worker.contracts.outreach import OutreachRequested
+from worker.contracts.outreach import OutreachRequested, outreach_id
 
 EXAMPLES = example_messages()
 

@@ -22,8 +22,7 @@ from tests.unit.contracts.strategies import candidate_updated, job_opened
 from tests.unit.contracts.support import schema_errors
 from worker.contracts.ats import CandidateUpdated, JobOpened
 from worker.contracts.decode import MAX_MESSAGE_BYTES, Decoded, decode
-from worker.contracts.encode import outreach_id
-from worker.contracts.outreach import OutreachRequested
+from worker.contracts.outreach import OutreachRequested, outreach_id
 from worker.ingest.outreach_messages import requested_message
 from worker.ingest.translate import job_of, snapshot_of
 from worker.rules.email_syntax import email_syntax_valid

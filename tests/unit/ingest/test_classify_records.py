@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from worker.contracts.encode import outreach_id, outreach_skipped
+from worker.contracts.encode import outreach_skipped
+from worker.contracts.outreach import outreach_id
 from worker.contracts.status import OutreachSkipped
 from worker.ingest.loop import classify_records
 from worker.kafka.records import Record

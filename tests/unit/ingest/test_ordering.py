@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.contracts.ats import JobClosed, JobOpened
-from worker.contracts.encode import ats_event, outreach_failed, outreach_id
+from worker.contracts.encode import ats_event, outreach_failed
 from worker.contracts.envelope import AnyEvent
 from worker.contracts.examples import example_messages
+from worker.contracts.outreach import outreach_id
 from worker.contracts.status import OutreachFailed
 from worker.ingest.holding import EventTimeMerge, Held
 from worker.ingest.ordering import event_time_order

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.contracts.encode import outreach_id
+from worker.contracts.outreach import outreach_id
 from worker.rules.email_syntax import email_syntax_valid
 from worker.store import candidate_sql
 from worker.store.candidate_sql import SnapshotRow
