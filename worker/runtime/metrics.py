@@ -78,12 +78,13 @@ class Outcome:
 # A skipped event's `type` comes from the wire. Types of the contract are labels as they are;
 # another one (a type added later) is kept while it looks like a type and few have been seen,
 # else it is counted as "other": a publisher's garbage (an address, a random string per
-# message) must neither reach /metrics in clear nor grow a series per message. Three dotted
-# parts at least, as every type of the contract has: `firstname.lastname`, the commonest
-# shape of an address's local part, is not a type.
+# message) must neither reach /metrics in clear nor grow a series per message. The
+# contract's own families (`ats.`, `reengage.`) and three dotted parts at least, as every type
+# of the contract has: `firstname.lastname` or `jane.marie.doe`, shapes of an address's local
+# part or a name, are not types.
 OTHER_TYPE = "other"
 MAX_OTHER_TYPE_LABELS = 20
-_TYPE_SHAPE = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+){2,}")
+_TYPE_SHAPE = re.compile(r"(?:ats|reengage)(?:\.[a-z0-9_-]+){2,}")
 _other_types: set[str] = set()
 _other_types_lock = threading.Lock()
 

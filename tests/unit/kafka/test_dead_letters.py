@@ -169,6 +169,7 @@ def test_skipped_types_from_the_wire_are_labelled_safely(
     record = Record(topic, 0, 0, None, b"x")
     too_long = "ats.x." + "a" * 59  # the shape of a type, one character over 64
     garbage = ["zed.zebra@example.com", "X" * 300, "no-dots", "Upper.Case", too_long, "jane.doe"]
+    garbage += ["jane.marie.doe", "maria.garcia.lopez"]  # names, not types of our families
     later = [f"ats.job.kind{n}" for n in range(MAX_OTHER_TYPE_LABELS + 5)]
     skipped = [(record, t) for t in ["reengage.outreach.skipped", *garbage, *later]]
     publish_counts(Counter(), [], skipped)
