@@ -193,24 +193,18 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
         message=message,
         # As the event gave them and as written into To: (cleaned and shortened); and the
         # address's local part, which a server may quote in a form no address pattern
-        # catches ("jane.doe at example.com"), when it is no plain word: `info` or `jobs`
-        # would mask the server's own words.
+        # catches ("jane.doe at example.com", "<catlover>"). Masked as whole words.
         names=tuple(
             name
             for name in (
                 candidate.first_name,
                 candidate.last_name,
                 full_name,
-                _distinctive(recipient.rpartition("@")[0]),
+                recipient.rpartition("@")[0],
             )
             if name and name.strip()
         ),
     )
-
-
-def _distinctive(local_part: str) -> str | None:
-    """The local part if it holds more than letters (a dot, a digit, ...), else None."""
-    return local_part if re.search(r"[^A-Za-z]", local_part) else None
 
 
 def _recipient(address: str) -> tuple[str, bool]:

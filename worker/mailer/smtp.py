@@ -58,8 +58,6 @@ END_OF_DATA_TIMEOUT_S = 120.0
 IDLE_CHECK_S = 30.0
 _DETAIL_LIMIT = 300
 _ADDRESS = re.compile(r"<?[^\s<>@]+(?:@|%40)[^\s<>]+>?")  # %40: an address in a URL
-# Shorter names would mask common letters and words of the reply, not the person.
-_MIN_NAME_CHARS = 3
 
 
 class ServerUnavailableError(TransientError):
@@ -81,9 +79,11 @@ class Reply:
         text = self.text
         # Longest first, so a full name goes before the first name inside it; names before
         # addresses, so a name cannot match inside the "[address]" put in an address's place.
+        # As whole words: then a short name ("Li") or a plain local part ("info") masks the
+        # person, not the letters of the server's own words.
         for name in sorted(names, key=len, reverse=True):
-            if len(name) >= _MIN_NAME_CHARS:
-                text = re.sub(re.escape(name), "[name]", text, flags=re.IGNORECASE)
+            whole_word = rf"(?<![^\W_]){re.escape(name)}(?![^\W_])"
+            text = re.sub(whole_word, "[name]", text, flags=re.IGNORECASE)
         text = _ADDRESS.sub("[address]", text)
         return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
 

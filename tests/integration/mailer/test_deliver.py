@@ -62,7 +62,7 @@ def test_4xx_until_the_last_attempt_is_retries_exhausted(
 ) -> None:
     deliverer, smtp = _deliverer(ledger_engine, server, "me")
     try:
-        delivery = deliverer.deliver(outreach(1, email="full@example.com"))
+        delivery = deliverer.deliver(outreach(1, email="fullbox@example.com"))
     finally:
         smtp.close()
     assert delivery is not None and delivery.fresh
@@ -70,7 +70,7 @@ def test_4xx_until_the_last_attempt_is_retries_exhausted(
     assert (entry.state, entry.reason) == (MailState.FAILED, "retries_exhausted")
     assert entry.detail == "452 4.2.2 Mailbox full (at end of data)"
     assert entry.attempts == MAX_ATTEMPTS  # each claim released after its 452
-    assert server.handler.attempts["full@example.com"] == MAX_ATTEMPTS
+    assert server.handler.attempts["fullbox@example.com"] == MAX_ATTEMPTS
     assert server.accepted == []
 
 
@@ -81,7 +81,7 @@ def test_the_retry_log_masks_the_names_a_server_quotes(
     configure_logging("INFO", "json", stream=stream)
     deliverer, smtp = _deliverer(ledger_engine, server, "me")
     try:
-        deliverer.deliver(outreach(1, email="busy@example.com"))
+        deliverer.deliver(outreach(1, email="busybee@example.com"))
     finally:
         smtp.close()
     retries = [

@@ -42,7 +42,7 @@ def test_replies_decide_the_outcome(
     start_mailer: Callable[[MailerEnv], MailerProcess],
 ) -> None:
     busy = outreach(1, email="busy@example.com")
-    spam = outreach(2, email="spam@example.com")
+    spam = outreach(2, email="spamfilter@example.com")  # not "spam": a word of the reply
     nobody = outreach(3, email="nobody@example.com")
     malformed = outreach(4, email="not an address@@example.com")
     fine = outreach(5, email="fine@example.com")
@@ -78,7 +78,7 @@ def test_replies_decide_the_outcome(
     }
     assert isinstance(retry["partition"], int) and isinstance(retry["offset"], int)
     assert server.handler.attempts["busy@example.com"] == 2  # 451, then 250
-    assert server.handler.attempts["spam@example.com"] == 1  # 5xx is not retried
+    assert server.handler.attempts["spamfilter@example.com"] == 1  # 5xx is not retried
 
     reported = statuses(env.bootstrap, env.status_topic)
     assert [e.type for e in reported[busy.outreach_id]] == ["reengage.outreach.sent"]

@@ -40,7 +40,15 @@ def test_dot_stuffing_keeps_the_end_of_data_unambiguous() -> None:
 def test_reply_detail_hides_the_recipients_names_the_server_quotes() -> None:
     reply = Reply(550, "5.1.1 <zq@example.com>: Recipient ZEBULON Quixotesque unknown; al ok")
     assert reply.describe("rcpt", ("Zebulon", "Quixotesque", "Al")) == (
-        "550 5.1.1 [address]: Recipient [name] [name] unknown; al ok (at rcpt)"
+        "550 5.1.1 [address]: Recipient [name] [name] unknown; [name] ok (at rcpt)"
+    )
+
+
+def test_names_are_masked_as_whole_words_only() -> None:
+    """So a short name or a plain local part hides the person, not the server's words."""
+    reply = Reply(550, "5.1.1 user li (Li Wu) unknown; <catlover>: no information for info")
+    assert reply.describe("rcpt", ("Li", "Wu", "Li Wu", "catlover", "info")) == (
+        "550 5.1.1 user [name] ([name]) unknown; <[name]>: no information for [name] (at rcpt)"
     )
 
 
