@@ -35,7 +35,11 @@ def outreach_id(tenant_id: str, job_id: str, candidate_id: str) -> str:
     return str(uuid5(OUTREACH_NAMESPACE, f"{tenant_id}/{job_id}/{candidate_id}"))
 
 
-_NOT_DERIVED = "outreach_id is not the one derived from tenant_id, job_id and candidate_id"
+def _refuse_unless_derived(given: str, tenant_id: str, job_id: str, candidate_id: str) -> None:
+    if given != outreach_id(tenant_id, job_id, candidate_id):
+        raise ValueError(
+            "outreach_id is not the one derived from tenant_id, job_id and candidate_id"
+        )
 
 
 CancelReason = Literal[
@@ -111,10 +115,8 @@ class OutreachRequested(ContractModel):
     # or mark it done) however the ledger is keyed, so it is refused at the edge.
     @model_validator(mode="after")
     def _id_is_derived(self) -> Self:
-        if self.outreach_id != outreach_id(
-            self.tenant_id, self.job.job_id, self.candidate.candidate_id
-        ):
-            raise ValueError(_NOT_DERIVED)
+        ids = (self.tenant_id, self.job.job_id, self.candidate.candidate_id)
+        _refuse_unless_derived(self.outreach_id, *ids)
         return self
 
 
@@ -130,6 +132,5 @@ class OutreachCancelled(ContractModel):
 
     @model_validator(mode="after")
     def _id_is_derived(self) -> Self:
-        if self.outreach_id != outreach_id(self.tenant_id, self.job_id, self.candidate_id):
-            raise ValueError(_NOT_DERIVED)
+        _refuse_unless_derived(self.outreach_id, self.tenant_id, self.job_id, self.candidate_id)
         return self

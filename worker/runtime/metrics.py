@@ -84,7 +84,8 @@ class Outcome:
 # part or a name, are not types.
 OTHER_TYPE = "other"
 MAX_OTHER_TYPE_LABELS = 20
-_TYPE_SHAPE = re.compile(r"(?:ats|reengage)(?:\.[a-z0-9_-]+){2,}")
+_FAMILIES = "|".join(sorted({re.escape(t.split(".", 1)[0]) for t in ALL_TYPES}))
+_TYPE_SHAPE = re.compile(rf"(?:{_FAMILIES})(?:\.[a-z0-9_-]+){{2,}}")
 _other_types: set[str] = set()
 _other_types_lock = threading.Lock()
 
