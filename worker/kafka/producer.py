@@ -10,6 +10,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.producer.transaction_manager import TransactionState
 
 from worker.errors import TransientError
 from worker.kafka.config import producer_options
@@ -56,6 +57,7 @@ class Producer:
         """Raises the first send error; the caller retries the whole batch (idempotence and
         stable keys make the repeat harmless)."""
         deadline = time.monotonic() + timeout_s
+        recover_producer_id(self._producer)
         futures = [
             self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
             for m in messages
@@ -99,3 +101,32 @@ class Producer:
             if sender is not None:
                 sender.force_close()
                 sender.join(_SENDER_JOIN_S)
+
+
+def recover_producer_id(client: KafkaProducer) -> bool:
+    """Let an idempotent producer that lost its producer id ask for a new one. True if it had
+    to.
+
+    kafka-python 3.0.12 drops the producer id when a batch it had already sent expires
+    (`delivery_timeout_ms`, 120 s by default: a broker outage that long) or fails for good,
+    so that later batches do not meet the broker with stale sequence numbers. But it leaves
+    the producer READY, and its sender asks for a new id only from UNINITIALIZED: every later
+    send waits for an id nobody requests and expires in turn, until the process is restarted.
+    Putting it back to UNINITIALIZED is what the Java client does there (a new id, new
+    sequences). The attributes are checked, not assumed: a version that fixed this, or changed
+    them, is left alone, and tests/integration/kafka/test_producer_recovery.py says so.
+    """
+    manager = getattr(client, "_transaction_manager", None)
+    lock = getattr(manager, "_lock", None)
+    if manager is None or lock is None or manager.is_transactional():
+        return False
+    with lock:
+        stranded = (
+            getattr(manager, "_current_state", None) == TransactionState.READY
+            and not manager.has_producer_id()
+        )
+        if stranded:
+            manager._current_state = TransactionState.UNINITIALIZED
+    if stranded:
+        log.warning("producer lost its producer id after a failed send: asking for a new one")
+    return stranded
