@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from kafka.errors import KafkaTimeoutError
 from prometheus_client import REGISTRY
 
 from dev.local_postgres import LocalPostgres
+from tests.fixtures.kafka import FreezeBroker
 from tests.integration.worker.harness import (
     Topics,
     base_env,
@@ -88,15 +88,13 @@ def test_a_standby_relay_still_reports_the_backlog(
     try:
         # The gauge's age is by the wall clock (how long the rows have waited), so the rows
         # are dated an hour before it rather than at the fixed NOW.
+        dated = datetime.now(UTC) - timedelta(hours=1)
         with engine.begin() as connection:
-            append(
-                connection,
-                [OutboxMessage(topic, "acme:C-1", "{}")] * 3,
-                datetime.now(UTC) - timedelta(hours=1),
-            )
+            append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 3, dated)
         wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 3, "the gauge")
         oldest = REGISTRY.get_sample_value("reengage_outbox_oldest_seconds")
-        assert oldest is not None and 3600 <= oldest < 3600 + 60
+        # Read between the rows' writing and now, so by the wall clock within that span.
+        assert oldest is not None and 3600 <= oldest <= (datetime.now(UTC) - dated).total_seconds()
         assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 3
     finally:
         shutdown.request()
@@ -137,36 +135,45 @@ def test_the_backlog_gauges_follow_a_long_drain_down(
         engine.dispose()
 
 
-class _UnacknowledgingProducer(Producer):
-    """The real producer, with a broker that never acknowledges (a fault injected): every
-    batch times out, as in an outage."""
+class _ImpatientProducer(Producer):
+    """The real producer, waiting 3 s for an acknowledgement rather than 30."""
 
     def send_all(self, messages: Sequence[Outgoing], timeout_s: float = 30.0) -> None:
-        raise KafkaTimeoutError("no acknowledgement (injected)")
+        super().send_all(messages, min(timeout_s, 3.0))
 
 
 def test_the_backlog_gauges_follow_the_outbox_while_publishing_is_retried(
-    kafka_bootstrap: str, migrated: str, make_topic
+    kafka_bootstrap: str, migrated: str, make_topic, freeze_broker: FreezeBroker
 ) -> None:
     """Before, they kept the reading from before the first failed attempt for the whole
     outage: 0 with rows waiting, or rows since published by another relay."""
     topic = make_topic(1)
     engine = create_store_engine(migrated)
-    producer = _UnacknowledgingProducer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    # Short client timeouts, so that each attempt during the outage fails within seconds.
+    producer = _ImpatientProducer(
+        Settings(kafka_bootstrap_servers=kafka_bootstrap),
+        request_timeout_ms=1_000,
+        delivery_timeout_ms=2_000,
+    )
+    producer.send_all([Outgoing(topic, b"acme:C-0", b"{}")])  # metadata known before the outage
     shutdown = Shutdown()
     relay = OutboxRelay(engine, producer, sweep_interval_s=0.1, retry_budget_s=3_600)
     thread = relay.start_in_thread(shutdown)
     try:
-        for added, expected in ((3, 3), (2, 5)):
-            with engine.begin() as connection:
-                append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * added, NOW)
-            wait_for(
-                lambda expected=expected: (
-                    REGISTRY.get_sample_value("reengage_outbox_pending") == expected
-                ),
-                f"the gauge at {expected}",
-            )
-        assert relay.failure is None and thread.is_alive()  # still retrying
+        with freeze_broker():
+            for added, expected in ((3, 3), (2, 5)):
+                with engine.begin() as connection:
+                    append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * added, NOW)
+                wait_for(
+                    lambda expected=expected: (
+                        REGISTRY.get_sample_value("reengage_outbox_pending") == expected
+                    ),
+                    f"the gauge at {expected}",
+                )
+            assert relay.failure is None and thread.is_alive()  # still retrying
+        # The outage over, the retried batches go out and the gauge follows them down.
+        wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 0, "a drain")
+        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 0
     finally:
         shutdown.request()
         relay.wake()
