@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from worker.commands.preview import build_report
 from worker.ingest.translate import snapshot_of
 from worker.preview.report import PreviewReport
 from worker.rules.eligibility import Exclusion, effective_policy
-from worker.rules.model import Policy
-from worker.rules.reference import exclusion_counts, reference_match
+from worker.rules.model import Candidate, Job, Policy
+from worker.rules.reference import Outcome, exclusion_counts, explain, reference_match
 from worker.store.candidates import erase_candidate, upsert_candidates
 from worker.store.engine import create_store_engine
 from worker.store.jobs import upsert_job
@@ -54,8 +55,42 @@ def test_preview_matches_the_reference_and_writes_nothing(database_url: str) -> 
     assert [r.decision for r in report.requested] == expected
     assert dict(report.exclusions) == exclusion_counts(job, T, policy, pool, [])
     assert report.exclusions[Exclusion.CAP_REACHED] > 0
-    assert report.explained is not None and report.explained.outcome is not None
+    assert report.explained is not None
+    assert report.explained.outcome == _reference_outcome(job, pool, "C-0001")
     assert outreach_rows == 0
+
+
+def _reference_outcome(job: Job, pool: Sequence[Candidate], candidate_id: str) -> Outcome:
+    policy = effective_policy(job, Policy())
+    (outcome,) = [o for o in explain(job, T, policy, pool, []) if o.candidate_id == candidate_id]
+    return outcome
+
+
+def test_preview_explains_each_kind_of_outcome_as_the_reference_does(database_url: str) -> None:
+    """One candidate per outcome the reference gives this pool: requested, beyond the cap,
+    and the first one each rule excluded."""
+    _stored(database_url)
+    pool = make_pool(seed=4, size=200).as_rules_see_it()
+    job = as_job(job_opened(max_outreach=5))
+    outcomes = explain(job, T, effective_policy(job, Policy()), pool, [])
+    first_of_each: dict[Exclusion | None, Outcome] = {}
+    for outcome in outcomes:
+        first_of_each.setdefault(outcome.exclusion, outcome)
+    assert {None, Exclusion.CAP_REACHED, Exclusion.DO_NOT_CONTACT} <= first_of_each.keys()
+    emails = {c.candidate_id: c.email for c in pool}
+    engine = create_store_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            for expected in first_of_each.values():
+                report = build_report(
+                    connection, job, T, Policy(), explain_candidate=expected.candidate_id
+                )
+                assert report.explained is not None
+                assert report.explained.outcome == expected, expected.exclusion
+                assert report.explained.contact is not None
+                assert report.explained.contact.email == emails[expected.candidate_id]
+    finally:
+        engine.dispose()
 
 
 def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -> None:
@@ -77,7 +112,20 @@ def test_preview_command_prints_json_and_rejects_unknown_jobs(sqlite_url: str) -
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)
     assert len(document["would_request"]) == 5
-    assert document["explain"]["candidate_id"] == "C-0002"
+    expected = _reference_outcome(
+        as_job(job_opened(max_outreach=5)), make_pool(seed=4, size=200).as_rules_see_it(), "C-0002"
+    )
+    explained = document["explain"]
+    assert explained["candidate_id"] == "C-0002"
+    if expected.decision is not None:
+        assert (explained["outcome"], explained["rank"]) == ("requested", expected.decision.rank)
+    else:
+        assert expected.failure is not None
+        assert (explained["outcome"], explained["rule"], explained["detail"]) == (
+            "excluded",
+            expected.failure.rule.value,
+            expected.failure.detail,
+        )
     assert "@example.com" not in shown.stdout.replace("***@example.com", "")
     table = preview("--job", "J-1")
     assert table.returncode == 0 and "Senior Data Analyst" in table.stdout
@@ -139,7 +187,8 @@ def test_an_erased_candidate_is_not_in_the_pool_until_a_newer_snapshot(database_
         engine.dispose()
     assert erased.explained is not None and erased.explained.outcome is None  # not in the pool
     assert sum(erased.exclusions.values()) + len(erased.requested) == 199
-    assert back.explained is not None and back.explained.outcome is not None
+    assert back.explained is not None
+    assert back.explained.outcome == _reference_outcome(job, pool.as_rules_see_it(), "C-0001")
     assert sum(back.exclusions.values()) + len(back.requested) == 200
 
 
