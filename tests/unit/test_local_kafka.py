@@ -22,6 +22,7 @@ from dev.kafka_config import (
     server_properties,
 )
 from dev.kafka_jars import MissingToolError, ensure_jars, parse_java_major
+from tests.fixtures.availability import unavailable
 
 REAL_JAVA = shutil.which("java")
 
@@ -157,7 +158,7 @@ def test_an_old_java_is_reported_with_its_version(bare_path: Path) -> None:
 
 def test_with_java_but_no_maven_only_maven_is_missing(bare_path: Path) -> None:
     if REAL_JAVA is None:
-        pytest.skip("no java on this machine")
+        unavailable("java", "not on PATH")
     (bare_path / "java").symlink_to(REAL_JAVA)
     with pytest.raises(MissingToolError) as raised:
         ensure_jars()
