@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.envelope import JobOpenedEvent
-from worker.errors import ReengageError, TransientError
+from worker.errors import FatalError, ReengageError, TransientError
 from worker.ingest.batch import (
     HANDLED_TYPES,
     BatchReport,
@@ -50,7 +50,7 @@ from worker.runtime.metrics import (
 )
 from worker.runtime.retry import retry_transient
 from worker.runtime.shutdown import Shutdown
-from worker.store.engine import in_transaction
+from worker.store.engine import in_transaction, refusal_of_every_statement
 
 log = get_logger("reengage.worker")
 
@@ -273,6 +273,7 @@ class IngestLoop:
         except (ReengageError, KeyboardInterrupt):
             raise
         except Exception as exc:
+            _stop_if_the_store_refuses_every_statement(exc)
             # A valid event that a handler cannot process (a bug, or data the store refuses)
             # must not stop the partition for good: isolate it and dead-letter it alone.
             # The class only: exception texts may quote the batch's data.
@@ -359,6 +360,7 @@ class IngestLoop:
             except (ReengageError, KeyboardInterrupt):
                 raise
             except Exception as exc:
+                _stop_if_the_store_refuses_every_statement(exc)
                 reason = f"{type(exc).__name__} while applying {item.event.type}"
                 failed[item.record] = DeadLetter(
                     item.record, "processing_failed", reason, item.event.type
@@ -493,3 +495,12 @@ def _log_decision(decision: Decision) -> None:
         outreach_id=decision.outreach_id,
         **where,
     )
+
+
+def _stop_if_the_store_refuses_every_statement(error: Exception) -> None:
+    sqlstate = refusal_of_every_statement(error)
+    if sqlstate is not None:
+        raise FatalError(
+            f"the database refuses the worker's statements ({type(error).__name__}, SQLSTATE "
+            f"{sqlstate}): check the role's privileges and that `reengage migrate` has run"
+        ) from error

@@ -75,6 +75,9 @@ def retry_transient(
             what=what,
             attempt=state.attempt_number,
             error_class=type(error).__name__,
+            # The driver's classes are broad (a read-only server is an InternalError); the
+            # code says which failure it is, and holds no data.
+            sqlstate=getattr(getattr(error, "orig", None), "sqlstate", None),
             wait_s=round(state.upcoming_sleep, 2),
         )
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 
 from worker.errors import TransientError
@@ -38,6 +38,18 @@ LOCK_WAIT_MS = "reengage_lock_wait_ms"
 # told to wait only so long, see in_transaction): the transaction was rolled back and may
 # simply be run again.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# The server, not the statement: it accepts only reads (25006: a primary demoted to standby by
+# a failover, or `default_transaction_read_only`), or it is shutting down or recovering (57P01
+# to 57P05). Taken as a lost connection, so that the pool opens new ones (to the new primary
+# when the URL lists several hosts with `target_session_attrs=read-write`) and the callers
+# retry in place. Left to the driver's exception classes, the read-only one was a "bad event"
+# that dead-lettered every event until the server changed.
+_SERVER_STATE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03", "57P04", "57P05"})
+# Classes that refuse the worker's statements whatever the event: 42 a privilege revoked or a
+# table or column missing (a schema not migrated, or altered by hand), 28 authorization, 3D
+# and 3F a database or schema that is not there. Statements bind every value as a parameter,
+# so no event's data can cause these.
+_REFUSES_EVERY_STATEMENT_CLASSES = frozenset({"42", "28", "3D", "3F"})
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -59,7 +71,13 @@ def create_store_engine(url: str | URL, **options: Any) -> Engine:
     options.setdefault("pool_pre_ping", True)
     engine = create_engine(parsed, **options)
     event.listen(engine, "connect", _plan_per_execution)
+    event.listen(engine, "handle_error", _server_state_is_a_disconnect)
     return engine
+
+
+def _server_state_is_a_disconnect(context: ExceptionContext) -> None:
+    if _sqlstate(context.original_exception) in _SERVER_STATE_SQLSTATES:
+        context.is_disconnect = True
 
 
 def _plan_per_execution(dbapi_connection: Any, _record: Any) -> None:
@@ -121,6 +139,20 @@ def is_retryable(error: BaseException) -> bool:
         return "locked" in str(error.orig) or "busy" in str(error.orig)
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate in _RETRYABLE_SQLSTATES
+
+
+def refusal_of_every_statement(error: BaseException) -> str | None:
+    """The SQLSTATE when PostgreSQL refuses the statements themselves (privileges, a missing
+    table), which no event's data causes: dead-lettering would drain every event alike."""
+    sqlstate = _sqlstate(error.orig) if isinstance(error, DBAPIError) else None
+    if sqlstate is not None and sqlstate[:2] in _REFUSES_EVERY_STATEMENT_CLASSES:
+        return sqlstate
+    return None
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    sqlstate = getattr(error, "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
 
 
 def ping(engine: Engine) -> None:
