@@ -114,10 +114,19 @@ class Deliverer:
         self._cancelled_meanwhile = cancelled_meanwhile
 
     def deliver(
-        self, request: OutreachRequested, known: LedgerEntry | None = None
+        self,
+        request: OutreachRequested,
+        known: LedgerEntry | None = None,
+        *,
+        still_ours: Callable[[], bool] = lambda: True,
     ) -> Delivery | None:
-        """None when another process holds the outreach's claim right now. `known` is the
-        ledger row as the caller just read it (it may be stale: the claim decides)."""
+        """None when another process holds the outreach's claim right now, or `still_ours`
+        said no at the claim. `known` is the ledger row as the caller just read it (it may be
+        stale: the claim decides). `still_ours`: whether the caller still holds the request's
+        partition, asked right before each claim, after every wait that may let a rebalance
+        through: past it, a mailer that lost the partition would send what its next owner
+        is about to handle, and the next owner would resolve its claim as `sent` before the
+        reply."""
         key = OutreachKey(
             request.outreach_id,
             request.tenant_id,
@@ -136,10 +145,12 @@ class Deliverer:
             mail = compose(request, self._sender, self._now())
         except UnusableAddressError as exc:
             return self._failed(key.outreach_id, "rejected", str(exc), None)
-        attempt = self._retry(lambda: self._send_with_retries(mail), "send email")
+        attempt = self._retry(lambda: self._send_with_retries(mail, still_ours), "send email")
         return self._record(mail, attempt)
 
-    def _send_with_retries(self, mail: Composed) -> Attempt | Exhausted:
+    def _send_with_retries(
+        self, mail: Composed, still_ours: Callable[[], bool]
+    ) -> Attempt | Exhausted:
         retrying = Retrying(
             stop=stop_after_attempt(MAX_ATTEMPTS),
             wait=wait_exponential_jitter(
@@ -151,11 +162,11 @@ class Deliverer:
             reraise=True,
         )
         try:
-            return retrying(self._attempt_once, mail)
+            return retrying(self._attempt_once, mail, still_ours)
         except _TryLaterError as last:
             return Exhausted(last.refused)
 
-    def _attempt_once(self, mail: Composed) -> Attempt:
+    def _attempt_once(self, mail: Composed, still_ours: Callable[[], bool]) -> Attempt:
         self._pace()
         if self._cancelled_meanwhile(mail.outreach_id):
             return NotClaimed()  # nothing sent: the row is `skipped` already
@@ -166,6 +177,8 @@ class Deliverer:
 
             def claim(write_end_of_data: Callable[[], bool]) -> bool:
                 nonlocal claim_tried
+                if not still_ours():
+                    return False
                 claim_tried = True
                 transaction = connection.begin()
                 try:

@@ -23,6 +23,7 @@ partitions taken away meanwhile are neither sent nor committed, their next owner
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -295,10 +296,24 @@ class MailerLoop:
                     tenant_id=event.data.tenant_id,
                     job_id=event.data.job.job_id,
                 ):
-                    delivery = self._deliverer.deliver(event.data, known)
+                    delivery = self._deliverer.deliver(
+                        event.data, known, still_ours=functools.partial(self._owns, record)
+                    )
             except ShutdownDuringWaitError:
                 batch.undone.extend(r for r, _ in batch.requests[index:])
                 return True
+            if not self._owns(record):
+                # Taken away while this email waited (pace, retry, read-ahead): the claim
+                # refused to go on. Or while its outcome was being recorded: the ledger has
+                # it. Either way the next owner reads the record again, sends or reports.
+                log.info(
+                    "partition taken away during this email: left to its next owner",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    outreach_id=event.data.outreach_id,
+                )
+                continue
             self._after_delivery(record, event, delivery, batch)
             if time.monotonic() - self._last_poll > _KEEP_ALIVE_S:
                 self._keep_alive()
@@ -313,8 +328,11 @@ class MailerLoop:
     ) -> None:
         data = event.data
         if delivery is None:
-            # Another process holds the claim and will report the outcome.
+            # Another process holds the claim (one in another group, or one evicted from
+            # this one that does not know it yet). Read again rather than committed past: if
+            # that process dies before it reports, this record is how the report gets out.
             MAIL.labels("claimed_elsewhere").inc()
+            batch.undone.append(record)
             return
         entry = delivery.entry
         # Found done at its first sight: cancelled later in this same batch, and the
@@ -344,11 +362,16 @@ class MailerLoop:
         for record in batch.undone:
             current = first_undone.get(record.position, record.offset)
             first_undone[record.position] = min(current, record.offset)
-        done = [r for r in self._in_hand if r.offset < first_undone.get(r.position, r.offset + 1)]
-        self._retry(lambda: self._consumer.commit(done))
+        # Worked out at each attempt: a partition taken away while a retry waits is dropped
+        # from what is in hand, and its offsets are its next owner's to commit.
+        self._retry(
+            lambda: self._consumer.commit(
+                [r for r in self._in_hand if r.offset < first_undone.get(r.position, r.offset + 1)]
+            )
+        )
         self._in_hand = []
-        # What was read ahead is read again, in full, as the next batches.
-        self._consumer.rewind(list(self._ahead.values()))
+        # What was read ahead, and what is left undone, is read again as the next batches.
+        self._consumer.rewind([*self._ahead.values(), *batch.undone])
         self._after_unreadable()
         self._ahead = {}
 

@@ -164,3 +164,46 @@ def test_two_mailers_racing_for_the_same_outreach_send_one_email(
         with ledger_engine.connect() as connection:
             entry = ledger.get(connection, outreach_id)
         assert entry is not None and entry.state is MailState.SENT
+
+
+def _pending(engine: Engine, outreach_id: str) -> bool:
+    with engine.connect() as connection:
+        entry = ledger.get(connection, outreach_id)
+    return entry is not None and (entry.state, entry.claimed_by) == (MailState.PENDING, None)
+
+
+def test_a_request_whose_partition_went_away_is_not_claimed_or_sent(
+    ledger_engine: Engine, server: SmtpServer
+) -> None:
+    """The waits before an email (pace, read-ahead) poll, and a poll may hand the partition
+    to another mailer: this one must not go on and send what the other is about to."""
+    deliverer, smtp = _deliverer(ledger_engine, server, "me")
+    request = outreach(1)
+    try:
+        assert deliverer.deliver(request, still_ours=lambda: False) is None
+    finally:
+        smtp.close()
+    assert server.accepted == []
+    assert _pending(ledger_engine, request.outreach_id)  # for the next owner, as it was
+
+
+def test_a_partition_lost_during_a_4xx_backoff_ends_the_retries_unclaimed(
+    ledger_engine: Engine, server: SmtpServer
+) -> None:
+    """Before, the next attempt claimed again after the backoff's polls had handed the
+    partition over, and its outcome could overwrite the next owner's."""
+    deliverer, smtp = _deliverer(ledger_engine, server, "me")
+    request = outreach(1, email="fullbox@example.com")
+    asked: list[bool] = []
+
+    def still_ours() -> bool:
+        asked.append(not asked)  # ours for the first attempt only
+        return asked[-1]
+
+    try:
+        assert deliverer.deliver(request, still_ours=still_ours) is None
+    finally:
+        smtp.close()
+    assert asked == [True, False]
+    assert server.handler.attempts["fullbox@example.com"] == 1
+    assert _pending(ledger_engine, request.outreach_id)
