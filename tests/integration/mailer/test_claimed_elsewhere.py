@@ -24,6 +24,8 @@ from tests.integration.mailer.smtp_server import smtp_server
 pytestmark = pytest.mark.kafka
 
 
+# The loop's matter: the ledger's conditional claim is tested on both databases elsewhere.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_claim_taken_elsewhere_mid_send_is_read_again_and_reported(
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
