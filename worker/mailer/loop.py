@@ -329,10 +329,10 @@ class MailerLoop:
         data = event.data
         if delivery is None:
             # Another process holds the claim (one in another group, or one evicted from
-            # this one that does not know it yet). Read again rather than committed past: if
-            # that process dies before it reports, this record is how the report gets out.
+            # this one that does not know it yet) and will report the outcome. Not read
+            # again: that process is alive (it has just claimed) and likely mid-send, and a
+            # second read would resolve its claim as `sent` before its reply is in.
             MAIL.labels("claimed_elsewhere").inc()
-            batch.undone.append(record)
             return
         entry = delivery.entry
         # Found done at its first sight: cancelled later in this same batch, and the
@@ -370,8 +370,8 @@ class MailerLoop:
             )
         )
         self._in_hand = []
-        # What was read ahead, and what is left undone, is read again as the next batches.
-        self._consumer.rewind([*self._ahead.values(), *batch.undone])
+        # What was read ahead is read again, in full, as the next batches.
+        self._consumer.rewind(list(self._ahead.values()))
         self._after_unreadable()
         self._ahead = {}
 

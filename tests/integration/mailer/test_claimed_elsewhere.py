@@ -1,6 +1,8 @@
 """A request whose claim another mailer takes between this one's read and its claim (one
-evicted from the group without knowing it yet): read again rather than committed past, so
-its status still goes out when that mailer never reports it."""
+evicted from the group without knowing it yet): this one sends nothing and reports nothing
+for it, and leaves the outcome to the holder, which is alive and likely mid-send. Reading it
+again would resolve the holder's claim as `sent` before its reply is in (a review's finding
+against a change that did that)."""
 
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ from tests.integration.mailer.harness import (
     wait_for,
 )
 from tests.integration.mailer.smtp_server import smtp_server
+from tests.integration.worker.harness import http_port_of, metric
 
 pytestmark = pytest.mark.kafka
 
 
 # The loop's matter: the ledger's conditional claim is tested on both databases elsewhere.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_claim_taken_elsewhere_mid_send_is_read_again_and_reported(
+def test_a_claim_taken_elsewhere_mid_send_is_left_to_its_holder(
     mailer_env: Callable[..., MailerEnv],
     start_mailer: Callable[[MailerEnv], MailerProcess],
     mailer_database: str,
@@ -36,8 +39,7 @@ def test_a_claim_taken_elsewhere_mid_send_is_read_again_and_reported(
     database = create_engine(mailer_database, poolclass=NullPool)
 
     def script(stage: str, recipient: str, attempt: int) -> str | None:
-        # While this mailer transfers the message, before its claim: the other one claims,
-        # sends (as far as anyone knows), and dies without recording or reporting it.
+        # While this mailer transfers the message, before its claim: the other one claims.
         if stage == "rcpt" and recipient == taken.candidate.email and attempt == 1:
             with database.begin() as connection:
                 connection.execute(
@@ -49,24 +51,31 @@ def test_a_claim_taken_elsewhere_mid_send_is_read_again_and_reported(
                 )
         return None
 
+    others = {r.outreach_id for r in requests} - {taken.outreach_id}
     try:
         with smtp_server(script) as server:
             env = mailer_env(server.port)
             publish(env.bootstrap, env.outreach_topic, [requested(r) for r in requests])
             mailer = start_mailer(env)
             wait_for(
-                lambda: (
-                    statuses(env.bootstrap, env.status_topic).keys()
-                    >= {r.outreach_id for r in requests}
-                ),
-                "a status for every outreach",
+                lambda: statuses(env.bootstrap, env.status_topic).keys() >= others,
+                "a status for every other outreach",
+                context=mailer.output,
+            )
+            port = http_port_of(mailer)  # type: ignore[arg-type]
+            wait_for(
+                lambda: metric(port, "reengage_mail_total", outcome="claimed_elsewhere") == 1,
+                "the claim counted as held elsewhere",
                 context=mailer.output,
             )
             assert mailer.terminate() == 0, mailer.output()
+        with database.connect() as connection:
+            holder = connection.execute(
+                text("SELECT state, claimed_by FROM mail_ledger WHERE outreach_id = :id"),
+                {"id": taken.outreach_id},
+            ).one()
     finally:
         database.dispose()
-    # The one claimed elsewhere was not sent by this mailer; found `sending` when read again,
-    # it was resolved as sent (the other's end of data may have gone out) and reported.
-    assert sorted(server.message_ids().values()) == [1, 1]
-    reported = statuses(env.bootstrap, env.status_topic)[taken.outreach_id]
-    assert {event.type for event in reported} == {"reengage.outreach.sent"}
+    assert sorted(server.message_ids().values()) == [1, 1]  # the other two
+    assert taken.outreach_id not in statuses(env.bootstrap, env.status_topic)
+    assert tuple(holder) == ("sending", "evicted")  # untouched: the holder records it
