@@ -79,6 +79,9 @@ class Producer:
                     now = time.monotonic()
                     if future.is_done or now >= deadline:  # done: its delivery timed out
                         raise
+                    # Another batch (another thread's, or an earlier attempt's) may have
+                    # expired meanwhile and left ours waiting for an id nobody requests.
+                    recover_producer_id(self._producer)
                     if self._shutdown is not None and self._shutdown.requested:
                         give_up_at = give_up_at or now + _WAIT_AFTER_SHUTDOWN_S
                         if now >= give_up_at:
@@ -114,7 +117,7 @@ def recover_producer_id(client: KafkaProducer) -> bool:
     send waits for an id nobody requests and expires in turn, until the process is restarted.
     Putting it back to UNINITIALIZED is what the Java client does there (a new id, new
     sequences). The attributes are checked, not assumed: a version that fixed this, or changed
-    them, is left alone, and tests/integration/kafka/test_producer_recovery.py says so.
+    them, is left alone, and tests/integration/test_producer_recovery.py says so.
     """
     manager = getattr(client, "_transaction_manager", None)
     lock = getattr(manager, "_lock", None)
