@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import signal
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from dev.local_postgres import LocalPostgres
 from tests.fixtures.kafka import FreezeBroker
@@ -35,6 +39,22 @@ from worker.store.versioning import migrate
 pytestmark = pytest.mark.kafka
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+@contextmanager
+def _relay_thread(engine: Engine, producer: Producer) -> Iterator[OutboxRelay]:
+    """A relay publishing in its own thread (sweeping every 0.1 s, never giving up), stopped
+    on the way out; the caller closes the producer and the engine."""
+    shutdown = Shutdown()
+    relay = OutboxRelay(engine, producer, sweep_interval_s=0.1, retry_budget_s=3_600)
+    thread = relay.start_in_thread(shutdown)
+    try:
+        yield relay
+        assert relay.failure is None and thread.is_alive()  # still going
+    finally:
+        shutdown.request()
+        relay.wake()
+        thread.join(timeout=5)
 
 
 def test_rows_are_published_in_order_marked_then_purged(
@@ -82,24 +102,26 @@ def test_a_standby_relay_still_reports_the_backlog(
     leader = RelayLeadership(create_store_engine(migrated))
     assert leader.try_acquire()
     producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
-    shutdown = Shutdown()
-    relay = OutboxRelay(engine, producer, sweep_interval_s=0.1)
-    thread = relay.start_in_thread(shutdown)
     try:
-        # The gauge's age is by the wall clock (how long the rows have waited), so the rows
-        # are dated an hour before it rather than at the fixed NOW.
-        dated = datetime.now(UTC) - timedelta(hours=1)
-        with engine.begin() as connection:
-            append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 3, dated)
-        wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 3, "the gauge")
-        oldest = REGISTRY.get_sample_value("reengage_outbox_oldest_seconds")
-        # Read between the rows' writing and now, so by the wall clock within that span.
-        assert oldest is not None and 3600 <= oldest <= (datetime.now(UTC) - dated).total_seconds()
-        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 3
+        with _relay_thread(engine, producer):
+            # The gauge's age is by the wall clock (how long the rows have waited), so the rows
+            # are dated an hour before it rather than at the fixed NOW.
+            dated = datetime.now(UTC) - timedelta(hours=1)
+            with engine.begin() as connection:
+                append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * 3, dated)
+
+            def showing_these_rows() -> bool:
+                # The gauges are the process's: until the standby's first refresh they hold
+                # whatever an earlier test left. Once refreshed, the age was read between
+                # the rows' writing and now, so by the wall clock within that span.
+                pending = REGISTRY.get_sample_value("reengage_outbox_pending")
+                oldest = REGISTRY.get_sample_value("reengage_outbox_oldest_seconds") or 0.0
+                waited = (datetime.now(UTC) - dated).total_seconds()
+                return pending == 3 and 3600 <= oldest <= waited
+
+            wait_for(showing_these_rows, "the gauges to show these rows")
+            assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 3
     finally:
-        shutdown.request()
-        relay.wake()
-        thread.join(timeout=5)
         leader.release()
         producer.close()
         engine.dispose()
@@ -158,28 +180,22 @@ def test_the_backlog_gauges_follow_the_outbox_while_publishing_is_retried(
         delivery_timeout_ms=2_000,
     )
     producer.send_all([Outgoing(topic, b"acme:C-0", b"{}")])  # metadata known before the outage
-    shutdown = Shutdown()
-    relay = OutboxRelay(engine, producer, sweep_interval_s=0.1, retry_budget_s=3_600)
-    thread = relay.start_in_thread(shutdown)
     try:
-        with freeze_broker():
-            for added, expected in ((3, 3), (2, 5)):
-                with engine.begin() as connection:
-                    append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * added, NOW)
-                wait_for(
-                    lambda expected=expected: (
-                        REGISTRY.get_sample_value("reengage_outbox_pending") == expected
-                    ),
-                    f"the gauge at {expected}",
-                )
-            assert relay.failure is None and thread.is_alive()  # still retrying
-        # The outage over, the retried batches go out and the gauge follows them down.
-        wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 0, "a drain")
-        assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 0
+        with _relay_thread(engine, producer):
+            with freeze_broker():
+                for added, expected in ((3, 3), (2, 5)):
+                    with engine.begin() as connection:
+                        append(connection, [OutboxMessage(topic, "acme:C-1", "{}")] * added, NOW)
+                    wait_for(
+                        lambda expected=expected: (
+                            REGISTRY.get_sample_value("reengage_outbox_pending") == expected
+                        ),
+                        f"the gauge at {expected}",
+                    )
+            # The outage over, the retried batches go out and the gauge follows them down.
+            wait_for(lambda: REGISTRY.get_sample_value("reengage_outbox_pending") == 0, "a drain")
+            assert count_rows(migrated, "outbox WHERE published_at IS NULL") == 0
     finally:
-        shutdown.request()
-        relay.wake()
-        thread.join(timeout=5)
         producer.close()
         engine.dispose()
 
@@ -249,3 +265,46 @@ def test_a_row_the_topic_refuses_for_its_size_stops_the_relay_naming_it(
     finally:
         producer.close()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_rows_are_published_once_while_the_database_refuses_to_mark_them(
+    kafka_bootstrap: str, pg_database_url: str, make_topic
+) -> None:
+    """A database that accepts reads but not writes (a failover's standby): the relay keeps
+    retrying the marking alone. Before, each attempt of the cycle published the rows again."""
+    migrate(pg_database_url)
+    topic = make_topic(1)
+    engine = create_store_engine(pg_database_url)
+    with engine.begin() as connection:
+        append(
+            connection, [OutboxMessage(topic, "acme:C-1", f'{{"n": {n}}}') for n in range(3)], NOW
+        )
+    database = make_url(pg_database_url).database
+    _as_admin(
+        pg_database_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on'
+    )
+    engine.dispose()  # new connections: read-only from here
+    producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
+    try:
+        with _relay_thread(engine, producer):
+            read_until(kafka_bootstrap, topic, lambda r: len(r) >= 3)
+            time.sleep(3)  # several attempts at marking (0.5 s, then 1-2 s apart)
+            _as_admin(
+                pg_database_url, f'ALTER DATABASE "{database}" RESET default_transaction_read_only'
+            )
+            wait_for(
+                lambda: count_rows(pg_database_url, "outbox WHERE published_at IS NULL") == 0,
+                "the rows marked",
+            )
+    finally:
+        producer.close()
+        engine.dispose()
+    records = read_until(kafka_bootstrap, topic, lambda r: len(r) >= 3, settle_s=0.5)
+    assert [r.value for r in records] == [f'{{"n": {n}}}'.encode() for n in range(3)]
+
+
+def _as_admin(url: str, statement: str) -> None:
+    with create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect() as c:
+        c.execute(text("SET default_transaction_read_only = off"))
+        c.execute(text(statement))

@@ -7,9 +7,10 @@ repeat carries the same CloudEvents id and body and consumers deduplicate on it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,7 +88,15 @@ class OutboxRelay:
             except MessageSizeTooLargeError as exc:
                 raise OutboxRowTooLargeError(batch) from exc
             crash_point("relay-after-publish")
-            self._mark_published([p.id for p in batch])
+            ids = [p.id for p in batch]
+            # Retried on its own: retrying the whole cycle would publish the batch again at
+            # every attempt (a database that accepts reads but not writes, for minutes).
+            retry_transient(
+                functools.partial(self._mark_published, ids),
+                budget_s=self._retry_budget_s,
+                idle=_waiting_for(shutdown),
+                what="mark outbox rows published",
+            )
             published += len(batch)
             # A drain of a large backlog takes many seconds: the gauges follow it down
             # rather than keep the reading from before it started. Only a reading: its
@@ -211,6 +220,19 @@ class OutboxRelay:
         )
         thread.start()
         return thread
+
+
+def _waiting_for(shutdown: Shutdown | None) -> Callable[[float], None]:
+    """A wait between attempts that a shutdown cuts short: the rows stay unmarked, and the
+    next relay publishes them again (the same bytes)."""
+
+    def idle(seconds: float) -> None:
+        if shutdown is None:
+            time.sleep(seconds)
+        elif shutdown.wait(seconds):
+            raise _ShutdownWhileWaitingError
+
+    return idle
 
 
 class OutboxRowTooLargeError(FatalError):
