@@ -8,7 +8,9 @@ the policy:
 
 - stop-on-error: stop before it, leaving it and everything after it for the next replay;
 - reinsert: replay it anyway (the worker was fixed, or should dead-letter it again), unless
-  its original topic is no legal topic name: then it stops the replay as stop-on-error does;
+  its original topic is not one the worker consumes (no legal topic name, or not configured:
+  sent there, it would create a topic nobody reads, on a broker that creates topics on first
+  use, or time out where none does): then it stops the replay as stop-on-error does;
 - drop-invalid: commit past it without replaying it.
 
 The check covers the contract only: a message that decodes but that a handler still rejects is
@@ -38,7 +40,7 @@ class StillInvalid:
     # decode's error classes, or unknown_topic; `reason` names fields, never values.
     error_class: str
     reason: str
-    # False when no policy can send it back: its original topic is no legal topic name.
+    # False when no policy sends it back: its original topic is not one the worker consumes.
     replayable: bool = True
 
 
@@ -76,7 +78,9 @@ def recheck(record: Record, types_by_topic: Mapping[str, frozenset[str]]) -> Sti
     types = types_by_topic.get(topic)
     if types is None:
         return StillInvalid(
-            "unknown_topic", f"{topic} is not a configured topic (REENGAGE_TOPIC_*)"
+            "unknown_topic",
+            f"{topic} is not a configured topic (REENGAGE_TOPIC_*)",
+            replayable=False,
         )
     verdict = decode(record.value, types)
     if isinstance(verdict, Invalid):

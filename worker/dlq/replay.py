@@ -181,7 +181,13 @@ class _Loop:
                 log.info("shutdown while the broker had not acknowledged the batch")
                 return
         # Only after the broker acknowledged every copy.
-        self._consumer.commit(handled)
+        if not self._consumer.commit(handled):
+            # A rebalance refused the commit (another replay joined the group): the copies
+            # went, but the letters stay on the DLQ for whoever holds their partitions now,
+            # this member too if it kept them. Read again, sent again (the worker ignores
+            # what it has seen), and counted then, so `--max` and the summary stay true.
+            self._consumer.rewind(handled)
+            return
         for record in handled:
             self._backlog.advance(record)
         self._report.count(decisions)

@@ -58,10 +58,19 @@ class Producer:
         stable keys make the repeat harmless)."""
         deadline = time.monotonic() + timeout_s
         recover_producer_id(self._producer)
-        futures = [
-            self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
-            for m in messages
-        ]
+        try:
+            futures = [
+                self._producer.send(m.topic, key=m.key, value=m.value, headers=list(m.headers))
+                for m in messages
+            ]
+        except KafkaTimeoutError:
+            # send() itself waits (max_block_ms) for a topic's metadata the producer has not
+            # seen yet: with the broker hanging, that is the wait a shutdown breaks off.
+            if self._shutdown is not None and self._shutdown.requested:
+                raise SendAbandonedError(
+                    "shutdown requested while the broker had not answered for a topic"
+                ) from None
+            raise
         # Sends now, not after linger_ms. Its own errors are not the sends' (kafka-python
         # 3.0.12 raises UnknownError "Future not done" from it when a batch fails, e.g. for
         # its size): each future below reports how its record fared.

@@ -29,6 +29,7 @@ class _Consumer:
         self.polls = 0
         self.committed: list[Record] = []
         self.position = 0  # what the client reports; tests move it past unseen offsets
+        self.refuse_commits = 0  # the next commits a rebalance refuses
 
     @property
     def assigned(self) -> set[tuple[str, int]]:
@@ -43,8 +44,14 @@ class _Consumer:
         return letters
 
     def commit(self, records: Sequence[Record]) -> bool:
+        if self.refuse_commits:
+            self.refuse_commits -= 1
+            return False
         self.committed += records
         return True
+
+    def rewind(self, records: Sequence[Record]) -> None:
+        self._letters = [*records, *self._letters]
 
     def positions(self) -> dict[tuple[str, int], int]:
         return {(DLQ, 0): self.position} if self.assigned else {}
@@ -117,3 +124,14 @@ def test_dead_letters_that_never_arrive_with_partitions_in_hand_are_unfinished()
         f"{DLQ}: 3 dead letters were not replayed: they did not arrive within 30 polls; "
         "run the replay again"
     )
+
+
+def test_letters_whose_commit_a_rebalance_refused_are_read_again_and_counted_once() -> None:
+    """Before, they counted as replayed though still on the DLQ, uncommitted: the summary
+    said caught up and `--max` took them as done."""
+    consumer = _Consumer(_letters(), unassigned_polls=0)
+    consumer.refuse_commits = 1
+    report, producer = _replay(consumer, join_wait_s=60)
+    assert (report.ending, report.replayed, report.left) == ("caught_up", 3, 0)
+    assert [r.offset for r in consumer.committed] == [0, 1, 2]
+    assert len(producer.sent) == 6  # sent again with the second read; the worker dedupes

@@ -51,6 +51,15 @@ def test_a_topic_that_is_not_configured_cannot_be_checked() -> None:
     assert "legacy.jobs" in problem.reason
 
 
+def test_a_topic_that_is_not_configured_is_not_reinserted() -> None:
+    """Sent there, it would create a topic nobody reads (on a broker that creates topics on
+    first use), and the letter would be committed off the DLQ. Before, reinsert did that."""
+    letter = dead_letter(*job_opened(), original_topic="ats.jobs-typo")
+    problem = recheck(letter, TYPES)
+    assert type(decide(letter, problem, Policy.REINSERT)) is Stop
+    assert type(decide(letter, problem, Policy.DROP_INVALID)) is Drop
+
+
 @pytest.mark.parametrize("named", [b"ats.j\xffobs", b"", b"..", b"a b", b"x" * 250])
 def test_an_original_topic_that_is_no_legal_name_cannot_be_sent_back(named: bytes) -> None:
     letter = Record("ats.jobs.dlq", 0, 0, b"k", job_opened()[1], (("dlq.original.topic", named),))
