@@ -101,6 +101,13 @@ class Header:
             raise HeaderError(f"the header has no {', '.join(missing)} column")
         return cls(positions, tuple(ignored), len(names))
 
+    def name_of(self, index: int) -> str:
+        """The column's name as problems give it: a known one's, else its number."""
+        for name, position in self.positions.items():
+            if position == index:
+                return name
+        return f"column {index + 1} (not read)"
+
 
 class RowMapper:
     """Turns rows of one file into validated `CandidateUpdated` data."""
@@ -115,7 +122,9 @@ class RowMapper:
         if len(row) != self._header.width:
             raise RowError([f"{len(row)} fields where the header has {self._header.width}"])
         cell = self._cells(row)
-        swallowed = [name for name, value in cell.items() if _holds_rows(value)]
+        # Every cell, read or not: a stray quote in a column nobody reads (free-text notes)
+        # swallows the rows after it as surely as one in a name.
+        swallowed = [self._header.name_of(i) for i, value in enumerate(row) if _holds_rows(value)]
         if swallowed:
             raise RowError(
                 [f"{name}: holds the lines after it (an unbalanced quote?)" for name in swallowed]

@@ -157,6 +157,23 @@ def test_a_stray_quote_that_swallows_rows_is_reported_with_every_line_it_took(
     assert json.loads(sink.sent[0].value)["data"]["location"] == "Berlin\nMitte"
 
 
+def test_a_stray_quote_in_a_column_that_is_not_read_is_reported_too(tmp_path: Path) -> None:
+    """Before, only the columns read were looked at: C-2 and C-3 vanished into C-1's notes,
+    with no bad row reported and exit 0."""
+    path = write(
+        tmp_path / "export.csv",
+        "candidate_id,email,notes\n"
+        'C-1,a@example.com,"open note\n'
+        "C-2,b@example.com,fine\n"
+        "C-3,c@example.com,fine\n",
+    )
+    _, bad, published, _ = run(path)
+    assert [(b.lines, b.problems) for b in bad] == [
+        ("lines 2-4", ("column 3 (not read): holds the lines after it (an unbalanced quote?)",))
+    ]
+    assert published == 0
+
+
 def test_a_byte_that_is_not_utf8_is_one_bad_row_and_the_rest_go_out(tmp_path: Path) -> None:
     rows = [f"C-{n},person{n}@example.com\n".encode() for n in range(1, 20_001)]
     rows[7_999] = "C-8000,Ren\u00e9e@example.com\n".encode("latin-1")  # line 8001
