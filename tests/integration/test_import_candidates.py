@@ -8,12 +8,14 @@ import json
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from tests.fixtures.kafka import FreezeBroker
 from tests.integration.worker.harness import Process, read_until, running, wait_for
 
 
@@ -117,3 +119,32 @@ def test_an_interrupted_import_publishes_the_rows_it_read_and_says_where_it_stop
     records = read_until(kafka_bootstrap, topic, lambda r: len(r) >= 2)
     ids = [json.loads(r.value or b"{}")["data"]["candidate_id"] for r in records]
     assert ids == ["C-1", "C-2"]
+
+
+def test_a_signal_while_the_broker_hangs_exits_0_within_10_s_and_says_how_to_finish(
+    kafka_bootstrap: str, make_topic, freeze_broker: FreezeBroker, tmp_path: Path
+) -> None:
+    """Before, the producer did not hear the signal: its send waited out 30 s and the import
+    ended with an unexpected error (exit 1, a traceback) and no way to finish with the same
+    event ids."""
+    topic = make_topic(1)
+    export = tmp_path / "export.csv"
+    os.mkfifo(export)
+    args = ["import-candidates", str(export), "--tenant", "acme"]
+    with running(args, _env(kafka_bootstrap, topic), tmp_path / "import.log") as process:
+        pipe = export.open("w", encoding="utf-8")
+        pipe.write("candidate_id,do_not_contact\nC-1,no\nC-2,perhaps\n")
+        pipe.flush()
+        wait_for(lambda: "line 3: do_not_contact" in process.output(), "line 3 read")
+        with freeze_broker():
+            process.signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            pipe.write("C-3,no\n")  # read after the signal: the loop then sees it
+            pipe.close()
+            code = process.wait(timeout=30)
+            elapsed = time.monotonic() - signalled
+        output = process.output()
+    assert code == 0, output
+    assert elapsed < 10, f"exited {elapsed:.1f} s after SIGTERM\n{output}"
+    assert "reengage: interrupted (SendAbandonedError)" in output
+    assert "to finish, run the import again with --updated-at " in output

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +28,7 @@ from rich.progress import (
 
 from worker.commands.arguments import parse_time
 from worker.contracts.fields import TENANT_ID_PATTERN, format_timestamp
+from worker.errors import TransientError
 from worker.imports.columns import COLUMNS, TIMESTAMP_HELP, Header, timestamp_text
 from worker.imports.events import IMPORT_SOURCE
 from worker.imports.reader import CsvFile
@@ -37,6 +39,7 @@ from worker.runtime.startup import connect_to_broker
 from worker.settings import Settings
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
 # After a signal, as every command (OPERATIONS.md); standard error says where it stopped.
 EXIT_INTERRUPTED = 0
 # A backfill is throughput, not latency: fuller batches per request (still acks=all and
@@ -128,7 +131,7 @@ def _import(
     shutdown = Shutdown().install()
     try:
         producer = connect_to_broker(
-            lambda: Producer(settings, **BULK_PRODUCER),
+            lambda: Producer(settings, shutdown=shutdown, **BULK_PRODUCER),
             timeout_s=settings.startup_timeout_seconds,
             shutdown=shutdown,
         )
@@ -142,6 +145,20 @@ def _import(
     except ValueError as exc:  # bytes that are not UTF-8
         err.print(f"reengage: {csv_file.path}: {exc}", markup=False)
         return EXIT_USAGE
+    except (KafkaError, TransientError) as exc:
+        # The broker did not acknowledge a chunk (an outage, a topic it will not create), or
+        # a signal broke off the wait for it. The chunks before it are published; the way
+        # to finish keeps their event ids, so the worker ignores them the second time.
+        interrupted = shutdown.requested
+        what = "interrupted" if interrupted else "the broker did not take the rows in hand"
+        err.print(
+            f"reengage: {what} ({type(exc).__name__}); any rows sent before them are "
+            "published; "
+            f"to finish, {_rerun_hint(target)}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
     except KeyboardInterrupt:
         # A second signal: the rows in hand may or may not have been acknowledged.
         err.print(
@@ -152,7 +169,9 @@ def _import(
         )
         return EXIT_INTERRUPTED
     finally:
-        producer.close()
+        # After a signal the rows in hand are reported unacknowledged already: a hung
+        # broker must not hold the exit for close()'s own 10 s.
+        producer.close(timeout_s=1.0 if shutdown.requested else 10.0)
     return _summarise(report, target, csv_file.path, err)
 
 
