@@ -24,6 +24,7 @@ from tenacity import (
 
 from worker.errors import FatalError, TransientError
 from worker.logs import get_logger
+from worker.store.engine import sqlstate_of
 
 log = get_logger("reengage.retry")
 
@@ -52,8 +53,8 @@ def is_transient(error: BaseException) -> bool:
 
 
 def _deterministic(error: DBAPIError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in _DETERMINISTIC_SQLSTATE_CLASSES
+    sqlstate = sqlstate_of(error)
+    return sqlstate is not None and sqlstate[:2] in _DETERMINISTIC_SQLSTATE_CLASSES
 
 
 def retry_transient(
@@ -77,7 +78,7 @@ def retry_transient(
             error_class=type(error).__name__,
             # The driver's classes are broad (a read-only server is an InternalError); the
             # code says which failure it is, and holds no data.
-            sqlstate=getattr(getattr(error, "orig", None), "sqlstate", None),
+            sqlstate=sqlstate_of(error),
             wait_s=round(state.upcoming_sleep, 2),
         )
 

@@ -76,7 +76,7 @@ def create_store_engine(url: str | URL, **options: Any) -> Engine:
 
 
 def _server_state_is_a_disconnect(context: ExceptionContext) -> None:
-    if _sqlstate(context.original_exception) in _SERVER_STATE_SQLSTATES:
+    if sqlstate_of(context.original_exception) in _SERVER_STATE_SQLSTATES:
         context.is_disconnect = True
 
 
@@ -137,21 +137,23 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error.orig, sqlite3.OperationalError):
         # The busy timeout ran out: another process held the write lock that long.
         return "locked" in str(error.orig) or "busy" in str(error.orig)
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate in _RETRYABLE_SQLSTATES
+    return sqlstate_of(error) in _RETRYABLE_SQLSTATES
 
 
 def refusal_of_every_statement(error: BaseException) -> str | None:
     """The SQLSTATE when PostgreSQL refuses the statements themselves (privileges, a missing
     table), which no event's data causes: dead-lettering would drain every event alike."""
-    sqlstate = _sqlstate(error.orig) if isinstance(error, DBAPIError) else None
+    sqlstate = sqlstate_of(error)
     if sqlstate is not None and sqlstate[:2] in _REFUSES_EVERY_STATEMENT_CLASSES:
         return sqlstate
     return None
 
 
-def _sqlstate(error: BaseException | None) -> str | None:
-    sqlstate = getattr(error, "sqlstate", None)
+def sqlstate_of(error: BaseException | None) -> str | None:
+    """PostgreSQL's code for an error, SQLAlchemy's wrapper or the driver's own; None for
+    anything else (SQLite, a lost connection before any reply)."""
+    driver_error = error.orig if isinstance(error, DBAPIError) else error
+    sqlstate = getattr(driver_error, "sqlstate", None)
     return sqlstate if isinstance(sqlstate, str) else None
 
 
