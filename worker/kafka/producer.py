@@ -66,7 +66,7 @@ class Producer:
         except KafkaTimeoutError:
             # send() itself waits (max_block_ms) for a topic's metadata the producer has not
             # seen yet: with the broker hanging, that is the wait a shutdown breaks off.
-            if self._shutdown is not None and self._shutdown.requested:
+            if self._shutdown_requested():
                 raise SendAbandonedError(
                     "shutdown requested while the broker had not answered for a topic"
                 ) from None
@@ -91,12 +91,15 @@ class Producer:
                     # Another batch (another thread's, or an earlier attempt's) may have
                     # expired meanwhile and left ours waiting for an id nobody requests.
                     recover_producer_id(self._producer)
-                    if self._shutdown is not None and self._shutdown.requested:
+                    if self._shutdown_requested():
                         give_up_at = give_up_at or now + _WAIT_AFTER_SHUTDOWN_S
                         if now >= give_up_at:
                             raise SendAbandonedError(
                                 "shutdown requested while the broker had not acknowledged a send"
                             ) from None
+
+    def _shutdown_requested(self) -> bool:
+        return self._shutdown is not None and self._shutdown.requested
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Waits up to `timeout_s` for what is in flight, then drops it: every caller keeps its

@@ -162,12 +162,13 @@ class OutboxRelay:
         keeps the backlog gauges current: every `reengage relay` serves them, and the one
         scraped may not be the one publishing."""
 
+        wait = _waiting_for(shutdown)
+
         def idle(seconds: float) -> None:
             # Between attempts (a broker outage, a missing topic): the backlog the gauges
             # show goes on changing, and an alert on it is what an outage calls for.
             self._refresh_gauges_standing_by()
-            if shutdown.wait(seconds):
-                raise _ShutdownWhileWaitingError
+            wait(seconds)
 
         try:
             while not shutdown.requested:
