@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, make_url
 
 from dev.local_postgres import LocalPostgres
+from tests.fixtures.databases import as_admin
 from tests.fixtures.kafka import FreezeBroker
 from tests.integration.worker.harness import (
     Topics,
@@ -281,16 +281,14 @@ def test_rows_are_published_once_while_the_database_refuses_to_mark_them(
             connection, [OutboxMessage(topic, "acme:C-1", f'{{"n": {n}}}') for n in range(3)], NOW
         )
     database = make_url(pg_database_url).database
-    _as_admin(
-        pg_database_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on'
-    )
+    as_admin(pg_database_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
     engine.dispose()  # new connections: read-only from here
     producer = Producer(Settings(kafka_bootstrap_servers=kafka_bootstrap))
     try:
         with _relay_thread(engine, producer):
             read_until(kafka_bootstrap, topic, lambda r: len(r) >= 3)
             time.sleep(3)  # several attempts at marking (0.5 s, then 1-2 s apart)
-            _as_admin(
+            as_admin(
                 pg_database_url, f'ALTER DATABASE "{database}" RESET default_transaction_read_only'
             )
             wait_for(
@@ -302,9 +300,3 @@ def test_rows_are_published_once_while_the_database_refuses_to_mark_them(
         engine.dispose()
     records = read_until(kafka_bootstrap, topic, lambda r: len(r) >= 3, settle_s=0.5)
     assert [r.value for r in records] == [f'{{"n": {n}}}'.encode() for n in range(3)]
-
-
-def _as_admin(url: str, statement: str) -> None:
-    with create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(text("SET default_transaction_read_only = off"))
-        c.execute(text(statement))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import make_url
 
+from tests.fixtures.databases import as_admin
 from tests.integration.worker.harness import (
     Topics,
     base_env,
@@ -26,13 +26,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 SIZE = 20
 
 
-def _admin(url: str, statement: str) -> None:
-    # A session of its own that may write whatever the database's default says.
-    with create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(text("SET default_transaction_read_only = off"))
-        c.execute(text(statement))
-
-
 def _no_dead_letters(bootstrap: str, topics: Topics) -> bool:
     return read_until(bootstrap, topics.candidates + ".dlq", lambda r: False, timeout_s=2) == []
 
@@ -44,13 +37,15 @@ def test_a_database_that_accepts_only_reads_is_waited_for(
     the pool's new connections (the read-only ones were dropped) store every event."""
     migrate(pg_database_url)
     database = make_url(pg_database_url).database
-    _admin(pg_database_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+    as_admin(pg_database_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
     publish(kafka_bootstrap, topics.candidates, make_pool(seed=3, size=SIZE).messages())
     env = base_env(kafka_bootstrap, pg_database_url, topics, group_id)
     with running(["worker"], env, tmp_path / "w.log") as worker:
         wait_for(lambda: '"sqlstate": "25006"' in worker.output(), "a write refused")
         assert count_rows(pg_database_url, "candidates") == 0
-        _admin(pg_database_url, f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        as_admin(
+            pg_database_url, f'ALTER DATABASE "{database}" RESET default_transaction_read_only'
+        )
         wait_for(lambda: count_rows(pg_database_url, "candidates") == SIZE, "every event stored")
         assert worker.stop() == 0, worker.output()
     assert _no_dead_letters(kafka_bootstrap, topics)
@@ -62,7 +57,7 @@ def test_a_missing_table_stops_the_worker_and_the_events_wait_for_the_fix(
     """A table renamed by hand (as a revoked privilege would): exit 1 with one line naming
     the SQLSTATE, no offset committed, so the next run after the fix stores everything."""
     migrate(pg_database_url)
-    _admin(pg_database_url, "ALTER TABLE candidates RENAME TO candidates_elsewhere")
+    as_admin(pg_database_url, "ALTER TABLE candidates RENAME TO candidates_elsewhere")
     publish(kafka_bootstrap, topics.candidates, make_pool(seed=3, size=SIZE).messages())
     env = base_env(kafka_bootstrap, pg_database_url, topics, group_id)
     with running(["worker"], env, tmp_path / "w1.log") as worker:
@@ -71,7 +66,7 @@ def test_a_missing_table_stops_the_worker_and_the_events_wait_for_the_fix(
     assert "the database refuses the worker's statements" in output and "42P01" in output
     assert _no_dead_letters(kafka_bootstrap, topics)
 
-    _admin(pg_database_url, "ALTER TABLE candidates_elsewhere RENAME TO candidates")
+    as_admin(pg_database_url, "ALTER TABLE candidates_elsewhere RENAME TO candidates")
     with running(["worker"], env, tmp_path / "w2.log") as worker:
         wait_for(lambda: count_rows(pg_database_url, "candidates") == SIZE, "every event stored")
         assert worker.stop() == 0, worker.output()
