@@ -28,8 +28,8 @@ TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 OUTREACH_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _ANY_CASE_OUTREACH_ID_PATTERN = OUTREACH_ID_PATTERN.replace("a-f", "a-fA-F")
 
-# An http(s) URL with a host and no whitespace or control characters. The empty string passes
-# because an optional field given as "" means "not given".
+# An http(s) URL with a non-empty authority and no whitespace or control characters. The
+# empty string passes because an optional field given as "" means "not given".
 HTTP_URL_PATTERN = r"^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#]+(?:[/?#][^\x00-\x20\x7f]*)?)?$"
 
 # RFC 3339 date-time with a mandatory offset, seconds required, any number of fraction digits
