@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import (
     Address,
+    AddressHeader,
     BaseHeader,
     HeaderRegistry,
     UniqueAddressHeader,
@@ -24,7 +25,7 @@ from email.headerregistry import (
 )
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import cast
 from urllib.parse import quote
 
@@ -115,15 +116,13 @@ class Sender:
                 "REENGAGE_MAIL_FROM", "required by the mailer: the address emails are sent from"
             )
         if "\r" in settings.mail_from or "\n" in settings.mail_from:
-            # parseaddr would read past it; a header value must not hold one.
+            # The parser would read past it; a header value must not hold one.
             raise ConfigurationError("REENGAGE_MAIL_FROM", "holds a line break")
-        name, address = parseaddr(settings.mail_from)
+        name, address = _one_mailbox(settings.mail_from)
         try:
             valid = validate_email(address, check_deliverability=False)
         except EmailNotValidError:
-            raise ConfigurationError(
-                "REENGAGE_MAIL_FROM", "not an email address (name@domain or Name <name@domain>)"
-            ) from None
+            raise ConfigurationError("REENGAGE_MAIL_FROM", _NOT_ONE_ADDRESS) from None
         sender = valid.ascii_email or valid.normalized
         _check_placeholders(settings.mail_unsubscribe_url)
         return cls(
@@ -133,6 +132,24 @@ class Sender:
             job_board_url=settings.mail_job_board_url,
             unsubscribe_url=settings.mail_unsubscribe_url,
         )
+
+
+_NOT_ONE_ADDRESS = "not an email address (name@domain or Name <name@domain>)"
+
+
+def _one_mailbox(value: str) -> tuple[str, str]:
+    """The display name and address of a From setting holding exactly one mailbox. The
+    header parser, unlike `parseaddr`, reports what it had to guess: a list ("a@x, b@y" kept
+    only the first) or an unclosed "<" were taken as a sender before, and the mail went out
+    from an address nobody chose."""
+    try:
+        header = _STOCK_HEADERS("from", value)
+        addresses, defects = cast("AddressHeader", header).addresses, header.defects
+    except (ValueError, IndexError):  # the parser's own failures on malformed input
+        addresses, defects = (), ()
+    if defects or len(addresses) != 1:
+        raise ConfigurationError("REENGAGE_MAIL_FROM", _NOT_ONE_ADDRESS)
+    return addresses[0].display_name, addresses[0].addr_spec
 
 
 @dataclass(frozen=True, slots=True)

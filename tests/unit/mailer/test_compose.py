@@ -315,6 +315,10 @@ def test_the_names_kept_out_of_reports_include_the_address_s_local_part() -> Non
     [
         ({}, "REENGAGE_MAIL_FROM", "required"),
         ({"mail_from": "not an address"}, "REENGAGE_MAIL_FROM", "not an email address"),
+        # parseaddr took the first of a list, and guessed the ">" of an unclosed bracket.
+        ({"mail_from": "t@acme.example, u@acme.example"}, "REENGAGE_MAIL_FROM", "not an email"),
+        ({"mail_from": "Talent <t@acme.example"}, "REENGAGE_MAIL_FROM", "not an email address"),
+        ({"mail_from": "Talent <t@acme.example> x"}, "REENGAGE_MAIL_FROM", "not an email"),
         ({"mail_from": "T <t@acme.example>\r\nBcc: x@y.example"}, "REENGAGE_MAIL_FROM", "line"),
         (
             {
@@ -338,3 +342,17 @@ def test_sender_takes_known_placeholders() -> None:
     url = "https://a.example/u/{tenant_id}/{candidate_id}?o={outreach_id}"
     sender = Sender.from_settings(Settings(mail_from="t@acme.example", mail_unsubscribe_url=url))
     assert sender.unsubscribe_url == url
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "name", "address"),
+    [
+        ("t@acme.example", "", "t@acme.example"),
+        ("Acme Talent <t@acme.example>", "Acme Talent", "t@acme.example"),
+        ('"Acme, Talent" <t@acme.example>', "Acme Talent", "t@acme.example"),  # `,` dropped
+        ("=?utf-8?q?Zo=C3=AB?= <t@acme.example>", "Zoë", "t@acme.example"),
+    ],
+)
+def test_one_sender_is_read_with_its_name(mail_from: str, name: str, address: str) -> None:
+    sender = Sender.from_settings(Settings(mail_from=mail_from))
+    assert (sender.display_name, sender.address) == (name, address)
