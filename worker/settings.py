@@ -72,6 +72,12 @@ def kafka_accepts_topic_name(name: str) -> bool:
     return bool(_KAFKA_TOPIC.fullmatch(name)) and name not in {".", ".."}
 
 
+# An http(s) link in printable ASCII whose authority (up to the first "/", "?" or "#") is not
+# empty: "https:///" would be printed in every email as a link to nowhere.
+_HTTP_URL = re.compile(r"https?://[!$-.0->@-~]+(?:[/?#][!-~]*)?")
+_MAILTO_URL = re.compile(r"mailto:[!-~]+")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -160,12 +166,8 @@ class Settings(BaseSettings):
     mail_rate_per_second: float = Field(default=10.0, gt=0, le=10000)
     # Mailer: the link when a job has no apply_url, and the unsubscribe link (placeholders
     # {tenant_id}, {candidate_id}, {outreach_id}); see docs/mailer.md.
-    mail_job_board_url: str | None = Field(
-        default=None, pattern=r"^https?://[!-~]+$", max_length=2048
-    )
-    mail_unsubscribe_url: str | None = Field(
-        default=None, pattern=r"^(https?|mailto):[!-~]+$", max_length=200
-    )
+    mail_job_board_url: str | None = Field(default=None, max_length=2048)
+    mail_unsubscribe_url: str | None = Field(default=None, max_length=200)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -177,6 +179,20 @@ class Settings(BaseSettings):
     def _lower_format(cls, value: object) -> object:
         # As the level is: `JSON` or `Console` mean what they say.
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("mail_job_board_url")
+    @classmethod
+    def _job_board_is_a_link(cls, value: str | None) -> str | None:
+        if value is not None and not _HTTP_URL.fullmatch(value):
+            raise ValueError("not an http(s) URL with a host (e.g. https://jobs.acme.example/)")
+        return value
+
+    @field_validator("mail_unsubscribe_url")
+    @classmethod
+    def _unsubscribe_is_a_link(cls, value: str | None) -> str | None:
+        if value is not None and not (_HTTP_URL.fullmatch(value) or _MAILTO_URL.fullmatch(value)):
+            raise ValueError("not an http(s) URL with a host, nor a mailto: URL")
+        return value
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

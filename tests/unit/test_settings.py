@@ -68,6 +68,12 @@ def test_dotenv_file_is_read(tmp_path) -> None:
         ("REENGAGE_TOPIC_JOBS", "bad topic"),
         ("REENGAGE_SMTP_STARTTLS", "perhaps"),
         ("REENGAGE_KAFKA_BOOTSTRAP_SERVERS", "localhost:notaport"),
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "https:///"),  # no host: a link to nowhere in every email
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "https://?jobs"),
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "ftp://jobs.acme.example/"),
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "https://jobs.acme.example/a b"),
+        ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "https:///u/{candidate_id}"),
+        ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "javascript:alert(1)"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_not_the_value(monkeypatch, variable, value) -> None:
@@ -195,6 +201,20 @@ def test_an_empty_smtp_host_is_refused(monkeypatch, value) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert caught.value.variable == "REENGAGE_SMTP_HOST"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "https://jobs.acme.example/"),
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "http://[::1]:8080/jobs?team=data#open"),
+        ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "https://acme.example/u/{tenant_id}/{candidate_id}"),
+        ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "mailto:unsubscribe@acme.example?subject=stop"),
+    ],
+)
+def test_a_mail_link_with_a_host_is_taken_as_given(monkeypatch, variable, value) -> None:
+    monkeypatch.setenv(variable, value)
+    assert getattr(load_settings(), variable.removeprefix("REENGAGE_").lower()) == value
 
 
 def test_inactive_window_must_be_ordered(monkeypatch) -> None:
