@@ -169,9 +169,10 @@ class Settings(BaseSettings):
     mail_job_board_url: str | None = Field(default=None, max_length=2048)
     mail_unsubscribe_url: str | None = Field(default=None, max_length=200)
 
-    @field_validator("log_level", mode="before")
+    # Kafka's own clients read these in any case (`sasl_ssl`, `scram-sha-256`), as the level is.
+    @field_validator("log_level", "kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod
-    def _upper_level(cls, value: object) -> object:
+    def _upper_case_names(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
     @field_validator("log_format", mode="before")

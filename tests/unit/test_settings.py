@@ -41,6 +41,16 @@ def test_log_level_and_format_ignore_case(monkeypatch) -> None:
     assert (s.log_level, s.log_format) == ("DEBUG", "console")
 
 
+def test_kafka_s_protocol_and_mechanism_names_ignore_case(monkeypatch) -> None:
+    """As Kafka's own clients read them."""
+    monkeypatch.setenv("REENGAGE_KAFKA_SECURITY_PROTOCOL", "sasl_ssl")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_MECHANISM", "scram-sha-256")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_USERNAME", "reengage")
+    monkeypatch.setenv("REENGAGE_KAFKA_SASL_PASSWORD", "s3cret")
+    s = load_settings()
+    assert (s.kafka_security_protocol, s.kafka_sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-256")
+
+
 def test_consumer_group_setting_overrides_the_command_default(monkeypatch) -> None:
     monkeypatch.setenv("REENGAGE_CONSUMER_GROUP", "team-a")
     assert load_settings().group_for("mailer") == "team-a"
