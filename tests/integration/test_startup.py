@@ -233,21 +233,30 @@ def test_a_signal_while_waiting_for_the_database_exits_0(
         assert "hunter2" not in process.output()
 
 
+_CANCELLED_AT_ZERO = 'reengage_outreach_cancelled_total{reason="erased"} 0.0'
+_MAIL_AT_ZERO = 'reengage_mail_total{outcome="claimed_elsewhere"} 0.0'
+
+
 @pytest.mark.parametrize(
-    ("command", "backlog_exposed"),
+    ("command", "backlog_exposed", "zero_series"),
     [
-        (["worker"], True),
-        (["relay"], True),
-        (["mailer"], False),
-        (["worker", "--no-relay"], False),
+        (["worker"], True, _CANCELLED_AT_ZERO),
+        (["relay"], True, None),
+        (["mailer"], False, _MAIL_AT_ZERO),
+        (["worker", "--no-relay"], False, _CANCELLED_AT_ZERO),
     ],
 )
 def test_while_waiting_for_the_broker_the_http_endpoints_answer(
-    sqlite_url: str, tmp_path: Path, command: list[str], backlog_exposed: bool
+    sqlite_url: str,
+    tmp_path: Path,
+    command: list[str],
+    backlog_exposed: bool,
+    zero_series: str | None,
 ) -> None:
     """A liveness probe must not fail through the start-up wait, and an outbox backlog
     piling up behind an unreachable broker must show on the gauges, not read 0, where the
-    process relays; where it does not, the gauges are not served at all."""
+    process relays; where it does not, the gauges are not served at all. Labelled counters
+    with known values are served at 0 from the start, not only after their first event."""
     migrate(sqlite_url)
     _add_unpublished_outbox_rows(sqlite_url, 3, created=datetime.now(UTC) - timedelta(hours=1))
     env = _clean_env(
@@ -258,7 +267,10 @@ def test_while_waiting_for_the_broker_the_http_endpoints_answer(
         _wait_for_the_broker_wait(process)
         port = http_port_of(process)
         assert _get(port, "/healthz")[0] == 200
-        assert _get(port, "/metrics")[0] == 200
+        status, exposition = _get(port, "/metrics")
+        assert status == 200
+        if zero_series is not None:
+            assert zero_series in exposition.splitlines()
         if backlog_exposed:
             wait_for(lambda: metric(port, "reengage_outbox_pending") == 3, "the backlog gauge")
             assert metric(port, "reengage_outbox_oldest_seconds") >= 3600

@@ -16,12 +16,12 @@ from worker.kafka.dead_letters import DeadLetterBudget, DeadLetterQueue
 from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.mailer.compose import Sender
-from worker.mailer.loop import MailerLoop
+from worker.mailer.loop import MAIL_OUTCOMES, MailerLoop
 from worker.mailer.rate import TokenBucket
 from worker.mailer.smtp import SmtpConfig, SmtpSender
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
-from worker.runtime.metrics import MAILER_METRICS
+from worker.runtime.metrics import MAIL, MAILER_METRICS, show_at_zero
 from worker.runtime.readiness import ConsumerAssigned, database_answers
 from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
@@ -62,6 +62,7 @@ def _run(settings: Settings, engine: Engine, sender: Sender, shutdown: Shutdown)
     check_database(engine, settings.startup_timeout_seconds, shutdown)
     # Listening before the broker is reached: a liveness probe answers during that wait.
     assigned = ConsumerAssigned()
+    show_at_zero(MAIL, MAIL_OUTCOMES)
     http = HttpServer(
         settings.http_port,
         readiness=[assigned, database_answers(engine)],

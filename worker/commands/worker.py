@@ -19,9 +19,15 @@ from worker.kafka.producer import Producer
 from worker.logs import get_logger
 from worker.outbox.gauges import outbox_gauges_kept_current
 from worker.outbox.relay import OutboxRelay
+from worker.rules.cancellation import CancellationReason
 from worker.runtime.heap import tune_collector
 from worker.runtime.http import HttpServer
-from worker.runtime.metrics import RELAY_METRICS, WORKER_METRICS
+from worker.runtime.metrics import (
+    OUTREACH_CANCELLED,
+    RELAY_METRICS,
+    WORKER_METRICS,
+    show_at_zero,
+)
 from worker.runtime.readiness import ConsumerAssigned, database_answers
 from worker.runtime.shutdown import EXIT_DEADLINE_S, Shutdown
 from worker.runtime.startup import check_database, connect_to_broker
@@ -46,6 +52,7 @@ def _run(settings: Settings, engine: Engine, shutdown: Shutdown, *, relay_in_pro
     group = settings.group_for("worker")
     # Listening first: a port in use is a configuration error, found before joining the group.
     assigned = ConsumerAssigned()
+    show_at_zero(OUTREACH_CANCELLED, (reason.value for reason in CancellationReason))
     http = HttpServer(
         settings.http_port,
         readiness=[assigned, database_answers(engine)],

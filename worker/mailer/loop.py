@@ -64,6 +64,14 @@ from worker.store.engine import in_transaction
 log = get_logger("reengage.mailer")
 
 HANDLED_TYPES = MAILER_TYPES
+# The `outcome` values of reengage_mail_total: a request's final state when this process
+# sent or settled it, a repeat of one already settled, or one another process holds.
+CLAIMED_ELSEWHERE = "claimed_elsewhere"
+MAIL_OUTCOMES = (
+    *(state.value for state in (MailState.SENT, MailState.FAILED, MailState.SKIPPED)),
+    Outcome.DUPLICATE,
+    CLAIMED_ELSEWHERE,
+)
 
 _POLL_TIMEOUT_S = 0.5
 # Read ahead, only cancellations count; the rest is decoded in its own batch.
@@ -332,7 +340,7 @@ class MailerLoop:
             # this one that does not know it yet) and will report the outcome. Not read
             # again: that process is alive (it has just claimed) and likely mid-send, and a
             # second read would resolve its claim as `sent` before its reply is in.
-            MAIL.labels("claimed_elsewhere").inc()
+            MAIL.labels(CLAIMED_ELSEWHERE).inc()
             return
         entry = delivery.entry
         # Found done at its first sight: cancelled later in this same batch, and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -63,6 +64,15 @@ WORKER_METRICS = (
     MATCH_WAITS,
 )
 MAILER_METRICS = (*CONSUMER_METRICS, MAIL)
+
+
+def show_at_zero(counter: Counter, values: Iterable[str]) -> None:
+    """Serve the counter's series for each known label value from start-up. A labelled
+    series is otherwise absent until its first increment: a dashboard shows no data, and an
+    alert on `increase()` misses that first increment. (Only what a command exposes is
+    served, so presetting another command's series is harmless.)"""
+    for value in values:
+        counter.labels(value)
 
 
 class Outcome:
