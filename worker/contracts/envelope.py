@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from worker.contracts.ats import CandidateErased, CandidateUpdated, JobClosed, JobOpened
 from worker.contracts.base import ContractModel
@@ -61,16 +61,40 @@ class UnhandledEvent(CloudEvent):
     data: Any = None
 
 
+_SUBJECT_SCHEMA = TypeAdapter(Annotated[str, Verbatim(1024)]).json_schema()
+
+
+def _promise_what_the_worker_writes(schema: dict[str, Any]) -> None:
+    """The published schema states `datacontenttype` and `subject` as the worker writes
+    them, while a reader (the mailer) ignores both, as it does on every other type: a
+    publisher that leaves them out, or writes `application/json; charset=utf-8`, is within
+    CloudEvents and the contract, and its requests must not be dead-lettered."""
+    properties = schema["properties"]
+    properties["datacontenttype"] = {
+        "const": DATA_CONTENT_TYPE,
+        "description": "Always application/json.",
+        "type": "string",
+    }
+    properties["subject"] = {**_SUBJECT_SCHEMA, "description": "candidate/{candidate_id}"}
+    promised = {*schema["required"], "datacontenttype", "subject"}
+    schema["required"] = [name for name in _properties_in_order(schema) if name in promised]
+
+
+def _properties_in_order(schema: dict[str, Any]) -> list[str]:
+    order = list(CloudEvent.model_fields)
+    return sorted(schema["properties"], key=lambda name: (order.index(name), name))
+
+
 class _WorkerEvent(CloudEvent):
     """The attributes every event the worker publishes carries (EVENTS.md, "Types the worker
     publishes"), stated so that the published schemas promise them."""
+
+    model_config = ConfigDict(json_schema_extra=_promise_what_the_worker_writes)
 
     id: OutreachId = Field(description="The outreach_id.")
     time: Timestamp = Field(
         description="The decision's reference time: requested_at, or cancelled_at."
     )
-    datacontenttype: Literal["application/json"] = Field(description="Always application/json.")
-    subject: Annotated[str, Verbatim(1024)] = Field(description="candidate/{candidate_id}")
 
 
 class JobOpenedEvent(CloudEvent):
