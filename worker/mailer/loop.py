@@ -255,6 +255,9 @@ class MailerLoop:
         now = self._now()
         statuses: list[OutgoingMessage] = []
         newly_skipped = 0
+        # Skipped by a cancellation read earlier in this batch: its request, read after it,
+        # is seen for the first time too (the cancellation reported the skip), not a repeat.
+        skipped_here: set[str] = set()
         items = sorted([*batch.requests, *batch.cancels], key=lambda item: _order(item[0]))
         for record, event in items:
             if isinstance(event, OutreachRequestedEvent):
@@ -262,12 +265,17 @@ class MailerLoop:
                 key = OutreachKey(
                     data.outreach_id, data.tenant_id, data.job.job_id, data.candidate.candidate_id
                 )
-                if ledger.record_requested(connection, key, now):
+                if (
+                    ledger.record_requested(connection, key, now)
+                    or data.outreach_id in skipped_here
+                ):
                     batch.first_seen.add((record.topic, record.partition, record.offset))
                 continue
             assert isinstance(event, OutreachCancelledEvent)
             key = _key_of(event.data)
-            newly_skipped += ledger.record_cancelled(connection, key, now)
+            if ledger.record_cancelled(connection, key, now):
+                newly_skipped += 1
+                skipped_here.add(key.outreach_id)
             entry = ledger.get(connection, key.outreach_id)
             if entry is not None and entry.key != key:
                 log.warning(
