@@ -88,6 +88,32 @@ class Reply:
         return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
 
 
+# A recipient refused for who we are, not for who they are: the server wants a login, does
+# not relay for this host, or refuses our sender at RCPT (Postfix's sender restrictions do).
+# Reported `rejected`, each would mark one more good address unusable for good, for every
+# candidate holding it; the whole pool, one email at a time. Matched after addresses are
+# masked, so a recipient named relay@ is not taken for one.
+_REFUSES_US = re.compile(r"\b(?:relay\w*|authenticat\w*|sender address)", re.IGNORECASE)
+
+
+def _raise_if_refused_for_who_we_are(reply: Reply) -> None:
+    """A permanent RCPT refusal that is about this mailer is a configuration error (exit 2,
+    nothing marked): 530, or a reply saying relaying, authentication or the sender."""
+    if reply.transient:
+        return
+    said = _REFUSES_US.search(_ADDRESS.sub("[address]", reply.text))
+    if said is not None and said.group().lower() == "sender address":
+        raise ConfigurationError(
+            "REENGAGE_MAIL_FROM", f"the SMTP server refuses the sender ({reply.code} at RCPT)"
+        )
+    if said is not None or reply.code == 530:
+        raise ConfigurationError(
+            "REENGAGE_SMTP_USERNAME",
+            f"the SMTP server does not relay for this mailer ({reply.code} at RCPT): a login "
+            "is needed, or this host must be allowed to relay",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Delivered:
     reply: Reply
@@ -232,6 +258,7 @@ class SmtpSender:
             return self._reset(smtp, Refused("mail", reply))
         reply = self._checked(smtp, "rcpt", smtp.rcpt(mail.envelope_to))
         if reply.code not in (250, 251):
+            _raise_if_refused_for_who_we_are(reply)
             return self._reset(smtp, Refused("rcpt", reply))
         smtp.putcmd("data")
         reply = self._checked(smtp, "data", smtp.getreply())

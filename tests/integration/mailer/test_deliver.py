@@ -207,3 +207,54 @@ def test_a_partition_lost_during_a_4xx_backoff_ends_the_retries_unclaimed(
     assert asked == [True, False]
     assert server.handler.attempts["fullbox@example.com"] == 1
     assert _pending(ledger_engine, request.outreach_id)
+
+
+@pytest.mark.parametrize(
+    ("reply", "variable"),
+    [
+        ("554 5.7.1 <{to}>: Relay access denied", "REENGAGE_SMTP_USERNAME"),
+        ("550 5.7.0 Mail relay denied", "REENGAGE_SMTP_USERNAME"),
+        ("530 5.7.0 Must issue a STARTTLS command first", "REENGAGE_SMTP_USERNAME"),
+        ("553 5.7.1 <talent@acme.example>: Sender address rejected", "REENGAGE_MAIL_FROM"),
+    ],
+)
+def test_a_recipient_refused_for_who_we_are_stops_the_mailer_and_blames_no_address(
+    ledger_engine: Engine, reply: str, variable: str
+) -> None:
+    """A relay that wants a login refuses every recipient with a 5xx: reported `rejected`,
+    the worker would mark every candidate's address unusable for good, one email at a time."""
+    request = outreach(1, email="relay@example.com")  # the word is in the address too
+
+    def script(stage: str, recipient: str, _attempt: int) -> str | None:
+        return reply.format(to=recipient) if stage == "rcpt" else None
+
+    with smtp_server(script) as refusing:
+        deliverer, smtp = _deliverer(ledger_engine, refusing, "me")
+        try:
+            with pytest.raises(ConfigurationError) as raised:
+                deliverer.deliver(request)
+        finally:
+            smtp.close()
+        assert refusing.accepted == []
+    assert raised.value.variable == variable
+    assert "relay@example.com" not in str(raised.value)
+    with ledger_engine.connect() as connection:
+        entry = ledger.get(connection, request.outreach_id)
+    assert entry is None or entry.state is MailState.PENDING  # nothing reported
+
+
+def test_a_recipient_refused_for_who_they_are_is_rejected(ledger_engine: Engine) -> None:
+    request = outreach(1, email="relay@example.com")  # "relay" here names the person
+
+    def script(stage: str, recipient: str, _attempt: int) -> str | None:
+        return f"550 5.1.1 <{recipient}>: Recipient address rejected" if stage == "rcpt" else None
+
+    with smtp_server(script) as refusing:
+        deliverer, smtp = _deliverer(ledger_engine, refusing, "me")
+        try:
+            delivery = deliverer.deliver(request)
+        finally:
+            smtp.close()
+    assert delivery is not None
+    assert (delivery.entry.state, delivery.entry.reason) == (MailState.FAILED, "rejected")
+    assert delivery.entry.detail == ("550 5.1.1 [address]: Recipient address rejected (at rcpt)")
