@@ -4,6 +4,7 @@ status events tell the worker what happened, and bad messages are dead-lettered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -91,6 +92,14 @@ def test_each_requested_outreach_is_sent_exactly_once_and_reported(
             context=lambda: f"counted {_mail_counts(port)}\n{mailer.output()}",
         )
         assert mailer.terminate() == 0, mailer.output()
+
+    # OPERATIONS.md: log lines carry topic, partition, offset and the ids where known.
+    lines = [json.loads(line) for line in mailer.output().splitlines() if line.startswith("{")]
+    sent_lines = [line for line in lines if line["event"] == "outreach sent"]
+    assert len(sent_lines) == N + 1 - len(SKIPPED)
+    for line in sent_lines:
+        assert line["event_id"] == line["outreach_id"]  # the worker's requests: the same id
+        assert {"topic", "partition", "offset", "tenant_id", "job_id"} <= line.keys()
 
     sent_to = sorted(r.recipients[0] for r in server.accepted)
     want = sorted(
