@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.errors import ObsoleteHeaderDefect
 from email.headerregistry import (
     Address,
     AddressHeader,
@@ -144,10 +145,13 @@ def _one_mailbox(value: str) -> tuple[str, str]:
     from an address nobody chose."""
     try:
         header = _STOCK_HEADERS("from", value)
-        addresses, defects = cast("AddressHeader", header).addresses, header.defects
+        addresses = cast("AddressHeader", header).addresses
+        # Obsolete syntax is still read right ("Acme Corp." unquoted, a full stop in a name),
+        # and written back quoted; an invalid header is a guess.
+        guessed = [d for d in header.defects if not isinstance(d, ObsoleteHeaderDefect)]
     except (ValueError, IndexError):  # the parser's own failures on malformed input
-        addresses, defects = (), ()
-    if defects or len(addresses) != 1:
+        addresses, guessed = (), []
+    if guessed or len(addresses) != 1:
         raise ConfigurationError("REENGAGE_MAIL_FROM", _NOT_ONE_ADDRESS)
     return addresses[0].display_name, addresses[0].addr_spec
 

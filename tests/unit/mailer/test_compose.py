@@ -351,6 +351,8 @@ def test_sender_takes_known_placeholders() -> None:
         ("Acme Talent <t@acme.example>", "Acme Talent", "t@acme.example"),
         ('"Acme, Talent" <t@acme.example>', "Acme Talent", "t@acme.example"),  # `,` dropped
         ("=?utf-8?q?Zo=C3=AB?= <t@acme.example>", "Zoë", "t@acme.example"),
+        ("Acme Corp. <t@acme.example>", "Acme Corp.", "t@acme.example"),  # obsolete, not wrong
+        ("J. Smith <t@acme.example>", "J. Smith", "t@acme.example"),
     ],
 )
 def test_one_sender_is_read_with_its_name(mail_from: str, name: str, address: str) -> None:
