@@ -88,30 +88,48 @@ class Reply:
         return clean(f"{self.code} {text} (at {stage.replace('_', ' ')})", _DETAIL_LIMIT)
 
 
-# A recipient refused for who we are, not for who they are: the server wants a login, does
-# not relay for this host, or refuses our sender at RCPT (Postfix's sender restrictions do).
-# Reported `rejected`, each would mark one more good address unusable for good, for every
-# candidate holding it; the whole pool, one email at a time. Matched after addresses are
-# masked, so a recipient named relay@ is not taken for one.
-_REFUSES_US = re.compile(r"\b(?:relay\w*|authenticat\w*|sender address)", re.IGNORECASE)
+# A recipient refused for who we are, not for who they are: the server wants a login (530)
+# or does not relay for this host (a security-class 5.7.x reply saying so, as Postfix's
+# "554 5.7.1 <...>: Relay access denied"). Reported `rejected`, each would mark one more good
+# address unusable for good, for every candidate holding it: the whole pool, one email at a
+# time. Kept narrow, because a configuration error stops the mailer at this record on every
+# start: replies of another class (5.1.x: "User unknown in relay recipient table") and
+# policies of one recipient's own ("only authenticated senders", "does not accept your
+# sender") stay the address's. Matched after addresses are masked.
+_NOT_RELAYED = re.compile(
+    r"\b(?:relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay)",
+    re.IGNORECASE,
+)
+_ENHANCED_STATUS = re.compile(r"^[245]\.(\d{1,3})\.\d{1,3}\b")
 
 
-def _raise_if_refused_for_who_we_are(reply: Reply) -> None:
+def _raise_if_refused_for_who_we_are(reply: Reply, names: Sequence[str]) -> None:
     """A permanent RCPT refusal that is about this mailer is a configuration error (exit 2,
-    nothing marked): 530, or a reply saying relaying, authentication or the sender."""
-    if reply.transient:
+    nothing marked); its message quotes the reply, addresses and names masked."""
+    if reply.code == 530:
+        variable = (
+            "REENGAGE_SMTP_STARTTLS"
+            if "starttls" in reply.text.lower()
+            else ("REENGAGE_SMTP_USERNAME")
+        )
+    elif reply.code >= 500 and _speaks_of_relaying(reply.text):
+        variable = "REENGAGE_SMTP_USERNAME"
+    else:
         return
-    said = _REFUSES_US.search(_ADDRESS.sub("[address]", reply.text))
-    if said is not None and said.group().lower() == "sender address":
-        raise ConfigurationError(
-            "REENGAGE_MAIL_FROM", f"the SMTP server refuses the sender ({reply.code} at RCPT)"
-        )
-    if said is not None or reply.code == 530:
-        raise ConfigurationError(
-            "REENGAGE_SMTP_USERNAME",
-            f"the SMTP server does not relay for this mailer ({reply.code} at RCPT): a login "
-            "is needed, or this host must be allowed to relay",
-        )
+    raise ConfigurationError(
+        variable,
+        "the SMTP server does not take recipients from this mailer (a login, STARTTLS or "
+        f"relay permission is missing): {reply.describe('rcpt', names)}",
+    )
+
+
+def _speaks_of_relaying(text: str) -> bool:
+    """Relaying refused, in a reply whose enhanced status, if any, is of the security
+    class (X.7.x)."""
+    status = _ENHANCED_STATUS.match(text)
+    if status is not None and status.group(1) != "7":
+        return False
+    return _NOT_RELAYED.search(_ADDRESS.sub("[address]", text)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +276,7 @@ class SmtpSender:
             return self._reset(smtp, Refused("mail", reply))
         reply = self._checked(smtp, "rcpt", smtp.rcpt(mail.envelope_to))
         if reply.code not in (250, 251):
-            _raise_if_refused_for_who_we_are(reply)
+            _raise_if_refused_for_who_we_are(reply, mail.names)
             return self._reset(smtp, Refused("rcpt", reply))
         smtp.putcmd("data")
         reply = self._checked(smtp, "data", smtp.getreply())
