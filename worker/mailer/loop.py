@@ -38,7 +38,7 @@ from worker.contracts.catalogue import MAILER_TYPES
 from worker.contracts.decode import Decoded, Invalid, Skipped, decode
 from worker.contracts.encode import OutgoingMessage
 from worker.contracts.envelope import OutreachCancelledEvent, OutreachRequestedEvent
-from worker.contracts.outreach import OutreachCancelled
+from worker.contracts.outreach import OutreachCancelled, OutreachRequested
 from worker.errors import ReengageError
 from worker.kafka.consumer import BatchConsumer, UnreadableRecordError
 from worker.kafka.dead_letters import (
@@ -265,10 +265,10 @@ class MailerLoop:
                 key = OutreachKey(
                     data.outreach_id, data.tenant_id, data.job.job_id, data.candidate.candidate_id
                 )
-                if (
-                    ledger.record_requested(connection, key, now)
-                    or data.outreach_id in skipped_here
-                ):
+                first = ledger.record_requested(connection, key, now)
+                if first or data.outreach_id in skipped_here:
+                    # Once: a second copy of the request in this batch is a repeat.
+                    skipped_here.discard(data.outreach_id)
                     batch.first_seen.add((record.topic, record.partition, record.offset))
                 continue
             assert isinstance(event, OutreachCancelledEvent)
@@ -280,7 +280,7 @@ class MailerLoop:
             if entry is not None and entry.key != key:
                 log.warning(
                     "cancellation ignored: its tenant, job or candidate is not the outreach's",
-                    outreach_id=key.outreach_id,
+                    **_about(record, event),
                 )
                 continue
             if entry is not None and entry.state is MailState.SKIPPED:
@@ -304,15 +304,7 @@ class MailerLoop:
             try:
                 known = batch.entries.pop(event.data.outreach_id, None)
                 # Delivery's own lines (SMTP retries, a database outage) say which record.
-                with about_one_record(
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    event_id=event.id,
-                    outreach_id=event.data.outreach_id,
-                    tenant_id=event.data.tenant_id,
-                    job_id=event.data.job.job_id,
-                ):
+                with about_one_record(**_about(record, event)):
                     delivery = self._deliverer.deliver(
                         event.data, known, still_ours=functools.partial(self._owns, record)
                     )
@@ -325,10 +317,7 @@ class MailerLoop:
                 # it. Either way the next owner reads the record again, sends or reports.
                 log.info(
                     "partition taken away during this email: left to its next owner",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    outreach_id=event.data.outreach_id,
+                    **_about(record, event),
                 )
                 continue
             self._after_delivery(record, event, delivery, batch)
@@ -343,7 +332,6 @@ class MailerLoop:
         delivery: Delivery | None,
         batch: _Batch,
     ) -> None:
-        data = event.data
         if delivery is None:
             # Another process holds the claim (one in another group, or one evicted from
             # this one that does not know it yet) and will report the outcome. Not read
@@ -363,13 +351,7 @@ class MailerLoop:
         batch.counts[(record.topic, event.type, outcome)] += 1
         log.info(
             "outreach " + (entry.state.value if delivery.fresh else "already done"),
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            event_id=event.id,
-            outreach_id=data.outreach_id,
-            tenant_id=data.tenant_id,
-            job_id=data.job.job_id,
+            **_about(record, event),
             reason=entry.reason,
             detail=entry.detail,
         )
@@ -532,3 +514,20 @@ def _order(record: Record) -> tuple[str, int, int]:
 
 def _key_of(cancel: OutreachCancelled) -> OutreachKey:
     return OutreachKey(cancel.outreach_id, cancel.tenant_id, cancel.job_id, cancel.candidate_id)
+
+
+def _about(
+    record: Record, event: OutreachRequestedEvent | OutreachCancelledEvent
+) -> dict[str, str | int]:
+    """What a log line about one request or cancellation names (OPERATIONS.md, "Logs")."""
+    data = event.data
+    job_id = data.job.job_id if isinstance(data, OutreachRequested) else data.job_id
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "event_id": event.id,
+        "outreach_id": data.outreach_id,
+        "tenant_id": data.tenant_id,
+        "job_id": job_id,
+    }
