@@ -73,9 +73,10 @@ def kafka_accepts_topic_name(name: str) -> bool:
 
 
 # An http(s) link in printable ASCII whose authority (up to the first "/", "?" or "#") is not
-# empty: "https:///" would be printed in every email as a link to nowhere.
-_HTTP_URL = re.compile(r"https?://[!$-.0->@-~]+(?:[/?#][!-~]*)?")
-_MAILTO_URL = re.compile(r"mailto:[!-~]+")
+# empty: "https:///" would be printed in every email as a link to nowhere. The scheme in any
+# case, as RFC 3986 and `apply_url` take it.
+_HTTP_URL = re.compile(r"https?://[!$-.0->@-~]+(?:[/?#][!-~]*)?", re.IGNORECASE)
+_MAILTO_URL = re.compile(r"mailto:[!-~]+", re.IGNORECASE)
 
 
 class Settings(BaseSettings):

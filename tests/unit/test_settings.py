@@ -218,6 +218,7 @@ def test_an_empty_smtp_host_is_refused(monkeypatch, value) -> None:
     [
         ("REENGAGE_MAIL_JOB_BOARD_URL", "https://jobs.acme.example/"),
         ("REENGAGE_MAIL_JOB_BOARD_URL", "http://[::1]:8080/jobs?team=data#open"),
+        ("REENGAGE_MAIL_JOB_BOARD_URL", "HTTPS://jobs.acme.example/"),
         ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "https://acme.example/u/{tenant_id}/{candidate_id}"),
         ("REENGAGE_MAIL_UNSUBSCRIBE_URL", "mailto:unsubscribe@acme.example?subject=stop"),
     ],

@@ -196,7 +196,7 @@ def compose(request: OutreachRequested, sender: Sender, now: datetime) -> Compos
     message["Message-ID"] = message_id
     unsubscribe = _unsubscribe_uris(request, sender)
     message["List-Unsubscribe"] = ", ".join(f"<{uri}>" for uri in unsubscribe)
-    if unsubscribe[0].startswith("https:"):
+    if unsubscribe[0].lower().startswith("https:"):
         # RFC 8058 one-click: only with an HTTPS URI in List-Unsubscribe.
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(render_text(text), cte="quoted-printable")
@@ -294,7 +294,7 @@ def _unsubscribe_text(uri: str, *, applied_before: bool) -> tuple[str, Link]:
         if applied_before
         else "You receive this because your profile is in our candidate pool."
     )
-    if uri.startswith("mailto:"):
+    if uri.lower().startswith("mailto:"):
         return (
             f"{because} To hear no more about new roles, reply with the word “unsubscribe”, "
             "or write to",

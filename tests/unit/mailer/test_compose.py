@@ -358,3 +358,15 @@ def test_sender_takes_known_placeholders() -> None:
 def test_one_sender_is_read_with_its_name(mail_from: str, name: str, address: str) -> None:
     sender = Sender.from_settings(Settings(mail_from=mail_from))
     assert (sender.display_name, sender.address) == (name, address)
+
+
+@pytest.mark.parametrize(
+    ("url", "one_click"),
+    [("HTTPS://jobs.acme.example/u", True), ("MAILTO:optout@acme.example", False)],
+)
+def test_an_unsubscribe_scheme_is_read_in_any_case(url: str, one_click: bool) -> None:
+    sender = Sender("talent@acme.example", "", "acme.example", None, url)
+    message = _parse(compose(_request(), sender, NOW).as_bytes())
+    text, _ = _bodies(message)
+    assert ("List-Unsubscribe-Post" in message) is one_click
+    assert ("reply with the word “unsubscribe”" in text) is not one_click
