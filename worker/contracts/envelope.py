@@ -77,12 +77,7 @@ def _promise_what_the_worker_writes(schema: dict[str, Any]) -> None:
     }
     properties["subject"] = {**_SUBJECT_SCHEMA, "description": "candidate/{candidate_id}"}
     promised = {*schema["required"], "datacontenttype", "subject"}
-    schema["required"] = [name for name in _properties_in_order(schema) if name in promised]
-
-
-def _properties_in_order(schema: dict[str, Any]) -> list[str]:
-    order = list(CloudEvent.model_fields)
-    return sorted(schema["properties"], key=lambda name: (order.index(name), name))
+    schema["required"] = [name for name in CloudEvent.model_fields if name in promised]
 
 
 class _WorkerEvent(CloudEvent):

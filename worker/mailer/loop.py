@@ -53,7 +53,7 @@ from worker.logs import about_no_record, about_one_record, get_logger
 from worker.mailer import ledger
 from worker.mailer.compose import Sender
 from worker.mailer.deliver import Deliverer, Delivery, MailServer
-from worker.mailer.ledger import LedgerEntry, MailState, OutreachKey
+from worker.mailer.ledger import FINAL_STATES, LedgerEntry, MailState, OutreachKey
 from worker.mailer.rate import TokenBucket
 from worker.mailer.status import status_event, to_outgoing
 from worker.runtime.metrics import BATCH_SECONDS, MAIL, Outcome
@@ -67,11 +67,7 @@ HANDLED_TYPES = MAILER_TYPES
 # The `outcome` values of reengage_mail_total: a request's final state when this process
 # sent or settled it, a repeat of one already settled, or one another process holds.
 CLAIMED_ELSEWHERE = "claimed_elsewhere"
-MAIL_OUTCOMES = (
-    *(state.value for state in (MailState.SENT, MailState.FAILED, MailState.SKIPPED)),
-    Outcome.DUPLICATE,
-    CLAIMED_ELSEWHERE,
-)
+MAIL_OUTCOMES = (*(state.value for state in FINAL_STATES), Outcome.DUPLICATE, CLAIMED_ELSEWHERE)
 
 _POLL_TIMEOUT_S = 0.5
 # Read ahead, only cancellations count; the rest is decoded in its own batch.

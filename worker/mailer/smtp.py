@@ -106,13 +106,9 @@ _ENHANCED_STATUS = re.compile(r"^[245]\.(\d{1,3})\.\d{1,3}\b")
 def _raise_if_refused_for_who_we_are(reply: Reply, names: Sequence[str]) -> None:
     """A permanent RCPT refusal that is about this mailer is a configuration error (exit 2,
     nothing marked); its message quotes the reply, addresses and names masked."""
-    if reply.code == 530:
-        variable = (
-            "REENGAGE_SMTP_STARTTLS"
-            if "starttls" in reply.text.lower()
-            else ("REENGAGE_SMTP_USERNAME")
-        )
-    elif reply.code >= 500 and _speaks_of_relaying(reply.text):
+    if reply.code == 530 and "starttls" in reply.text.lower():
+        variable = "REENGAGE_SMTP_STARTTLS"
+    elif reply.code == 530 or (reply.code >= 500 and _speaks_of_relaying(reply.text)):
         variable = "REENGAGE_SMTP_USERNAME"
     else:
         return
